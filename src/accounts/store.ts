@@ -1,0 +1,49 @@
+// SQL for accounts: create, look up, and check a password. Emails are unique case-insensitively.
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../db/db.ts';
+import { hashPassword, spendDecoyVerification, verifyPassword } from './password.ts';
+import { newAccountSchema, type Account, type NewAccount } from './schema.ts';
+
+export class EmailTakenError extends Error {
+  override name = 'EmailTakenError';
+}
+
+type AccountRow = { id: string; email: string; is_admin: boolean; disabled_at: Date | null; password_hash: string };
+const toAccount = (row: AccountRow): Account => ({
+  id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null,
+});
+
+export async function addAccount(db: Queryable, input: NewAccount): Promise<Account> {
+  const account = newAccountSchema.parse(input);
+  const passwordHash = await hashPassword(account.password);
+  const { rows } = await db.query<AccountRow>(
+    `INSERT INTO accounts (id, email, password_hash, is_admin) VALUES ($1, $2, $3, $4)
+     ON CONFLICT ((lower(email))) DO NOTHING
+     RETURNING id, email, is_admin, disabled_at, password_hash`,
+    [randomUUID(), account.email, passwordHash, account.isAdmin],
+  );
+  if (!rows[0]) throw new EmailTakenError(`an account with email ${account.email} already exists`);
+  return toAccount(rows[0]);
+}
+
+export async function findAccountById(db: Queryable, id: string): Promise<Account | undefined> {
+  const { rows } = await db.query<AccountRow>(
+    'SELECT id, email, is_admin, disabled_at, password_hash FROM accounts WHERE id = $1', [id]);
+  return rows[0] ? toAccount(rows[0]) : undefined;
+}
+
+/**
+ * The active account with this email and password, or undefined. Unknown emails, wrong passwords
+ * and disabled accounts are indistinguishable to the caller and take about as long.
+ */
+export async function authenticateAccount(db: Queryable, email: string, password: string): Promise<Account | undefined> {
+  const { rows } = await db.query<AccountRow>(
+    'SELECT id, email, is_admin, disabled_at, password_hash FROM accounts WHERE lower(email) = lower($1)', [email]);
+  const row = rows[0];
+  if (!row) {
+    await spendDecoyVerification(password);
+    return undefined;
+  }
+  const valid = await verifyPassword(row.password_hash, password);
+  return valid && row.disabled_at === null ? toAccount(row) : undefined;
+}

@@ -1,0 +1,103 @@
+// Picks the database for a process: PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite in
+// DATA_DIR, owned by one process, which the CLI reaches through the server's socket while it runs.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireDataDirLock, DataDirInUseError } from './data-dir-lock.ts';
+import type { Db, Transaction } from './db.ts';
+import { createPgDb } from './pg-db.ts';
+import { openPgliteDb } from './pglite-db.ts';
+import { pgliteSocketPath, servePgliteOnSocket, type PgliteSocket } from './pglite-socket.ts';
+
+export type DbRole = 'server' | 'cli';
+
+export interface OpenDbOptions {
+  /** When set, everything else is ignored: the server and the CLI both use this PostgreSQL. */
+  databaseUrl?: string | undefined;
+  /** Where the embedded database, its lock and its socket live. */
+  dataDir: string;
+  /** The server serves the embedded database on a socket; the CLI uses it when a server runs. */
+  role: DbRole;
+}
+
+/** The CLI found a live holder of DATA_DIR but could not talk to it through the socket. */
+export class DataDirSocketError extends Error {
+  readonly code = 'DATA_DIR_SOCKET_UNREACHABLE';
+
+  constructor(dataDir: string, holderPid: number, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `DATA_DIR ${dataDir} is in use by process ${holderPid}, but its socket ${pgliteSocketPath(dataDir)} ` +
+        `did not answer (${reason}). Only a running Portcullis server serves that socket, to one CLI ` +
+        `command at a time: if process ${holderPid} is another CLI command, wait for it to finish.`,
+      { cause },
+    );
+    this.name = 'DataDirSocketError';
+  }
+}
+
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  if (options.databaseUrl) return createPgDb(options.databaseUrl);
+  if (options.role === 'server') return openEmbedded(options.dataDir, true);
+  try {
+    return await openEmbedded(options.dataDir, false);
+  } catch (error) {
+    // Taking the lock is the test for "a server (or another CLI) runs": no window between check and use.
+    if (!(error instanceof DataDirInUseError)) throw error;
+    return connectThroughSocket(options.dataDir, error.pid);
+  }
+}
+
+async function openEmbedded(dataDir: string, serveSocket: boolean): Promise<Db> {
+  // 0700: the socket has no authentication, and the files are the whole database.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataDirLock(dataDir);
+  let socket: PgliteSocket | undefined;
+  try {
+    const db = await openPgliteDb(join(dataDir, 'pgdata'));
+    try {
+      if (serveSocket) socket = await servePgliteOnSocket(db.pglite, dataDir);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return withClose(db, db.kind, async () => {
+      try {
+        // Socket first: it rolls back what a CLI left open and frees PGlite for close().
+        await socket?.stop();
+        await db.close();
+      } finally {
+        lock.release();
+      }
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function connectThroughSocket(dataDir: string, holderPid: number): Promise<Db> {
+  // A config object, not a URL: `host` is the directory holding .s.PGSQL.5432, as with libpq. The
+  // socket server accepts any user and database name; these are PGlite's defaults.
+  const db = createPgDb(
+    { host: dataDir, port: 5432, user: 'postgres', database: 'postgres' },
+    { max: 1, connectionTimeoutMillis: 5_000 },
+  );
+  try {
+    await db.query('SELECT 1');
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw new DataDirSocketError(dataDir, holderPid, error);
+  }
+  // The engine behind the socket is PGlite, whatever the driver.
+  return withClose(db, 'pglite', () => db.close());
+}
+
+function withClose(db: Db, kind: Db['kind'], close: () => Promise<void>): Db {
+  return {
+    kind,
+    query: <Row>(sql: string, params?: readonly unknown[]) => db.query<Row>(sql, params),
+    exec: (sql) => db.exec(sql),
+    transaction: <T>(work: (tx: Transaction) => Promise<T>) => db.transaction(work),
+    close,
+  };
+}

@@ -1,0 +1,101 @@
+// The Db interface over a `pg` Pool: PostgreSQL when DATABASE_URL is set, and the CLI's connection to
+// a running embedded server through its unix socket.
+import pg from 'pg';
+import { parseInt8, type Db, type QueryResult, type Transaction } from './db.ts';
+
+export interface PgDbOptions {
+  /** Schema to put first on search_path; tests use it to give each test file its own schema. */
+  searchPath?: string;
+  /** Pool size (pg's default is 10). */
+  max?: number;
+  /** How long to wait for a connection before failing; without it a blackholed host hangs requests. */
+  connectionTimeoutMillis?: number;
+  /** Called when an idle pooled connection dies (server restart, network cut); defaults to stderr. */
+  onIdleClientError?: (error: Error) => void;
+}
+
+/** Connection settings other than pool-level ones: a URL, or host/port/user/database fields. */
+export type PgConnection = string | Omit<pg.PoolConfig, 'max' | 'options' | 'types'>;
+
+const INT8_OID = 20;
+
+// Per-pool type parsers, so int8 comes back as a number as it does from PGlite (see db.ts), without
+// touching pg's process-wide defaults.
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as
+    pg.CustomTypesConfig['getTypeParser'],
+};
+
+export function createPgDb(connection: PgConnection, options: PgDbOptions = {}): Db {
+  if (options.searchPath !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.searchPath)) {
+    // It is pasted into a startup option, so only plain lower-case identifiers are allowed.
+    throw new Error(`searchPath must be a plain lower-case identifier, got ${JSON.stringify(options.searchPath)}`);
+  }
+  const pool = new pg.Pool({
+    ...(typeof connection === 'string' ? { connectionString: connection } : connection),
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
+    types,
+    ...(options.searchPath === undefined ? {} : { options: `-c search_path=${options.searchPath}` }),
+  });
+  // Without a listener, an idle client's error (e.g. the server restarting) is an uncaught 'error' event
+  // and kills the process; the pool already discards that client, so reporting it is enough.
+  const onIdleClientError =
+    options.onIdleClientError ??
+    ((error: Error) => process.stderr.write(`portcullis: idle database connection lost: ${error.message}\n`));
+  pool.on('error', onIdleClientError);
+
+  return {
+    kind: 'postgres',
+    query: <Row>(sql: string, params?: readonly unknown[]) => runQuery<Row>(pool, sql, params),
+    async exec(sql) {
+      // No parameters → pg uses the simple query protocol, which accepts several statements.
+      await pool.query(sql);
+    },
+    async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      // A checked-out client has no pool listener; a connection drop between our queries would
+      // otherwise be an uncaught 'error' event. The failing query rejects on its own.
+      const ignore = (): void => {};
+      client.on('error', ignore);
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const tx: Transaction = {
+          query: <Row>(sql: string, params?: readonly unknown[]) => runQuery<Row>(client, sql, params),
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+        };
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // The connection is unusable: tell the pool to destroy it rather than reuse it mid-transaction.
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
+        throw error;
+      } finally {
+        client.off('error', ignore);
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+async function runQuery<Row>(
+  target: pg.Pool | pg.PoolClient,
+  sql: string,
+  params: readonly unknown[] | undefined,
+): Promise<QueryResult<Row>> {
+  const result = await target.query(sql, params === undefined ? undefined : [...params]);
+  // Rows are whatever the SQL selects; the caller names their shape, as with PGlite.
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+}

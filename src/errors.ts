@@ -1,0 +1,71 @@
+// Typed application errors and the one place any error becomes a response: OAuth JSON for API
+// callers, a 4xx page for people, 503 + Retry-After when the database is out of reach, never a 500 for bad input.
+import type Koa from 'koa';
+import { errors as oidcErrors } from 'oidc-provider';
+import { ZodError } from 'zod';
+import { isDatabaseUnavailable } from './db/database-unavailable.ts';
+import { renderView } from './views.ts';
+
+export class AppError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+export class BadRequestError extends AppError {
+  constructor(message: string) { super(400, 'invalid_request', message); }
+}
+export class ForbiddenError extends AppError {
+  constructor(message: string) { super(403, 'access_denied', message); }
+}
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found') { super(404, 'not_found', message); }
+}
+
+export const RETRY_AFTER_SECONDS = 5;
+
+interface ErrorResponse { status: number; error: string; description: string }
+
+/** Maps anything thrown to what leaves the server. Unknown errors are 500 and logged, never shown. */
+export function describeError(error: unknown): ErrorResponse {
+  if (error instanceof AppError) return { status: error.status, error: error.code, description: error.message };
+  if (error instanceof ZodError) {
+    return { status: 400, error: 'invalid_request', description: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  }
+  if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest) {
+    return { status: 400, error: 'invalid_request', description: 'This sign-in request has expired or was not started in this browser. Go back to the application and try again.' };
+  }
+  if (error instanceof oidcErrors.OIDCProviderError) {
+    return { status: error.statusCode, error: error.error, description: error.error_description ?? error.message };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, error: 'temporarily_unavailable', description: 'The service is temporarily unavailable. Try again shortly.' };
+  }
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, error: 'invalid_request', description: (error as Error).message };
+  }
+  return { status: 500, error: 'server_error', description: 'An unexpected error occurred.' };
+}
+
+/** The error boundary for our own routes (oidc-provider handles its own; see app.ts for its 503s). */
+export function errorBoundary(): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const described = describeError(error);
+      if (described.status >= 500 && described.status !== 503) {
+        console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: ctx.path, error: String((error as Error)?.stack ?? error) }));
+      }
+      ctx.status = described.status;
+      if (described.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      if (ctx.accepts('json', 'html') === 'html') {
+        ctx.type = 'html';
+        ctx.body = await renderView('error', { title: 'Something went wrong', error: described.error, description: described.description });
+      } else {
+        ctx.body = { error: described.error, error_description: described.description };
+      }
+    }
+  };
+}

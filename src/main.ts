@@ -1,0 +1,56 @@
+// Start: config → secrets → database → migrations → app → listen; on SIGINT/SIGTERM stop accepting,
+// let in-flight requests finish, then close the database.
+import { createServer } from 'node:http';
+import { loadConfig, ConfigError } from './config.ts';
+import { loadSecrets } from './secrets.ts';
+import { openDb } from './db/open-db.ts';
+import { migrate } from './db/migrate.ts';
+import { createApp } from './app.ts';
+import { startPurgeTimer } from './oidc/purge.ts';
+import { flushAuditWrites } from './oidc/audit-events.ts';
+
+const log = (level: string, msg: string, extra: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...extra }));
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const secrets = loadSecrets(config);
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
+  const applied = await migrate(db);
+  if (applied.length) log('info', 'migrations applied', { versions: applied });
+  const { app } = await createApp({ config, db, secrets });
+  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds);
+
+  const server = createServer(app.callback());
+  server.listen(config.port, () => {
+    log('info', 'Portcullis is ready', {
+      issuer: config.issuer, port: config.port,
+      database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}`,
+    });
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', 'shutting down', { signal });
+    stopPurge();
+    server.close(async () => {
+      await flushAuditWrites();
+      await db.close();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof ConfigError || (error instanceof Error && error.name !== 'Error')
+    ? (error as Error).message
+    : String((error as Error)?.stack ?? error);
+  console.error(`Portcullis could not start: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+// Turns oidc-provider's events into audit records: tokens issued, and grants revoked, which on the
+// token endpoint means a replayed code or a refresh token reused after its grace window.
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Db } from '../db/db.ts';
+import { recordAuditEvent, type AuditEvent } from '../audit/store.ts';
+
+const pending = new Set<Promise<void>>();
+
+/** Audit writes run beside the response; tests and shutdown wait for them here. */
+export async function flushAuditWrites(): Promise<void> {
+  await Promise.all([...pending]);
+}
+
+function requestFacts(ctx: KoaContextWithOIDC) {
+  return {
+    clientId: ctx.oidc.client?.clientId,
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent') || undefined,
+    requestId: ctx.state?.requestId as string | undefined,
+  };
+}
+
+export function subscribeAuditEvents(provider: Provider, db: Db): void {
+  const record = (event: AuditEvent) => {
+    const write = recordAuditEvent(db, event)
+      .catch((error: unknown) => console.error(JSON.stringify({ level: 'error', msg: 'audit write failed', event: event.type, error: String(error) })))
+      .finally(() => pending.delete(write));
+    pending.add(write);
+  };
+
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const token = ctx.oidc.entities.AccessToken;
+    record({
+      type: 'token.issued',
+      ...requestFacts(ctx),
+      accountId: token?.accountId,
+      resource: typeof token?.aud === 'string' ? token.aud : undefined,
+      scopes: token?.scope,
+      details: { grant_type: ctx.oidc.params?.grant_type, grant_id: token?.grantId },
+    });
+  });
+
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const onTokenEndpoint = ctx.oidc.route === 'token';
+    const grantType = ctx.oidc.params?.grant_type;
+    record({
+      type: !onTokenEndpoint ? 'grant.revoked'
+        : grantType === 'refresh_token' ? 'refresh_token.replay_detected' : 'authorization_code.replay_detected',
+      outcome: onTokenEndpoint ? 'failure' : 'success',
+      ...requestFacts(ctx),
+      details: { grant_id: grantId, revoked_by: onTokenEndpoint ? 'replay_detection' : 'client' },
+    });
+  });
+}

@@ -1,0 +1,41 @@
+// What a registered resource (an MCP server) is: its URI, name, scopes with risk classes and token TTL.
+// Validated with zod wherever a resource enters the system (CLI, later the admin API).
+import { z } from 'zod';
+import { canonicalResourceUri, InvalidResourceUriError } from './canonical-uri.ts';
+
+export const riskClasses = ['read', 'write', 'irreversible'] as const;
+export type Risk = (typeof riskClasses)[number];
+
+// RFC 6749 §3.3 scope-token: printable ASCII except space, double quote and backslash.
+const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1–128 printable characters without spaces, quotes or backslashes');
+
+export const resourceScopeSchema = z.object({
+  scope: scopeToken.refine((s) => s !== 'openid' && s !== 'offline_access', 'openid and offline_access are reserved'),
+  risk: z.enum(riskClasses),
+  description: z.string().max(500).default(''),
+});
+
+export const newResourceSchema = z.object({
+  uri: z.string().transform((value, ctx) => {
+    try {
+      return canonicalResourceUri(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof InvalidResourceUriError ? error.message : 'invalid URI' });
+      return z.NEVER;
+    }
+  }),
+  name: z.string().trim().min(1).max(200),
+  scopes: z.array(resourceScopeSchema).min(1, 'declare at least one scope').refine(
+    (scopes) => new Set(scopes.map((s) => s.scope)).size === scopes.length, 'scopes must be unique'),
+  accessTokenTtlSeconds: z.number().int().min(30).max(3600).optional(),
+});
+
+export type NewResource = z.input<typeof newResourceSchema>;
+export type ResourceScope = z.infer<typeof resourceScopeSchema>;
+
+export interface Resource {
+  uri: string;
+  name: string;
+  accessTokenTtlSeconds: number;
+  scopes: ResourceScope[];
+}

@@ -1,0 +1,72 @@
+// SQL for registered resources and their scopes. Nothing here knows about HTTP or oidc-provider.
+import type { Db, Queryable } from '../db/db.ts';
+import { newResourceSchema, type NewResource, type Resource, type Risk } from './schema.ts';
+
+export class ResourceAlreadyRegisteredError extends Error {
+  override name = 'ResourceAlreadyRegisteredError';
+}
+
+type ResourceRow = {
+  uri: string;
+  name: string;
+  access_token_ttl_seconds: number;
+  scopes: { scope: string; risk: Risk; description: string }[] | null;
+};
+
+const selectResources = `
+  SELECT r.uri, r.name, r.access_token_ttl_seconds,
+         (SELECT json_agg(json_build_object('scope', s.scope, 'risk', s.risk, 'description', s.description)
+                          ORDER BY s.position, s.scope)
+          FROM resource_scopes s WHERE s.resource_uri = r.uri) AS scopes
+  FROM resources r`;
+
+const toResource = (row: ResourceRow): Resource => ({
+  uri: row.uri,
+  name: row.name,
+  accessTokenTtlSeconds: row.access_token_ttl_seconds,
+  scopes: row.scopes ?? [],
+});
+
+/** Registers a resource; the URI is stored canonical. Throws on a duplicate URI. */
+export async function addResource(db: Db, input: NewResource, defaultTtlSeconds: number): Promise<Resource> {
+  const resource = newResourceSchema.parse(input);
+  const ttl = resource.accessTokenTtlSeconds ?? defaultTtlSeconds;
+  return db.transaction(async (tx: Queryable) => {
+    const inserted = await tx.query(
+      `INSERT INTO resources (uri, name, access_token_ttl_seconds) VALUES ($1, $2, $3)
+       ON CONFLICT (uri) DO NOTHING`,
+      [resource.uri, resource.name, ttl],
+    );
+    if (inserted.rowCount === 0) throw new ResourceAlreadyRegisteredError(`${resource.uri} is already registered`);
+    for (const [position, scope] of resource.scopes.entries()) {
+      await tx.query(
+        'INSERT INTO resource_scopes (resource_uri, scope, description, risk, position) VALUES ($1, $2, $3, $4, $5)',
+        [resource.uri, scope.scope, scope.description, scope.risk, position],
+      );
+    }
+    return { uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl, scopes: resource.scopes };
+  });
+}
+
+/** Looks a resource up by its canonical URI. */
+export async function findResourceByUri(db: Queryable, canonicalUri: string): Promise<Resource | undefined> {
+  const { rows } = await db.query<ResourceRow>(`${selectResources} WHERE r.uri = $1`, [canonicalUri]);
+  return rows[0] ? toResource(rows[0]) : undefined;
+}
+
+export async function listResources(db: Queryable): Promise<Resource[]> {
+  const { rows } = await db.query<ResourceRow>(`${selectResources} ORDER BY r.uri`);
+  return rows.map(toResource);
+}
+
+/** The URI of the only registered resource, or undefined when there are none or several. */
+export async function findSoleResourceUri(db: Queryable): Promise<string | undefined> {
+  const { rows } = await db.query<{ uri: string }>('SELECT uri FROM resources LIMIT 2');
+  return rows.length === 1 ? rows[0]?.uri : undefined;
+}
+
+/** Every scope any registered resource declares (for discovery and registration checks). */
+export async function listAllScopes(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ scope: string }>('SELECT DISTINCT scope FROM resource_scopes ORDER BY scope');
+  return rows.map((row) => row.scope);
+}

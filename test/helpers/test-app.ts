@@ -1,0 +1,54 @@
+// A real Portcullis koa app on a fresh test database (PGlite, or a PostgreSQL schema when
+// DATABASE_URL is set), with helpers to seed accounts and resources through the real stores.
+import request from 'supertest';
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import { createApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { addAccount } from '../../src/accounts/store.ts';
+import { addResource } from '../../src/resources/store.ts';
+import type { NewResource } from '../../src/resources/schema.ts';
+import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
+import { createMigratedTestDb } from './test-db.ts';
+
+export const ISSUER = 'http://localhost:4000';
+export const PASSWORD = 'correct horse battery staple';
+
+export async function createTestApp(environment: Record<string, string> = {}) {
+  const testDb = await createMigratedTestDb();
+  const config: Config = loadConfig({ ISSUER, ...environment });
+  const secrets = { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) };
+  const { app, provider } = await createApp({ config, db: testDb.db, secrets });
+  // One listening server per app so every supertest agent talks to the same koa instance.
+  const server: Server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    db: testDb.db,
+    config,
+    provider,
+    server,
+    /** A client with its own cookie jar: one browser. */
+    browser: () => request.agent(server),
+    http: () => request(server),
+    addUser: (email = `user-${Math.random().toString(36).slice(2)}@example.com`, password = PASSWORD) =>
+      addAccount(testDb.db, { email, password }),
+    addResource: (resource: NewResource) => addResource(testDb.db, resource, config.accessTokenTtlSeconds),
+    async close() {
+      await flushAuditWrites();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await testDb.cleanup();
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+export const notesResource = (uri = 'https://mcp.example.com/mcp'): NewResource => ({
+  uri,
+  name: 'Notes MCP',
+  scopes: [
+    { scope: 'notes:read', risk: 'read', description: 'Read your notes' },
+    { scope: 'notes:write', risk: 'write', description: 'Add notes' },
+    { scope: 'notes:delete', risk: 'irreversible', description: 'Delete all notes' },
+  ],
+});
