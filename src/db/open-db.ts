@@ -82,11 +82,19 @@ async function connectThroughSocket(dataDir: string, holderPid: number): Promise
     { host: dataDir, port: 5432, user: 'postgres', database: 'postgres' },
     { max: 1, connectionTimeoutMillis: 5_000 },
   );
-  try {
-    await db.query('SELECT 1');
-  } catch (error) {
-    await db.close().catch(() => {});
-    throw new DataDirSocketError(dataDir, holderPid, error);
+  // The socket server takes one client at a time and frees its slot a moment after a client leaves, so
+  // a command run right after another is briefly refused; retry for about 1.5 s before giving up.
+  for (const delayMs of [50, 100, 200, 400, 800, 0]) {
+    try {
+      await db.query('SELECT 1');
+      break;
+    } catch (error) {
+      if (delayMs === 0) {
+        await db.close().catch(() => {});
+        throw new DataDirSocketError(dataDir, holderPid, error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
   // The engine behind the socket is PGlite, whatever the driver.
   return withClose(db, 'pglite', () => db.close());

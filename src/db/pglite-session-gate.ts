@@ -1,6 +1,5 @@
-// Keeps socket clients and the owning process out of each other's transactions. PGlite is ONE Postgres
-// session: without this, a CLI statement sent while the server is inside db.transaction() runs inside
-// the server's transaction (and is rolled back with it), and server queries run inside a CLI's.
+// Keeps socket clients and the owning process out of each other's transactions: PGlite is ONE Postgres
+// session, so otherwise a CLI statement runs inside the server's open transaction, and vice versa.
 import type { PGlite } from '@electric-sql/pglite';
 
 // What PGLiteSocketServer 0.2.17 calls on its `db` (read from its source): nothing else is needed.
@@ -38,7 +37,8 @@ export class PgliteSessionGate implements SocketFacingDb {
 
   // The socket server asks this to decide whether to run only the last client's queries, and whether
   // a disconnecting client left a transaction to roll back. Only a socket-held transaction counts: the
-  // owning process's own transaction is none of its business (and must not be rolled back by it).
+  // owning process's own transaction is none of its business (and must not be rolled back by it), and
+  // counting it would stall the queue of a client that connects during it, waiting for the previous one.
   isInTransaction(): boolean {
     return !this.#disposed && this.#holding && this.#pglite.isInTransaction();
   }

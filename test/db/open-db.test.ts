@@ -85,6 +85,22 @@ describe('openDb in embedded mode', () => {
     expect(await names(server)).toEqual(['cli-kept']);
   });
 
+  it('lets a CLI that connects during a server transaction wait for it, then proceed', async () => {
+    const server = await openRole('server');
+    await (await openDb({ dataDir, role: 'cli' })).close(); // an earlier CLI command, now gone
+    let finishServer!: () => void;
+    const serverMayFinish = new Promise<void>((resolve) => (finishServer = resolve));
+    const serverTx = server.transaction(async (tx) => {
+      await tx.query('INSERT INTO items VALUES ($1)', ['server-committed']);
+      await serverMayFinish;
+    });
+    const cli = openDb({ dataDir, role: 'cli' }).then((db) => (open.push(db), db));
+    await sleep(50);
+    finishServer();
+    await serverTx;
+    expect(await names(await cli)).toEqual(['server-committed']);
+  });
+
   it("keeps the server's queries out of a CLI transaction, which then rolls back", async () => {
     const server = await openRole('server');
     const cli = await openRole('cli');

@@ -12,6 +12,7 @@ import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { createMigratedTestDb } from './test-db.ts';
 
 export const ISSUER = 'http://localhost:4000';
+const ISSUER_HOST = new URL(ISSUER).host;
 export const PASSWORD = 'correct horse battery staple';
 
 export async function createTestApp(environment: Record<string, string> = {}) {
@@ -27,9 +28,12 @@ export async function createTestApp(environment: Record<string, string> = {}) {
     config,
     provider,
     server,
+    // Requests carry the issuer's Host, as they do in production: oidc-provider builds endpoint URLs
+    // from the request's origin.
     /** A client with its own cookie jar: one browser. */
-    browser: () => request.agent(server),
-    http: () => request(server),
+    browser: () => request.agent(server).set('Host', ISSUER_HOST),
+    /** A client without cookies (an MCP client's back channel). */
+    http: () => request.agent(server).set('Host', ISSUER_HOST),
     addUser: (email = `user-${Math.random().toString(36).slice(2)}@example.com`, password = PASSWORD) =>
       addAccount(testDb.db, { email, password }),
     addResource: (resource: NewResource) => addResource(testDb.db, resource, config.accessTokenTtlSeconds),
