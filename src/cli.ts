@@ -78,13 +78,24 @@ async function runWithDatabase(command: CommandSpec, args: ParsedArgs): Promise<
   }
 }
 
+// Store inputs are camelCase; the operator typed options. Name the option in messages.
+const OPTION_FOR_FIELD: Record<string, string> = {
+  email: '--email', password: '--password', uri: '--uri', name: '--name', scopes: '--scope',
+  accessTokenTtlSeconds: '--ttl', redirectUris: '--redirect-uri',
+};
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const [field] = issue.path;
+  const option = typeof field === 'string' ? OPTION_FOR_FIELD[field] ?? field : undefined;
+  return option === undefined ? issue.message : `${option}: ${issue.message}`;
+}
+
 /** One line for any error: a stack trace tells an operator nothing they can act on. */
 function describeError(error: unknown): { code: number; message: string } {
   if (error instanceof UsageError) return { code: EXIT_USAGE, message: error.message };
   // Input the schemas refused (an invalid URI, a too-short password, a TTL out of range): a usage error.
   if (error instanceof z.ZodError) {
-    const issues = error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ` : '') + issue.message);
-    return { code: EXIT_USAGE, message: issues.join('; ') };
+    return { code: EXIT_USAGE, message: error.issues.map(describeIssue).join('; ') };
   }
   if (error instanceof AggregateError && error.message === '') {
     // A refused connection to a dual-stack host: the reasons are in the inner errors.

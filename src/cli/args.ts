@@ -82,10 +82,10 @@ function describeParseError(error: unknown): string {
 }
 
 /** `NAME=VALUE` where VALUE has no '=' (a risk class): splits at the last '=', since NAME may hold one. */
-export function splitPair(command: string, option: string, text: string): [string, string] {
+export function splitPair(command: string, option: string, text: string, shape: string): [string, string] {
   const at = text.lastIndexOf('=');
   if (at <= 0 || at === text.length - 1) {
-    throw new UsageError(`${command}: --${option} expects NAME=VALUE, got ${JSON.stringify(text)}`);
+    throw new UsageError(`${command}: --${option} expects ${shape}, got ${JSON.stringify(text)}`);
   }
   return [text.slice(0, at), text.slice(at + 1)];
 }

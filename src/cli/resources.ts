@@ -10,7 +10,7 @@ const isRisk = (value: string): value is Risk => (riskClasses as readonly string
 
 function parseScopes(command: string, args: ParsedArgs) {
   const scopes = args.strings('scope').map((text) => {
-    const [scope, risk] = splitPair(command, 'scope', text);
+    const [scope, risk] = splitPair(command, 'scope', text, 'SCOPE=RISK');
     if (!isRisk(risk)) {
       throw new UsageError(`${command}: invalid risk ${JSON.stringify(risk)} for scope ${scope}: use ${riskClasses.join(', ')}`);
     }

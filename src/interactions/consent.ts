@@ -16,13 +16,16 @@ interface PromptDetails {
 
 export async function describeConsent(db: Db, details: InteractionDetails, client: Client) {
   const prompt = details.prompt.details as PromptDetails;
-  const [resourceUri, requestedScopes] = Object.entries(prompt.missingResourceScopes ?? {})[0] ?? [];
+  const [missingFor, missing = []] = Object.entries(prompt.missingResourceScopes ?? {})[0] ?? [];
+  const resourceUri = missingFor ?? (typeof details.params.resource === 'string' ? details.params.resource : undefined);
   const canonical = resourceUri ? tryCanonicalResourceUri(resourceUri) : undefined;
   const resource = canonical ? await findResourceByUri(db, canonical) : undefined;
-  const scopes = (requestedScopes ?? []).map((scope) => {
-    const declared = resource?.scopes.find((s) => s.scope === scope);
-    return { scope, risk: declared?.risk ?? 'read', description: declared?.description ?? '' };
-  });
+  // Everything this request asks of the resource: new scopes to approve, and ones approved before
+  // (native apps are asked again each time: their loopback redirect proves nothing, RFC 8252 §8.6).
+  const requested = String(details.params.scope ?? '').split(' ');
+  const scopes = (resource?.scopes ?? [])
+    .filter((declared) => missing.includes(declared.scope) || requested.includes(declared.scope))
+    .map((declared) => ({ ...declared, previouslyApproved: !missing.includes(declared.scope) }));
   const redirectUri = URL.parse(String(details.params.redirect_uri ?? ''));
   return {
     clientName: client?.clientName ?? client?.clientId ?? 'Unknown application',

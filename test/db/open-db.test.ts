@@ -88,6 +88,7 @@ describe('openDb in embedded mode', () => {
   it('lets a CLI that connects during a server transaction wait for it, then proceed', async () => {
     const server = await openRole('server');
     await (await openDb({ dataDir, role: 'cli' })).close(); // an earlier CLI command, now gone
+    await sleep(100); // its connection slot is free again
     let finishServer!: () => void;
     const serverMayFinish = new Promise<void>((resolve) => (finishServer = resolve));
     const serverTx = server.transaction(async (tx) => {
@@ -95,10 +96,13 @@ describe('openDb in embedded mode', () => {
       await serverMayFinish;
     });
     const cli = openDb({ dataDir, role: 'cli' }).then((db) => (open.push(db), db));
-    await sleep(50);
+    await sleep(150); // the CLI's startup message is now queued behind the server's transaction
     finishServer();
     await serverTx;
-    expect(await names(await cli)).toEqual(['server-committed']);
+    // Promptly: a stalled startup would only recover through the 5 s connect timeout and a retry.
+    const opened = await Promise.race([cli, sleep(2_000).then(() => undefined)]);
+    if (opened === undefined) throw new Error('the CLI stalled after the server transaction ended');
+    expect(await names(opened)).toEqual(['server-committed']);
   });
 
   it("keeps the server's queries out of a CLI transaction, which then rolls back", async () => {

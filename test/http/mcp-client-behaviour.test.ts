@@ -1,0 +1,77 @@
+// What real MCP clients send: offline_access with prompt=consent (SDK v2), no resource when only one
+// MCP server is registered, no scope at all, and a second authorization that reuses the grant.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt } from 'jose';
+import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { exchangeCode, follow, obtainCode, authorizeQuery, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
+
+const NOTES = 'https://mcp.example.com/mcp';
+let app: TestApp;
+let email: string;
+beforeAll(async () => {
+  app = await createTestApp();
+  await app.addResource(notesResource(NOTES));
+  email = (await app.addUser()).email;
+});
+afterAll(async () => app?.close());
+
+describe('MCP client behaviour', () => {
+  it('serves offline_access with prompt=consent and issues a refresh token', async () => {
+    const { client_id } = await registerClient(app);
+    const result = await obtainCode(app, app.browser(), email, {
+      clientId: client_id, resource: NOTES, scope: 'notes:read offline_access', extra: { prompt: 'consent' },
+    });
+    const token = await exchangeCode(app, { client_id, code: result.code!, code_verifier: result.verifier, resource: NOTES });
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(token.body.refresh_token).toEqual(expect.any(String));
+    expect(decodeJwt(token.body.access_token).aud).toBe(NOTES);
+  });
+
+  it('issues a refresh token without offline_access', async () => {
+    const { client_id } = await registerClient(app);
+    const result = await obtainCode(app, app.browser(), email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
+    const token = await exchangeCode(app, { client_id, code: result.code!, code_verifier: result.verifier });
+    expect(token.body.refresh_token).toEqual(expect.any(String));
+  });
+
+  it('defaults resource to the only registered resource', async () => {
+    const { client_id } = await registerClient(app);
+    const result = await obtainCode(app, app.browser(), email, { clientId: client_id, scope: 'notes:read' });
+    const token = await exchangeCode(app, { client_id, code: result.code!, code_verifier: result.verifier });
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(decodeJwt(token.body.access_token).aud).toBe(NOTES);
+  });
+
+  it('a web client whose existing grant covers the request skips consent', async () => {
+    const redirectUri = 'https://app.example.com/callback';
+    const { client_id } = await registerClient(app, { redirect_uris: [redirectUri], application_type: 'web' });
+    const browser = app.browser();
+    await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read', redirectUri });
+    const again = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 'x', redirectUri, codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
+    expect(again.status).toBe(303);
+    expect(new URL(again.headers.location as string).searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  it('a native (loopback) client is asked again, showing what was approved before', async () => {
+    const { client_id } = await registerClient(app);
+    const browser = app.browser();
+    await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
+    const again = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 'x', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
+    expect(again.status).toBe(200);
+    expect(again.text).toContain('name="decision"');
+    expect(again.text).toContain('approved before');
+  });
+
+  it('asking for more scope shows consent again for the new scope only, and the token carries the union', async () => {
+    const { client_id } = await registerClient(app);
+    const browser = app.browser();
+    await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
+    const page = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:write', state: 'x', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('notes:write');
+    expect(page.text).not.toContain('<code>notes:read</code>');
+    const result = await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read notes:write' });
+    const token = await exchangeCode(app, { client_id, code: result.code!, code_verifier: result.verifier });
+    expect(decodeJwt(token.body.access_token).scope).toBe('notes:read notes:write');
+  });
+});
