@@ -40,7 +40,7 @@ export class PgliteSessionGate implements SocketFacingDb {
   // owning process's own transaction is none of its business (and must not be rolled back by it), and
   // counting it would stall the queue of a client that connects during it, waiting for the previous one.
   isInTransaction(): boolean {
-    return !this.#disposed && this.#pglite.isInTransaction();
+    return !this.#disposed && this.#holding && this.#pglite.isInTransaction();
   }
 
   async runExclusive<T>(fn: () => Promise<T>): Promise<T> {

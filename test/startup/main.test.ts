@@ -1,0 +1,83 @@
+// The real server process: clear messages for bad configuration and for a data directory another
+// process holds, generated secrets persisted and never printed, and a clean shutdown.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const tsxCli = join(process.cwd(), 'node_modules/tsx/dist/cli.mjs');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, [tsxCli, 'src/main.ts'], {
+    env: { ...process.env, DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function waitForHealth(port: number, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('server did not become healthy');
+}
+
+describe('configuration errors', () => {
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ ISSUER: 'ftp://example.com' }, 'ISSUER'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ REFRESH_GRACE_SECONDS: '-1' }, 'REFRESH_GRACE_SECONDS'],
+  ])('%o stops the server with a message naming the variable', async (env, name) => {
+    const server = startServer(env);
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('Invalid configuration');
+    expect(server.output()).toContain(name);
+    expect(server.output()).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+  });
+});
+
+describe('the embedded database', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-main-'));
+  let first: ReturnType<typeof startServer> | undefined;
+  afterAll(() => { first?.child.kill('SIGKILL'); });
+
+  it('starts on an empty DATA_DIR, keeps secrets private, refuses a second process, and stops cleanly', async () => {
+    const port = await freePort();
+    first = startServer({ DATA_DIR: dataDir, PORT: String(port) });
+    await waitForHealth(port);
+    const secretsFile = join(dataDir, 'secrets.json');
+    expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as { cookieKeys: string[]; keyEncryptionSecret: string };
+    expect(first.output()).not.toContain(secrets.keyEncryptionSecret);
+    expect(first.output()).not.toContain(secrets.cookieKeys[0]);
+
+    const second = startServer({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(/in use by process \d+|is in use/);
+    expect(second.output()).not.toMatch(/at .*\.ts:\d+/);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('shutting down');
+  });
+});
