@@ -1,0 +1,52 @@
+// Database round trips per grant type, pinned to today's exact counts so that one more query fails
+// here. Budgets (bench/round-trips.ts ROUND_TRIP_BUDGETS): code exchange ≤ 1 read + 1 consume +
+// 2 writes; refresh ≤ 1 read + 2 writes. Both are ABOVE budget today (4 reads each, and the refresh
+// also consumes): when an optimisation lowers a count, lower the number pinned here with it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeStatements, measureTokenRoundTrips, type TokenRoundTrips } from '../../bench/round-trips.ts';
+import { classifyStatement } from '../../src/db/counting-db.ts';
+import { createMigratedTestDb, type TestDb } from '../helpers/test-db.ts';
+
+let testDb: TestDb;
+let measured: TokenRoundTrips;
+
+beforeAll(async () => {
+  testDb = await createMigratedTestDb();
+  measured = await measureTokenRoundTrips(testDb.db);
+});
+afterAll(async () => testDb?.cleanup());
+
+const counts = ({ read, consume, write, other, transactions }: TokenRoundTrips['refresh']) =>
+  ({ read, consume, write, other, transactions });
+
+describe('database round trips per grant type', () => {
+  // Reads: Client, AuthorizationCode, Grant (oidc_models) and the account; then the conditional
+  // consume, the new RefreshToken and the token.issued audit row. The resource lookup is served by
+  // the resource directory's 2-second cache, warm here as under load; a cold one adds a read.
+  it('one authorization_code exchange: 4 reads, 1 consume, 2 writes (budget 1 + 1 + 2)', () => {
+    console.log(['code exchange:', ...describeStatements(measured.codeExchange)].join('\n'));
+    expect(counts(measured.codeExchange)).toEqual({ read: 4, consume: 1, write: 2, other: 0, transactions: 0 });
+  });
+
+  // Reads: Client, RefreshToken, Grant and the account; then the old token's consume, its successor
+  // and the audit row.
+  it('one refresh_token grant with rotation: 4 reads, 1 consume, 2 writes (budget 1 + 0 + 2)', () => {
+    console.log(['refresh:', ...describeStatements(measured.refresh)].join('\n'));
+    expect(counts(measured.refresh)).toEqual({ read: 4, consume: 1, write: 2, other: 0, transactions: 0 });
+  });
+});
+
+describe('statement classification', () => {
+  it.each([
+    ['SELECT payload FROM oidc_models WHERE id = $1', 'read'],
+    ['  with x AS (SELECT 1) SELECT * FROM x', 'read'],
+    ['WITH gone AS (DELETE FROM t RETURNING id) SELECT count(*) FROM gone', 'write'],
+    ['UPDATE oidc_models SET consumed_at = now() WHERE id = $1', 'consume'],
+    ['UPDATE oidc_models SET payload = $2 WHERE consumed_at IS NULL', 'write'],
+    ['INSERT INTO audit_events (event_type) VALUES ($1)', 'write'],
+    ['DELETE FROM oidc_models WHERE grant_id = $1', 'write'],
+    ['BEGIN', 'other'],
+  ] as const)('%s → %s', (sql, kind) => {
+    expect(classifyStatement(sql)).toBe(kind);
+  });
+});
