@@ -47,3 +47,12 @@ export async function authenticateAccount(db: Queryable, email: string, password
   const valid = await verifyPassword(row.password_hash, password);
   return valid && row.disabled_at === null ? toAccount(row) : undefined;
 }
+
+/** Every account, oldest first, for operators. Never selects the password hash. */
+export async function listAccounts(db: Queryable): Promise<(Account & { createdAt: Date })[]> {
+  const { rows } = await db.query<Omit<AccountRow, 'password_hash'> & { created_at: Date | string }>(
+    'SELECT id, email, is_admin, disabled_at, created_at FROM accounts ORDER BY created_at, email');
+  return rows.map((row) => ({
+    id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null, createdAt: new Date(row.created_at),
+  }));
+}

@@ -49,7 +49,9 @@ export function classifyStatement(sql: string): StatementKind {
       // A data-modifying CTE writes; a plain one only reads.
       return /\b(INSERT|UPDATE|DELETE)\b/i.test(text) ? 'write' : 'read';
     case 'UPDATE':
-      return /\bSET\b[\s\S]*\bconsumed_at\s*=/i.test(text) ? 'consume' : 'write';
+      // Only the SET list counts: `WHERE consumed_at = …` does not make a consume.
+      return /\bconsumed_at\s*=/i.test(/\bSET\b(.*?)(?:\bWHERE\b|\bFROM\b|\bRETURNING\b|$)/i.exec(text)?.[1] ?? '')
+        ? 'consume' : 'write';
     case 'INSERT':
     case 'DELETE':
     case 'MERGE':

@@ -1,24 +1,11 @@
 // Rules for dynamic client registration (RFC 7591) on top of oidc-provider's own validation:
 // public clients only, https or loopback redirect URIs, and MCP clients' `scope` field accepted.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-export function isLoopbackHttpUri(uri: string): boolean {
-  const url = URL.parse(uri);
-  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-}
+import { isNativeLoopbackClient, redirectUriProblem } from '../clients/redirect-uri-rules.ts';
 
 function assertAllowedRedirectUri(uri: unknown): void {
-  const url = typeof uri === 'string' ? URL.parse(uri) : null;
-  if (!url) throw new errors.InvalidRedirectUri('redirect_uris must be absolute URIs');
-  if (url.hash || (typeof uri === 'string' && uri.includes('#'))) {
-    throw new errors.InvalidRedirectUri('redirect_uris must not contain a fragment');
-  }
-  if (uri !== undefined && String(uri).includes('*')) throw new errors.InvalidRedirectUri('redirect_uris must not contain wildcards');
-  if (url.protocol !== 'https:' && !isLoopbackHttpUri(String(uri))) {
-    throw new errors.InvalidRedirectUri('redirect_uris must use https, or http on a loopback address (RFC 8252 §7.3)');
-  }
+  const problem = redirectUriProblem(uri);
+  if (problem) throw new errors.InvalidRedirectUri(`redirect_uris ${problem}`);
 }
 
 type Metadata = Record<string, unknown>;
@@ -47,7 +34,7 @@ export function validateRegistrationMetadata(ctx: KoaContextWithOIDC | undefined
   // A client that registers only loopback redirect URIs and names no application_type is a native
   // app: it may use any port on them (RFC 8252 §7.3), which oidc-provider grants native clients.
   const body = ctx?.oidc?.body as Metadata | undefined;
-  if (body?.application_type === undefined && redirectUris.length > 0 && redirectUris.every((u) => isLoopbackHttpUri(String(u)))) {
+  if (body?.application_type === undefined && isNativeLoopbackClient(redirectUris)) {
     metadata.application_type = 'native';
   }
 }

@@ -1,0 +1,79 @@
+// `resource add` / `resource list` through the real CLI: scopes with risk classes and descriptions,
+// the --json shape, and the exit codes for an invalid risk, an invalid URI and a duplicate.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAuditEvents } from '../../src/audit/store.ts';
+import { findResourceByUri } from '../../src/resources/store.ts';
+import { createSandbox, parseJsonOutput, STACK_FRAME, type Sandbox } from './harness.ts';
+
+let sandbox: Sandbox;
+beforeAll(async () => { sandbox = await createSandbox(); });
+afterAll(async () => { await sandbox.cleanup(); });
+
+describe('resource add', () => {
+  it('registers scopes with their risk and description, canonicalises the URI, and prints --json', async () => {
+    const result = await sandbox.cli([
+      'resource', 'add', '--uri', 'https://MCP.example.com/files/', '--name', 'Files',
+      '--scope', 'files:read=read', '--scope', 'files:delete=irreversible',
+      '--scope-description', 'files:read=Read your files (a=b is fine)', '--ttl', '600', '--no-check', '--json',
+    ]);
+    expect(result.code).toBe(0);
+    expect(parseJsonOutput(result)).toEqual({
+      uri: 'https://mcp.example.com/files',
+      name: 'Files',
+      access_token_ttl_seconds: 600,
+      scopes: [
+        { scope: 'files:read', risk: 'read', description: 'Read your files (a=b is fine)' },
+        { scope: 'files:delete', risk: 'irreversible', description: '' },
+      ],
+    });
+
+    const stored = await sandbox.withDb((db) => findResourceByUri(db, 'https://mcp.example.com/files'));
+    expect(stored?.scopes.map((s) => `${s.scope}=${s.risk}`)).toEqual(['files:read=read', 'files:delete=irreversible']);
+    const events = await sandbox.withDb((db) => listAuditEvents(db, { type: 'resource.registered' }));
+    expect(events[0]).toMatchObject({ resource: 'https://mcp.example.com/files', scopes: 'files:read files:delete', details: { actor: 'cli' } });
+
+    const listed = parseJsonOutput(await sandbox.cli(['resource', 'list', '--json']));
+    expect(listed.resources).toEqual([expect.objectContaining({ uri: 'https://mcp.example.com/files', access_token_ttl_seconds: 600 })]);
+  });
+
+  it('uses ACCESS_TOKEN_TTL_SECONDS when --ttl is absent and prints a readable summary without --json', async () => {
+    const result = await sandbox.cli(['resource', 'add', '--uri', 'https://notes.example.com', '--name', 'Notes',
+      '--scope', 'notes:write=write'], { ACCESS_TOKEN_TTL_SECONDS: '120' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Registered https://notes.example.com (Notes), access tokens live 120 s');
+    expect(result.stdout).toContain('notes:write (write)');
+  });
+
+  it('rejects an invalid risk class with exit 2 and stores nothing', async () => {
+    const result = await sandbox.cli(['resource', 'add', '--uri', 'https://risky.example.com', '--name', 'Risky',
+      '--scope', 'x:do=dangerous']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim()).toBe('error: resource add: invalid risk "dangerous" for scope x:do: use read, write, irreversible');
+    expect(await sandbox.withDb((db) => findResourceByUri(db, 'https://risky.example.com'))).toBeUndefined();
+  });
+
+  it('rejects an invalid URI, a reserved scope and a TTL out of range with exit 2', async () => {
+    const cases: [string[], string][] = [
+      [['--uri', 'ftp://files.example.com', '--scope', 'a=read'], 'error: --uri: resource must be an http or https URI'],
+      [['--uri', 'https://files.example.com#x', '--scope', 'a=read'], 'error: --uri: resource must not contain a fragment'],
+      [['--uri', 'https://files.example.com', '--scope', 'openid=read'], 'error: --scope: openid and offline_access are reserved'],
+      [['--uri', 'https://files.example.com', '--scope', 'a=read', '--ttl', '5'], 'error: --ttl: Too small: expected number to be >=30'],
+      [['--uri', 'https://files.example.com', '--scope', 'a'], 'error: resource add: --scope expects SCOPE=RISK, got "a"'],
+    ];
+    for (const [options, message] of cases) {
+      const result = await sandbox.cli(['resource', 'add', '--name', 'Bad', ...options]);
+      expect(result.code, message).toBe(2);
+      expect(result.stderr.trim()).toBe(message);
+    }
+  });
+
+  it('refuses a resource registered twice (exit 1, one line, no stack trace)', async () => {
+    const first = await sandbox.cli(['resource', 'add', '--uri', 'https://twice.example.com', '--name', 'A', '--scope', 'a=read']);
+    expect(first.code).toBe(0);
+    const second = await sandbox.cli(['resource', 'add', '--uri', 'https://TWICE.example.com/', '--name', 'B', '--scope', 'b=read']);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe('error: https://twice.example.com is already registered');
+    expect(second.stderr).not.toMatch(STACK_FRAME);
+  });
+});
