@@ -13,6 +13,7 @@ import { isDatabaseUnavailable } from './db/database-unavailable.ts';
 import { errorBoundary, RETRY_AFTER_SECONDS } from './errors.ts';
 import { ensureSigningKeys, loadSigningJwks } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { settlePendingConsume } from './oidc/adapter.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
@@ -73,6 +74,13 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use(async (ctx, next) => (ctx.path.startsWith(`${mountPath}/interaction/`) ? parseForm(ctx, next) : next()));
   app.use(router.routes());
   app.use(router.allowedMethods());
+  app.use(async (ctx, next) => {
+    await next();
+    if (!(await settlePendingConsume(db, ctx, config.refreshGraceSeconds))) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_grant', error_description: 'refresh token already used' };
+    }
+  });
   app.use(mountAt(mountPath, provider));
   return { app, provider, mountPath };
 }

@@ -9,7 +9,7 @@ export interface CountedStatement {
   kind: StatementKind;
   /** The statement with its whitespace collapsed. */
   sql: string;
-  /** For statements on oidc_models, the model named by $1 (Client, Grant, RefreshToken …). */
+  /** For statements on oidc_models, the models they name (Client, Grant, RefreshToken …), joined by '+'. */
   model?: string;
   /** Ran inside db.transaction(), whose BEGIN and COMMIT are counted in `transactions`. */
   inTransaction: boolean;
@@ -61,11 +61,24 @@ export function classifyStatement(sql: string): StatementKind {
   }
 }
 
+// oidc-provider's model names: the only parameter values ever copied into a snapshot (never a token).
+const MODELS = new Set(['Session', 'AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'ClientCredentials',
+  'Client', 'InitialAccessToken', 'RegistrationAccessToken', 'Interaction', 'ReplayDetection',
+  'PushedAuthorizationRequest', 'Grant', 'BackchannelAuthenticationRequest']);
+
+/** The models a statement on oidc_models names, as parameters or as literals, joined by '+'. */
+function modelsNamed(sql: string, params: readonly unknown[] | undefined): string | undefined {
+  const literals = [...sql.matchAll(/'([A-Za-z]+)'/g)].map((match) => match[1]);
+  const named = [...new Set([...(params ?? []), ...literals])].filter((value): value is string =>
+    typeof value === 'string' && MODELS.has(value));
+  return named.length ? named.join('+') : undefined;
+}
+
 export function countingDb(inner: Db): CountingDb {
   let statements: CountedStatement[] = [];
   let transactions = 0;
   const record = (sql: string, params: readonly unknown[] | undefined, inTransaction: boolean) => {
-    const model = /\boidc_models\b/.test(sql) && typeof params?.[0] === 'string' ? params[0] : undefined;
+    const model = /\boidc_models\b/.test(sql) ? modelsNamed(sql, params) : undefined;
     statements.push({ kind: classifyStatement(sql), sql: collapse(sql), inTransaction, ...(model ? { model } : {}) });
   };
 

@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import { findAccountById } from '../accounts/store.ts';
 import { createAdapterClass } from './adapter.ts';
+import { requestCache } from './request-cache.ts';
 import { clientSecretMatches } from './client-secret.ts';
 import { alignTokenRequestResource, createResourceDirectory } from './resource-servers.ts';
 import { validateRegistrationMetadata } from './registration-policy.ts';
@@ -44,7 +45,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
       short: { httpOnly: true, sameSite: 'lax', secure, signed: true },
     },
     async findAccount(_ctx, sub) {
-      const account = await findAccountById(db, sub);
+      // A token request's account arrives with its token in one query (token-prefetch.ts).
+      const account = requestCache.getAccount(sub) ?? await findAccountById(db, sub);
       if (!account || account.disabled) return undefined;
       return { accountId: account.id, claims: () => ({ sub: account.id, email: account.email }) };
     },
