@@ -89,7 +89,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
       return true;
     },
     ttl: {
-      AccessToken: config.accessTokenTtlSeconds,
+      // Each resource's own lifetime (resources table, capped at an hour); the default otherwise.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds,
       AuthorizationCode: config.authorizationCodeTtlSeconds,
       IdToken: 3600,
       Interaction: 3600,
