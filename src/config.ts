@@ -1,5 +1,6 @@
 // The only reader of process.env: every setting, its default and why, validated by zod at start.
 // A bad value stops the server with a message naming the variable, never a stack trace.
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -72,7 +73,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     issuer,
     databaseUrl: env.DATABASE_URL,
-    dataDir: env.DATA_DIR,
+    // Absolute, so messages name the real place and the CLI's socket path works from any folder.
+    dataDir: resolve(env.DATA_DIR),
     cookieKeys: env.COOKIE_KEYS?.split(',').map((key) => key.trim()),
     keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET,
     refreshGraceSeconds: env.REFRESH_GRACE_SECONDS,

@@ -1,7 +1,7 @@
 // Picks the database for a process: PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite in
 // DATA_DIR, owned by one process, which the CLI reaches through the server's socket while it runs.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { acquireDataDirLock, DataDirInUseError } from './data-dir-lock.ts';
 import type { Db, Transaction } from './db.ts';
 import { createPgDb } from './pg-db.ts';
@@ -79,7 +79,8 @@ async function connectThroughSocket(dataDir: string, holderPid: number): Promise
   // A config object, not a URL: `host` is the directory holding .s.PGSQL.5432, as with libpq. The
   // socket server accepts any user and database name; these are PGlite's defaults.
   const db = createPgDb(
-    { host: dataDir, port: 5432, user: 'postgres', database: 'postgres' },
+    // pg treats `host` as a unix-socket directory only when it is an absolute path.
+    { host: resolve(dataDir), port: 5432, user: 'postgres', database: 'postgres' },
     { max: 1, connectionTimeoutMillis: 5_000 },
   );
   // The socket server takes one client at a time and frees its slot a moment after a client leaves, so

@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { Db } from '../../src/db/db.ts';
 import { openDb } from '../../src/db/open-db.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
 // The project's Node 22: tsx's `#!/usr/bin/env node` picks up whichever node comes first on PATH.
 const NODE22_BIN = join(REPO_ROOT, '.tools/node22/node_modules/.bin');

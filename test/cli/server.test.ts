@@ -1,9 +1,9 @@
 // The CLI while a server runs: with embedded PGlite the server owns DATA_DIR, so the CLI goes through
 // its socket; what it registers is live at once, and clients it adds are ones oidc-provider accepts.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, parseJsonOutput, startServer, type RunningServer, type Sandbox } from './harness.ts';
+import { createSandbox, parseJsonOutput, REPO_ROOT, startServer, type RunningServer, type Sandbox } from './harness.ts';
 
 let sandbox: Sandbox;
 let server: RunningServer;
@@ -75,3 +75,13 @@ async function fetchIntrospection(clientId: string, secret: string): Promise<Res
     body: new URLSearchParams({ token: 'not-a-token' }),
   });
 }
+
+describe('a relative DATA_DIR', () => {
+  it('reaches the running server’s socket too (the README’s default is ./.data)', async () => {
+    const relativeDataDir = relative(REPO_ROOT, sandbox.dataDir);
+    expect(relativeDataDir.startsWith('/')).toBe(false);
+    const result = await sandbox.cli(['user', 'list', '--json'], { DATA_DIR: relativeDataDir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
