@@ -226,6 +226,20 @@ describe('consent decisions', () => {
     expect(location.searchParams.get('code')).toBeNull();
   });
 
+  it('escapes a hostile client name on the login and consent pages', async () => {
+    const { client_id } = await registerClient(app, { client_name: '<script>alert(1)</script>' });
+    const browser = app.browser();
+    const login = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
+    expect(login.text).not.toContain('<script>alert(1)</script>');
+    expect(login.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    const interaction = new URL(login.request.url).pathname;
+    const signedIn = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'correct horse battery staple' });
+    const consent = await follow(browser, new URL(signedIn.headers.location as string, ISSUER).pathname);
+    expect(consent.text).toContain('name="decision"');
+    expect(consent.text).not.toContain('<script>alert(1)</script>');
+    expect(consent.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
   it('a wrong password shows the login page again with a generic error', async () => {
     const { client_id } = await registerClient(app);
     const browser = app.browser();
