@@ -10,6 +10,7 @@ export interface HttpResponse {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+const REQUEST_TIMEOUT_MS = 15_000;
 const CRLF = Buffer.from('\r\n');
 
 export const header = (response: HttpResponse, name: string): string | undefined => {
@@ -68,6 +69,10 @@ export class HttpConnection {
       pending?.reject(error);
     };
     socket.on('error', fail);
+    // A server that stops answering fails the request instead of hanging the bench.
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => {
+      if (this.pending) socket.destroy(new Error(`no response within ${REQUEST_TIMEOUT_MS} ms`));
+    });
     socket.on('close', () => fail(new Error('connection closed before the response')));
     this.socket = socket;
     return socket;

@@ -41,6 +41,8 @@ export class CookieJar {
 export interface Browser {
   connection: HttpConnection;
   jar: CookieJar;
+  /** Called after every response, e.g. to attribute database round trips to requests. */
+  observe?: (method: string, path: string, status: number) => void | Promise<void>;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -52,6 +54,7 @@ async function browse(browser: Browser, method: 'GET' | 'POST', path: string, fo
   if (form) headers['Content-Type'] = FORM;
   const response = await browser.connection.request(method, path, headers, form ? new URLSearchParams(form).toString() : undefined);
   browser.jar.store(response);
+  await browser.observe?.(method, path, response.status);
   return response;
 }
 

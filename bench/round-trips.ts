@@ -11,17 +11,7 @@ import type { Db } from '../src/db/db.ts';
 import { flushAuditWrites } from '../src/oidc/audit-events.ts';
 import { HttpConnection } from './http-connection.ts';
 import { CookieJar, exchangeCode, obtainCode, refreshGrant, registerPublicClient } from './oauth-browser.ts';
-
-export const BENCH_RESOURCE = {
-  uri: 'https://mcp.example.com/mcp',
-  name: 'Bench MCP',
-  scopes: [
-    { scope: 'notes:read', risk: 'read' as const, description: 'Read your notes' },
-    { scope: 'notes:write', risk: 'write' as const, description: 'Add notes' },
-  ],
-};
-export const BENCH_SCOPE = 'notes:read notes:write';
-export const BENCH_PASSWORD = 'correct horse battery staple';
+import { BENCH_EMAIL, BENCH_PASSWORD, BENCH_RESOURCE, BENCH_SCOPE } from './fixtures.ts';
 
 /** Budgets per grant type (reads, consumes, writes); a measurement above one is a regression. */
 export const ROUND_TRIP_BUDGETS = {
@@ -32,6 +22,8 @@ export const ROUND_TRIP_BUDGETS = {
 export interface TokenRoundTrips {
   codeExchange: RoundTripSnapshot;
   refresh: RoundTripSnapshot;
+  /** A whole flow in a browser already signed in (prompt=consent), request by request, token included. */
+  sessionFlow: { request: string; snapshot: RoundTripSnapshot }[];
 }
 
 /**
@@ -51,10 +43,11 @@ export async function measureTokenRoundTrips(db: Db): Promise<TokenRoundTrips> {
     const { app } = await createApp({ config, db: counting, secrets });
     server.on('request', app.callback());
     await addResource(db, BENCH_RESOURCE, config.accessTokenTtlSeconds);
-    const account = await addAccount(db, { email: 'bench@example.com', password: BENCH_PASSWORD });
+    const account = await addAccount(db, { email: BENCH_EMAIL, password: BENCH_PASSWORD });
 
     const clientId = await registerPublicClient(connection);
-    const { code, verifier } = await obtainCode({ connection, jar: new CookieJar() }, {
+    const browser = { connection, jar: new CookieJar() };
+    const { code, verifier } = await obtainCode(browser, {
       clientId, resource: BENCH_RESOURCE.uri, scope: BENCH_SCOPE,
       credentials: { email: account.email, password: BENCH_PASSWORD },
     });
@@ -70,12 +63,34 @@ export async function measureTokenRoundTrips(db: Db): Promise<TokenRoundTrips> {
     await refreshGrant(connection, clientId, tokens.refresh_token);
     await flushAuditWrites();
     const refresh = counting.snapshot();
-    return { codeExchange, refresh };
+
+    // The same browser again: signed in, so authorize → consent page → approve → resume → token.
+    const sessionFlow: TokenRoundTrips['sessionFlow'] = [];
+    const step = async (request: string) => {
+      await flushAuditWrites();
+      sessionFlow.push({ request, snapshot: counting.snapshot() });
+      counting.reset();
+    };
+    counting.reset();
+    const again = await obtainCode({
+      connection, jar: browser.jar,
+      observe: (method, path, status) => step(`${method} ${path.split('?')[0]} → ${status}`),
+    }, { clientId, resource: BENCH_RESOURCE.uri, scope: BENCH_SCOPE, extra: { prompt: 'consent' } });
+    await flushAuditWrites();
+    await exchangeCode(connection, clientId, again.code, again.verifier);
+    await step('POST /token → 200');
+    return { codeExchange, refresh, sessionFlow };
   } finally {
     connection.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** One statement in a few characters: its kind and the models or table it touches. */
+export function brief(statement: RoundTripSnapshot['statements'][number]): string {
+  const tables = [...new Set([...statement.sql.matchAll(/\b(?:FROM|INTO|UPDATE)\s+([a-z_]+)/gi)].map((m) => m[1]))];
+  return `${statement.kind} ${statement.model ?? (tables.join('+') || '?')}`;
 }
 
 /** One line per statement, abbreviated: for reports and for the test's output. */

@@ -1,0 +1,78 @@
+// Formatting for the bench's output: per-round lines, and the final table with ratios and verdicts.
+import type { RoundTripSnapshot } from '../src/db/counting-db.ts';
+import { median, type RoundResult } from './stats.ts';
+
+export const int = (value: number) => Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
+export const ms = (value: number) => Number.isFinite(value) ? `${value.toFixed(value < 10 ? 2 : 1)} ms` : 'n/a';
+export function roundLine(round: number, label: string, unit: string, result: RoundResult): string {
+  // Percent of one core, so "server 100" is one core busy; the machine's capacity is cores × 100.
+  const parts = [
+    result.serverCpuMsPerS === undefined ? '' : `server ${Math.round(result.serverCpuMsPerS / 10)}`,
+    result.generatorCpuMsPerS === undefined ? '' : `generator ${Math.round(result.generatorCpuMsPerS / 10)}`,
+    result.postgresPct === undefined ? '' : `postgres ${Math.round(result.postgresPct)}`,
+    result.machinePct === undefined ? '' : `machine ${Math.round(result.machinePct)}/${result.capacityPct}` +
+      ` (other processes ~${Math.max(0, Math.round(result.machinePct - (result.serverCpuMsPerS ?? 0) / 10 -
+        (result.generatorCpuMsPerS ?? 0) / 10 - (result.postgresPct ?? 0)))})`,
+  ].filter(Boolean);
+  const cpu = parts.length ? `  cpu%: ${parts.join(', ')}` : '';
+  const errors = result.errors ? `  errors ${result.errors} (${result.firstError ?? ''})` : '';
+  return `  round ${round}  ${label.padEnd(24)} ${int(result.rate).padStart(7)} ${unit.padEnd(9)}` +
+    ` p50 ${ms(result.p50Ms).padStart(9)}  p99 ${ms(result.p99Ms).padStart(9)}${cpu}${errors}`;
+}
+
+/** Medians over rounds of one series. */
+export function summarise(results: RoundResult[]) {
+  return {
+    rate: median(results.map((r) => r.rate)),
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+/** Median over rounds of subject ÷ (yardstick of the same round × scale). */
+export function pairedRatio(subject: RoundResult[], yardstick: RoundResult[], scale = 1): number {
+  return median(subject.map((s, i) => s.rate / ((yardstick[i]?.rate ?? Number.NaN) * scale)));
+}
+
+export interface Row {
+  figure: string;
+  measured: string;
+  yardstick: string;
+  ratio: string;
+  target: string;
+  verdict: string;
+}
+
+export function table(rows: Row[]): string {
+  const header: Row = { figure: 'Figure', measured: 'Measured (median)', yardstick: 'Yardstick (median)', ratio: 'Ratio', target: 'Target', verdict: 'Result' };
+  const all = [header, ...rows];
+  const keys = Object.keys(header) as (keyof Row)[];
+  const widths = keys.map((key) => Math.max(...all.map((row) => row[key].length)));
+  const line = (row: Row) => keys.map((key, i) => row[key].padEnd(widths[i]!)).join(' │ ');
+  const rule = widths.map((w) => '─'.repeat(w)).join('─┼─');
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+export function roundTripRow(figure: string, snapshot: RoundTripSnapshot, budget: { read: number; consume: number; write: number }): Row {
+  const within = snapshot.read <= budget.read && snapshot.consume <= budget.consume && snapshot.write <= budget.write
+    && snapshot.other === 0 && snapshot.transactions === 0;
+  const counts = `${snapshot.read} read + ${snapshot.consume} consume + ${snapshot.write} write` +
+    (snapshot.other || snapshot.transactions ? ` + ${snapshot.other} other, ${snapshot.transactions} tx` : '');
+  return {
+    figure,
+    measured: counts,
+    yardstick: '',
+    ratio: `${snapshot.total} round trips`,
+    target: `≤ ${budget.read} + ${budget.consume} + ${budget.write}`,
+    verdict: within ? 'WITHIN' : 'OVER',
+  };
+}
+
+/** CPU milliseconds per operation (server process, PostgreSQL), medians over rounds: less noisy than rates. */
+export function costLine(label: string, results: RoundResult[]): string {
+  const server = median(results.map((r) => (r.serverCpuMsPerS ?? Number.NaN) / r.rate));
+  const postgres = median(results.map((r) => ((r.postgresPct ?? Number.NaN) * 10) / r.rate));
+  const pg = Number.isFinite(postgres) && postgres > 0.005 ? `, postgres ${postgres.toFixed(2)} ms` : '';
+  return `  ${label.padEnd(24)} server ${server.toFixed(2)} ms${pg}`;
+}

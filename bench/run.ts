@@ -1,0 +1,231 @@
+// `npm run bench`: Portcullis throughput beside yardsticks measured in the same run, alternated with
+// them round by round, every server and the load generator in a process of its own, on loopback.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import pg from 'pg';
+import { createPgDb } from '../src/db/pg-db.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { startChild, type Child } from './child-process.ts';
+import { machineShare, sampleMachine } from './machine-cpu.ts';
+import { HttpConnection } from './http-connection.ts';
+import { registerPublicClient } from './oauth-browser.ts';
+import { brief, describeStatements, measureTokenRoundTrips, ROUND_TRIP_BUDGETS } from './round-trips.ts';
+import type { FixedRequest, PortcullisTarget, Timing } from './load-generator.ts';
+import type { RoundResult } from './stats.ts';
+import { costLine, int, ms, pairedRatio, roundLine, roundTripRow, summarise, table, type Row } from './report.ts';
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROUNDS = 3;
+const ROUND_MS = Number(process.env.BENCH_ROUND_SECONDS ?? 5) * 1000;
+const WARMUP_MS = 1500;
+const CONCURRENCY = 32;
+const HARD_LIMIT_MS = 6 * 60 * 1000;
+
+const children: Child<unknown>[] = [];
+const schemas: string[] = [];
+const newSchema = () => {
+  const schema = `bench_${randomBytes(5).toString('hex')}`;
+  schemas.push(schema);
+  return schema;
+};
+
+async function dropSchemas(): Promise<void> {
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  try {
+    for (const schema of schemas.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function cleanUp(): Promise<void> {
+  // Newest first: the load generator stops before the servers it talks to.
+  for (const child of children.splice(0).reverse()) await child.stop().catch(() => {});
+  await dropSchemas();
+}
+
+function start<Ready>(name: string, script: string, env: Record<string, string> = {}) {
+  const child = startChild<Ready>(name, script, env);
+  children.push(child as Child<unknown>);
+  return child;
+}
+
+type CpuUsage = NodeJS.CpuUsage;
+/** One timed round, with the CPU the measured server used over it. */
+async function measure(server: Child<unknown>, run: () => Promise<RoundResult>): Promise<RoundResult> {
+  const before = await server.call<CpuUsage>('cpu');
+  const machineBefore = sampleMachine();
+  const result = await run();
+  const machine = machineShare(machineBefore, sampleMachine());
+  const after = await server.call<CpuUsage>('cpu');
+  const cpuMs = (after.user - before.user + after.system - before.system) / 1000;
+  return { ...result, serverCpuMsPerS: (cpuMs * 1000) / result.elapsedMs, ...machine };
+}
+
+interface Series { label: string; unit: string; server: Child<unknown>; run: (durationMs: number) => Promise<RoundResult> }
+
+/** Yardstick, subject, yardstick, subject …: ROUNDS rounds of every series in order, after a warm-up. */
+async function alternate(title: string, series: Series[]): Promise<RoundResult[][]> {
+  console.log(`\n${title}`);
+  for (const s of series) await s.run(WARMUP_MS);
+  const results: RoundResult[][] = series.map(() => []);
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const [i, s] of series.entries()) {
+      const result = await measure(s.server, () => s.run(ROUND_MS));
+      results[i]!.push(result);
+      console.log(roundLine(round, s.label, s.unit, result));
+    }
+  }
+  return results;
+}
+
+async function roundTrips() {
+  const schema = newSchema();
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const db = createPgDb(DATABASE_URL, { searchPath: schema });
+  try {
+    await migrate(db);
+    return await measureTokenRoundTrips(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** A second opinion on the bare yardstick from autocannon, so a slow generator would show. */
+async function autocannonBare(port: number): Promise<number> {
+  const script = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  const child = spawn(process.execPath, [script, '-c', String(CONCURRENCY), '-d', '3', '-j', `http://127.0.0.1:${port}/`],
+    { stdio: ['ignore', 'pipe', 'ignore'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  await new Promise((resolve) => child.on('exit', resolve));
+  try {
+    return (JSON.parse(output) as { requests: { average: number } }).requests.average;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  console.log(`Portcullis bench: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ` +
+    `${ROUNDS} rounds × ${ROUND_MS / 1000} s, concurrency ${CONCURRENCY}, loopback; PostgreSQL ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+
+  console.log('\nDatabase round trips (in process, countingDb over PostgreSQL):');
+  const trips = await roundTrips();
+  for (const [name, snapshot] of [['code exchange (grant_type=authorization_code)', trips.codeExchange], ['refresh (grant_type=refresh_token)', trips.refresh]] as const) {
+    console.log(`  ${name}: ${snapshot.read} read, ${snapshot.consume} consume, ${snapshot.write} write, ${snapshot.other} other, ${snapshot.transactions} transactions`);
+    for (const line of describeStatements(snapshot, 110)) console.log(`    ${line}`);
+  }
+  const flowTotal = trips.sessionFlow.reduce((sum, step) => sum + step.snapshot.total, 0);
+  console.log(`  one flow in a signed-in browser (prompt=consent), request by request: ${flowTotal} round trips`);
+  for (const { request, snapshot } of trips.sessionFlow) {
+    const path = request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid');
+    console.log(`    ${path.padEnd(38)} ${String(snapshot.total).padStart(2)}: ${snapshot.statements.map(brief).join(', ')}`);
+  }
+
+  const bare = start<{ port: number }>('bare koa', 'yardstick-server.ts', { YARDSTICK_MODE: 'bare' });
+  const sign = start<{ port: number }>('koa+sign', 'yardstick-server.ts', { YARDSTICK_MODE: 'sign' });
+  const server = start<Omit<PortcullisTarget, 'clientId'>>('portcullis', 'portcullis-server.ts',
+    { BENCH_DATABASE_URL: DATABASE_URL, BENCH_SCHEMA: newSchema() });
+  const hasher = start<unknown>('argon2', 'argon2-worker.ts');
+  const load = start<unknown>('load generator', 'load-generator.ts');
+  const [barePort, signPort, seeded] = await Promise.all([bare.ready, sign.ready, server.ready, hasher.ready, load.ready])
+    .then(([b, s, p]) => [b.port, s.port, p] as const);
+  const registration = new HttpConnection('127.0.0.1', seeded.port);
+  const target: PortcullisTarget = { ...seeded, clientId: await registerPublicClient(registration) };
+  registration.close();
+
+  const timing = (durationMs: number): Timing => ({ concurrency: CONCURRENCY, durationMs });
+  const fixed = (request: FixedRequest) => (durationMs: number) => load.call<RoundResult>('fixed', { request, timing: timing(durationMs) });
+  const bareSeries: Series = { label: 'bare koa', unit: 'req/s', server: bare, run: fixed({ port: barePort, method: 'GET', path: '/' }) };
+  const signSeries: Series = {
+    label: 'koa+sign', unit: 'req/s', server: sign,
+    run: fixed({ port: signPort, method: 'POST', path: '/', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=${randomBytes(32).toString('base64url')}&client_id=${target.clientId}` }),
+  };
+
+  const cannon = await autocannonBare(barePort);
+  const ours = await bareSeries.run(3000);
+  console.log(`\nGenerator check, bare koa for 3 s: autocannon ${int(cannon)} req/s, our generator ${int(ours.rate)} req/s`);
+
+  // Refresh grants with rotation: one chain per user, each token presented once.
+  await load.call('prepareRefresh', { target, chains: CONCURRENCY });
+  const [bareA, signA, refreshA] = await alternate('Refresh grants with rotation (POST /token grant_type=refresh_token), concurrency 32:', [
+    bareSeries, signSeries,
+    { label: 'refresh grant', unit: 'grants/s', server, run: (d) => load.call<RoundResult>('refresh', { timing: timing(d) }) },
+  ]);
+
+  await load.call('prepareSessions', { target, users: CONCURRENCY });
+  const [bareB, flowsSession] = await alternate('Authorization-code flows with a signed-in session (authorize → consent page → approve → token, prompt=consent):', [
+    bareSeries,
+    { label: 'flow, existing session', unit: 'flows/s', server, run: (d) => load.call<RoundResult>('flows', { timing: timing(d), login: false }) },
+  ]);
+
+  const [argon, flowsLogin] = await alternate('Authorization-code flows with a password login each (fresh browser per flow):', [
+    { label: 'argon2 verify', unit: 'verify/s', server: hasher, run: (d) => hasher.call<RoundResult>('verify', { concurrency: CONCURRENCY, durationMs: d }) },
+    { label: 'flow, password login', unit: 'flows/s', server, run: (d) => load.call<RoundResult>('flows', { timing: timing(d), login: true }) },
+  ]);
+  const rows = await server.call<{ model: string; n: number }[]>('tableSizes');
+
+  const s = { bareA: summarise(bareA!), sign: summarise(signA!), refresh: summarise(refreshA!), bareB: summarise(bareB!),
+    session: summarise(flowsSession!), argon: summarise(argon!), login: summarise(flowsLogin!) };
+  const refreshRatio = pairedRatio(refreshA!, signA!);
+  const sessionRatio = pairedRatio(flowsSession!, bareB!, 1 / 5);
+  const loginRatio = pairedRatio(flowsLogin!, argon!);
+  const verdict = (pass: boolean) => (pass ? 'PASS' : 'BELOW');
+  const latency = (x: { p50Ms: number; p99Ms: number }) => `p50 ${ms(x.p50Ms)}, p99 ${ms(x.p99Ms)}`;
+  const errors = (x: { errors: number }) => (x.errors ? `, ${x.errors} errors` : '');
+  const summary: Row[] = [
+    { figure: 'bare koa (yardstick)', measured: `${int(s.bareA.rate)} req/s, ${latency(s.bareA)}`, yardstick: '', ratio: '', target: '', verdict: '' },
+    { figure: 'koa+sign (yardstick)', measured: `${int(s.sign.rate)} req/s, ${latency(s.sign)}`, yardstick: '', ratio: '', target: '', verdict: '' },
+    {
+      figure: 'refresh grants/s, rotation, c=32', measured: `${int(s.refresh.rate)}/s, ${latency(s.refresh)}${errors(s.refresh)}`,
+      yardstick: `koa+sign ${int(s.sign.rate)}/s`, ratio: `${refreshRatio.toFixed(2)}×`, target: '≥ 0.55×, p99 ≤ 40 ms',
+      verdict: verdict(refreshRatio >= 0.55 && s.refresh.p99Ms <= 40 && s.refresh.errors === 0),
+    },
+    {
+      figure: 'code flows/s, existing session', measured: `${int(s.session.rate)}/s, ${latency(s.session)}${errors(s.session)}`,
+      yardstick: `bare koa ${int(s.bareB.rate)}/s ÷ 5`, ratio: `${sessionRatio.toFixed(2)}×`, target: '≥ 0.7 × (bare ÷ 5)',
+      verdict: verdict(sessionRatio >= 0.7 && s.session.errors === 0),
+    },
+    { figure: 'argon2id verify/s (yardstick)', measured: `${int(s.argon.rate)}/s, ${latency(s.argon)}`, yardstick: '', ratio: '', target: '', verdict: '' },
+    {
+      figure: 'code flows/s, password login', measured: `${int(s.login.rate)}/s, ${latency(s.login)}${errors(s.login)}`,
+      yardstick: `argon2 ${int(s.argon.rate)}/s`, ratio: `${loginRatio.toFixed(2)}×`, target: '≥ 0.8× hasher',
+      verdict: verdict(loginRatio >= 0.8 && s.login.errors === 0),
+    },
+    roundTripRow('round trips, one code exchange', trips.codeExchange, ROUND_TRIP_BUDGETS.codeExchange),
+    roundTripRow('round trips, one refresh', trips.refresh, ROUND_TRIP_BUDGETS.refresh),
+  ];
+  console.log('\nCPU per operation (medians over rounds):');
+  for (const [label, results] of [['bare koa', bareA!], ['koa+sign', signA!], ['refresh grant', refreshA!],
+    ['flow, existing session', flowsSession!], ['argon2 verify', argon!], ['flow, password login', flowsLogin!]] as const) {
+    console.log(costLine(label, results));
+  }
+  console.log(`\noidc_models rows at the end: ${rows.map((r) => `${r.model} ${int(r.n)}`).join(', ')}`);
+  console.log(`\nSummary (medians of ${ROUNDS} rounds; ratios are medians of per-round ratios):\n${table(summary)}`);
+  console.log(`\nFinished in ${Math.round((Date.now() - began) / 1000)} s.`);
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${HARD_LIMIT_MS / 60000} minutes; stopping`);
+  void cleanUp().finally(() => process.exit(1));
+}, HARD_LIMIT_MS);
+watchdog.unref();
+process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+
+try {
+  await main();
+} catch (error) {
+  console.error('bench failed:', error);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}
