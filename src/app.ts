@@ -16,6 +16,7 @@ import { createProvider } from './oidc/provider.ts';
 import { settlePendingConsume } from './oidc/adapter.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { requestScope } from './http/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
 import { setViewBasePath } from './views.ts';
@@ -67,6 +68,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
   const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
   app.use(securityHeaders());
+  app.use(requestScope());
   app.use(errorBoundary());
   app.use(discoveryAliases(mountPath, db));
   // Forms on our own pages only: oidc-provider parses its endpoints' bodies itself.

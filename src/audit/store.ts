@@ -21,13 +21,7 @@ export interface AuditEvent {
 }
 
 export async function recordAuditEvent(db: Queryable, event: AuditEvent): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_events (event_type, outcome, account_id, client_id, resource, scopes, ip, user_agent, request_id, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [event.type, event.outcome ?? 'success', event.accountId ?? null, event.clientId ?? null, event.resource ?? null,
-      event.scopes ?? null, event.ip ?? null, event.userAgent?.slice(0, 512) ?? null, event.requestId ?? null,
-      JSON.stringify(event.details ?? {})],
-  );
+  await recordAuditEvents(db, [event]);
 }
 
 export interface StoredAuditEvent {
@@ -49,4 +43,22 @@ export async function listAuditEvents(db: Queryable, filter: { type?: AuditEvent
     [filter.type ?? null, filter.limit ?? 100],
   );
   return rows;
+}
+
+/** Appends several events in one statement (one round trip, one commit). */
+export async function recordAuditEvents(db: Queryable, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const columns = 10;
+  const placeholders = events.map((_, row) =>
+    `(${Array.from({ length: columns }, (_, column) => `$${row * columns + column + 1}`).join(', ')})`);
+  const values = events.flatMap((event) => [
+    event.type, event.outcome ?? 'success', event.accountId ?? null, event.clientId ?? null, event.resource ?? null,
+    event.scopes ?? null, event.ip ?? null, event.userAgent?.slice(0, 512) ?? null, event.requestId ?? null,
+    JSON.stringify(event.details ?? {}),
+  ]);
+  await db.query(
+    `INSERT INTO audit_events (event_type, outcome, account_id, client_id, resource, scopes, ip, user_agent, request_id, details)
+     VALUES ${placeholders.join(', ')}`,
+    values,
+  );
 }

@@ -1,5 +1,6 @@
 // The Db interface over a `pg` Pool: PostgreSQL when DATABASE_URL is set, and the CLI's connection to
 // a running embedded server through its unix socket.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { parseInt8, type Db, type QueryResult, type Transaction } from './db.ts';
 
@@ -90,12 +91,27 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
   };
 }
 
+// Our SQL is a small fixed set of strings. Naming each one makes pg prepare it once per connection
+// and reuse the plan, instead of PostgreSQL parsing and planning it on every call.
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `portcullis_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    if (statementNames.size < 1000) statementNames.set(sql, name);
+  }
+  return name;
+}
+
 async function runQuery<Row>(
   target: pg.Pool | pg.PoolClient,
   sql: string,
   params: readonly unknown[] | undefined,
 ): Promise<QueryResult<Row>> {
-  const result = await target.query(sql, params === undefined ? undefined : [...params]);
+  // Statements without parameters may be several (migrations); they go through the simple protocol.
+  const result = params === undefined
+    ? await target.query(sql)
+    : await target.query({ name: statementName(sql), text: sql, values: [...params] });
   // Rows are whatever the SQL selects; the caller names their shape, as with PGlite.
   return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
 }

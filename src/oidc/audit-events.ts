@@ -3,13 +3,13 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
-import { recordAuditEvent, type AuditEvent } from '../audit/store.ts';
+import { AuditWriter } from '../audit/writer.ts';
 
-const pending = new Set<Promise<void>>();
+const writers = new Set<AuditWriter>();
 
 /** Audit writes run beside the response; tests and shutdown wait for them here. */
 export async function flushAuditWrites(): Promise<void> {
-  await Promise.all([...pending]);
+  await Promise.all([...writers].map((writer) => writer.flush()));
 }
 
 function requestFacts(ctx: KoaContextWithOIDC) {
@@ -22,12 +22,9 @@ function requestFacts(ctx: KoaContextWithOIDC) {
 }
 
 export function subscribeAuditEvents(provider: Provider, db: Db): void {
-  const record = (event: AuditEvent) => {
-    const write = recordAuditEvent(db, event)
-      .catch((error: unknown) => console.error(JSON.stringify({ level: 'error', msg: 'audit write failed', event: event.type, error: String(error) })))
-      .finally(() => pending.delete(write));
-    pending.add(write);
-  };
+  const writer = new AuditWriter(db);
+  writers.add(writer);
+  const record = writer.enqueue.bind(writer);
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const token = ctx.oidc.entities.AccessToken;

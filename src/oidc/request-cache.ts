@@ -2,6 +2,7 @@
 // request costs as few database round trips as possible. Keyed by the request's koa context.
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
+import { currentRequestContext } from '../http/request-scope.ts';
 
 interface RequestState {
   payloads: Map<string, AdapterPayload | null>;
@@ -12,9 +13,9 @@ interface RequestState {
 
 const byRequest = new WeakMap<object, RequestState>();
 
-function state(ctx: object | undefined = Provider.ctx): RequestState | undefined {
-  // Provider.ctx is the koa context of the request being served (AsyncLocalStorage), or undefined
-  // outside a request (CLI, purge job): then nothing is cached.
+function state(ctx: object | undefined = Provider.ctx ?? currentRequestContext()): RequestState | undefined {
+  // The koa context of the request being served: oidc-provider's (Provider.ctx) inside its routes,
+  // ours inside our interaction routes; undefined outside a request (CLI, purge job): no caching.
   if (!ctx) return undefined;
   let current = byRequest.get(ctx);
   if (!current) {
@@ -58,7 +59,7 @@ export const requestCache = {
   },
   /** The pending consume of the current request, or of `ctx` when called after oidc-provider returned. */
   takePendingConsume(ctx?: object): { model: string; id: string } | undefined {
-    const current = state(ctx ?? Provider.ctx);
+    const current = state(ctx ?? Provider.ctx ?? currentRequestContext());
     const pending = current?.pendingConsume;
     if (current) current.pendingConsume = undefined;
     return pending;
