@@ -81,7 +81,9 @@ async function connectThroughSocket(dataDir: string, holderPid: number): Promise
   const db = createPgDb(
     // pg treats `host` as a unix-socket directory only when it is an absolute path.
     { host: resolve(dataDir), port: 5432, user: 'postgres', database: 'postgres' },
-    { max: 1, connectionTimeoutMillis: 5_000 },
+    // PGlite is one backend session for every socket client in turn: a statement one CLI command
+    // prepared by name would still exist, and collide, when the next command prepares it again.
+    { max: 1, connectionTimeoutMillis: 5_000, namedStatements: false },
   );
   // The socket server takes one client at a time and frees its slot a moment after a client leaves, so
   // a command run right after another is briefly refused; retry for about 1.5 s before giving up.

@@ -11,6 +11,8 @@ export interface PgDbOptions {
   max?: number;
   /** How long to wait for a connection before failing; without it a blackholed host hangs requests. */
   connectionTimeoutMillis?: number;
+  /** Prepare each distinct statement once per connection (default true); off when the backend is shared. */
+  namedStatements?: boolean;
   /** Called when an idle pooled connection dies (server restart, network cut); defaults to stderr. */
   onIdleClientError?: (error: Error) => void;
 }
@@ -46,10 +48,11 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
     options.onIdleClientError ??
     ((error: Error) => process.stderr.write(`portcullis: idle database connection lost: ${error.message}\n`));
   pool.on('error', onIdleClientError);
+  const named = options.namedStatements ?? true;
 
   return {
     kind: 'postgres',
-    query: <Row>(sql: string, params?: readonly unknown[]) => runQuery<Row>(pool, sql, params),
+    query: <Row>(sql: string, params?: readonly unknown[]) => runQuery<Row>(pool, sql, params, named),
     async exec(sql) {
       // No parameters → pg uses the simple query protocol, which accepts several statements.
       await pool.query(sql);
@@ -64,7 +67,7 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
       try {
         await client.query('BEGIN');
         const tx: Transaction = {
-          query: <Row>(sql: string, params?: readonly unknown[]) => runQuery<Row>(client, sql, params),
+          query: <Row>(sql: string, params?: readonly unknown[]) => runQuery<Row>(client, sql, params, named),
           exec: async (sql) => {
             await client.query(sql);
           },
@@ -107,11 +110,12 @@ async function runQuery<Row>(
   target: pg.Pool | pg.PoolClient,
   sql: string,
   params: readonly unknown[] | undefined,
+  named: boolean,
 ): Promise<QueryResult<Row>> {
   // Statements without parameters may be several (migrations); they go through the simple protocol.
   const result = params === undefined
     ? await target.query(sql)
-    : await target.query({ name: statementName(sql), text: sql, values: [...params] });
+    : await target.query(named ? { name: statementName(sql), text: sql, values: [...params] } : { text: sql, values: [...params] });
   // Rows are whatever the SQL selects; the caller names their shape, as with PGlite.
   return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
 }

@@ -11,6 +11,7 @@ import { clientSecretMatches } from './client-secret.ts';
 import { alignTokenRequestResource, createResourceDirectory } from './resource-servers.ts';
 import { validateRegistrationMetadata } from './registration-policy.ts';
 import { renderErrorPage } from './error-page.ts';
+import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
 
 export interface ProviderDeps {
@@ -69,6 +70,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: true, logoutSource: renderLogoutPage, postLogoutSuccessSource: renderLoggedOutPage },
       registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
       resourceIndicators: {
         enabled: true,

@@ -132,3 +132,15 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('database unavailable', () => 
     await db.close();
   });
 });
+
+describe('sign-out', () => {
+  it('shows our sign-out page under our CSP, with oidc-provider’s anti-forgery form', async () => {
+    const page = await app.browser().get('/session/end');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Sign out?');
+    expect(page.text).toContain('id="op.logoutForm"');
+    expect(page.text).toContain('name="xsrf"');
+    expect(page.text).not.toMatch(/<style|<script/);
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+});
