@@ -6,7 +6,7 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createPgDb } from '../../src/db/pg-db.ts';
 import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
-import { authorizeQuery, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
+import { authorizeQuery, obtainCode, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
 import request from 'supertest';
 
 let app: TestApp;
@@ -134,13 +134,22 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('database unavailable', () => 
 });
 
 describe('sign-out', () => {
-  it('shows our sign-out page under our CSP, with oidc-provider’s anti-forgery form', async () => {
-    const page = await app.browser().get('/session/end');
+  it('asks a signed-in person on our page under our CSP, with oidc-provider’s anti-forgery form', async () => {
+    const browser = app.browser();
+    const user = await app.addUser();
+    await obtainCode(app, browser, user.email, { clientId, resource: 'https://mcp.example.com/mcp', scope: 'notes:read' });
+    const page = await browser.get('/session/end');
     expect(page.status).toBe(200);
     expect(page.text).toContain('Sign out?');
     expect(page.text).toContain('id="op.logoutForm"');
     expect(page.text).toContain('name="xsrf"');
     expect(page.text).not.toMatch(/<style|<script/);
     expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+
+  it('without a session, oidc-provider’s auto-submitting form runs because its script hash joins our CSP', async () => {
+    const page = await app.browser().get('/session/end');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
   });
 });
