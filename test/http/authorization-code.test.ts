@@ -190,6 +190,16 @@ describe('resource indicators (RFC 8707)', () => {
     expect(location.searchParams.get('error_description')).toMatch(/resource is required/);
   });
 
+  it('omitting resource picks the one this client was already granted in this session', async () => {
+    const { client_id } = await registerClient(app);
+    const browser = app.browser();
+    await obtainCode(app, browser, email, { clientId: client_id, resource: CALENDAR, scope: 'calendar:read' });
+    const again = await obtainCode(app, browser, email, { clientId: client_id, scope: 'calendar:read' });
+    const token = await exchangeCode(app, { client_id, code: again.code!, code_verifier: again.verifier });
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(decodeJwt(token.body.access_token).aud).toBe(CALENDAR);
+  });
+
   it('a different resource at the token endpoint is refused and the code stays usable for a correct retry', async () => {
     const { clientId, code, verifier } = await freshCode();
     const wrong = await exchangeCode(app, { client_id: clientId, code: code!, code_verifier: verifier, resource: CALENDAR });
