@@ -3,14 +3,14 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import type { Secrets } from './secrets.ts';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
-import { errorBoundary, RETRY_AFTER_SECONDS } from './errors.ts';
+import { errorBoundary, respondServiceUnavailable } from './errors.ts';
+import { mountAt } from './http/mount.ts';
 import { ensureSigningKeys, loadSigningJwks } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { settlePendingConsume } from './oidc/adapter.ts';
@@ -24,22 +24,6 @@ import { setViewBasePath } from './views.ts';
 export interface AppDeps { config: Config; db: Db; secrets: Secrets }
 export interface PortcullisApp { app: Koa; provider: Provider; mountPath: string }
 
-/** Mounts a koa app's middleware under a path prefix (what koa-mount does, for our one use). */
-function mountAt(prefix: string, mounted: Koa): Koa.Middleware {
-  const downstream = compose(mounted.middleware);
-  return async (ctx, next) => {
-    if (prefix && ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
-    const original = ctx.path;
-    ctx.path = original.slice(prefix.length) || '/';
-    (ctx as unknown as { mountPath: string }).mountPath = prefix;
-    try {
-      await downstream(ctx, async () => { ctx.path = original; await next(); });
-    } finally {
-      ctx.path = original;
-    }
-  };
-}
-
 export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
   const jwks = await loadSigningJwks(db, secrets.keyEncryptionSecret);
@@ -50,14 +34,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   // oidc-provider answers its own errors; one whose cause is an unreachable database becomes a 503
   // with Retry-After instead of a 500, so clients back off and retry.
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
-    if (!isDatabaseUnavailable(error)) {
-      console.error(JSON.stringify({ level: 'error', msg: 'provider server_error', path: ctx.path, error: String((error as Error)?.stack ?? error) }));
-      return;
-    }
-    ctx.status = 503;
-    ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
-    ctx.type = 'json';
-    ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable. Try again shortly.' };
+    if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
+    else console.error(JSON.stringify({ level: 'error', msg: 'provider server_error', path: ctx.path, error: String((error as Error)?.stack ?? error) }));
   });
 
   const router = new Router({ prefix: mountPath || undefined });

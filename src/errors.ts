@@ -23,6 +23,15 @@ export class NotFoundError extends AppError {
 }
 
 export const RETRY_AFTER_SECONDS = 5;
+const UNAVAILABLE_DESCRIPTION = 'The service is temporarily unavailable. Try again shortly.';
+
+/** 503 + Retry-After as OAuth JSON, for responses already shaped by oidc-provider. */
+export function respondServiceUnavailable(ctx: Koa.Context): void {
+  ctx.status = 503;
+  ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  ctx.type = 'json';
+  ctx.body = { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION };
+}
 
 interface ErrorResponse { status: number; error: string; description: string }
 
@@ -39,7 +48,7 @@ export function describeError(error: unknown): ErrorResponse {
     return { status: error.statusCode, error: error.error, description: error.error_description ?? error.message };
   }
   if (isDatabaseUnavailable(error)) {
-    return { status: 503, error: 'temporarily_unavailable', description: 'The service is temporarily unavailable. Try again shortly.' };
+    return { status: 503, error: 'temporarily_unavailable', description: UNAVAILABLE_DESCRIPTION };
   }
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
