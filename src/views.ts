@@ -12,6 +12,7 @@ export function setViewBasePath(path: string): void {
   basePath = path;
 }
 
+// Templates are compiled once per process (a template change needs a restart, like code).
 export function renderView(name: string, data: Record<string, unknown>): Promise<string> {
-  return ejs.renderFile(join(viewsDir, `${name}.ejs`), { basePath, ...data }, { cache: process.env.NODE_ENV === 'production' });
+  return ejs.renderFile(join(viewsDir, `${name}.ejs`), { basePath, ...data }, { cache: true });
 }

@@ -10,6 +10,11 @@ function assertAllowedRedirectUri(uri: unknown): void {
 
 type Metadata = Record<string, unknown>;
 
+const FETCHED_OR_CONFIDENTIAL_METADATA = [
+  'sector_identifier_uri', 'jwks_uri', 'jwks', 'request_uris', 'client_secret',
+  'id_token_encrypted_response_alg', 'introspection_encrypted_response_alg', 'authorization_encrypted_response_alg',
+];
+
 /**
  * oidc-provider's `extraClientMetadata.validator`: runs synchronously on every client's metadata.
  * Our rules apply to self-registration only (route `registration`); operator-registered clients
@@ -23,8 +28,15 @@ export function validateRegistrationMetadata(ctx: KoaContextWithOIDC | undefined
     return;
   }
   metadata.portcullis_source = 'dynamic_registration';
+  const body = ctx?.oidc?.body as Metadata | undefined;
   if (metadata.token_endpoint_auth_method !== 'none') {
     throw new errors.InvalidClientMetadata('only public clients may self-register: token_endpoint_auth_method must be none');
+  }
+  // Metadata that makes the server fetch a URL the registrant chose (sector_identifier_uri is fetched
+  // during registration itself) or that only confidential clients use: refused, never fetched (SSRF).
+  const refused = FETCHED_OR_CONFIDENTIAL_METADATA.filter((name) => body?.[name] !== undefined);
+  if (refused.length > 0) {
+    throw new errors.InvalidClientMetadata(`${refused.join(', ')} cannot be self-registered: public clients only`);
   }
   const redirectUris = Array.isArray(metadata.redirect_uris) ? metadata.redirect_uris : [];
   redirectUris.forEach(assertAllowedRedirectUri);
@@ -33,7 +45,6 @@ export function validateRegistrationMetadata(ctx: KoaContextWithOIDC | undefined
   delete metadata.scope;
   // A client that registers only loopback redirect URIs and names no application_type is a native
   // app: it may use any port on them (RFC 8252 §7.3), which oidc-provider grants native clients.
-  const body = ctx?.oidc?.body as Metadata | undefined;
   if (body?.application_type === undefined && isNativeLoopbackClient(redirectUris)) {
     metadata.application_type = 'native';
   }

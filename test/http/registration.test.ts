@@ -1,5 +1,6 @@
 // Dynamic client registration (RFC 7591) as MCP clients use it: public clients, https or loopback
 // redirect URIs, the PRM `scope` field accepted, and what self-registration must never allow.
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
 
@@ -46,6 +47,23 @@ describe('dynamic client registration', () => {
     const response = await register({ redirect_uris: redirectUris });
     expect(response.status).toBe(400);
     expect([error, 'invalid_client_metadata']).toContain(response.body.error);
+  });
+
+  it('never fetches a URL a self-registering client names (sector_identifier_uri, jwks_uri, request_uris)', async () => {
+    let connections = 0;
+    const listener = createServer((socket) => { connections += 1; socket.destroy(); });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const target = `https://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+    try {
+      for (const metadata of [{ sector_identifier_uri: `${target}/sector` }, { jwks_uri: `${target}/jwks` }, { request_uris: [`${target}/request`] }]) {
+        const response = await register(metadata);
+        expect(response.status, JSON.stringify(metadata)).toBe(400);
+        expect(response.body.error).toBe('invalid_client_metadata');
+      }
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+    }
   });
 
   it('refuses confidential self-registration', async () => {
