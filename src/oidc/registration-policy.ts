@@ -40,6 +40,9 @@ export function validateRegistrationMetadata(ctx: KoaContextWithOIDC | undefined
   }
   const redirectUris = Array.isArray(metadata.redirect_uris) ? metadata.redirect_uris : [];
   redirectUris.forEach(assertAllowedRedirectUri);
+  // Sign-out redirects follow the same rules: they, too, send a browser where the registrant says.
+  const postLogoutRedirectUris = Array.isArray(metadata.post_logout_redirect_uris) ? metadata.post_logout_redirect_uris : [];
+  postLogoutRedirectUris.forEach(assertAllowedRedirectUri);
   // MCP clients send the protected resource's scopes_supported as `scope`. We accept it but do not
   // keep it: the resource's own scope list decides what may be asked for, request by request.
   delete metadata.scope;

@@ -49,6 +49,12 @@ describe('dynamic client registration', () => {
     expect([error, 'invalid_client_metadata']).toContain(response.body.error);
   });
 
+  it('holds post-logout redirect URIs to the same rules', async () => {
+    const response = await register({ post_logout_redirect_uris: ['http://evil.example/after-logout'] });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('invalid_redirect_uri');
+  });
+
   it('never fetches a URL a self-registering client names (sector_identifier_uri, jwks_uri, request_uris)', async () => {
     let connections = 0;
     const listener = createServer((socket) => { connections += 1; socket.destroy(); });
