@@ -70,8 +70,9 @@ async function onEachConnection<R>(count: number, pool: HttpConnection[], work: 
   return results;
 }
 
-let refreshChains: string[] = [];
-let refreshTarget: PortcullisTarget | undefined;
+/** Refresh chains by name ('portcullis', or one a yardstick handed over): each entry is a chain's current token. */
+export interface RefreshChains { port: number; clientId: string; tokens: string[] }
+const refreshSets = new Map<string, RefreshChains>();
 let sessionJars: CookieJar[] = [];
 let sessionTarget: PortcullisTarget | undefined;
 
@@ -101,29 +102,35 @@ serveCommands({ pid: process.pid }, {
   /** One full flow (fresh browser, password login) per chain: the heads of the refresh chains. */
   async prepareRefresh({ target, chains }: { target: PortcullisTarget; chains: number }) {
     const users = connections(target.port, 8);
-    refreshTarget = target;
-    refreshChains = await onEachConnection(chains, users, async (connection) => {
+    const tokens = await onEachConnection(chains, users, async (connection) => {
       const { tokens } = await fullFlowWithLogin(connection, target);
       if (!tokens.refresh_token) throw new Error('no refresh token issued');
       return tokens.refresh_token;
     });
     closeAll(users);
-    return { chains: refreshChains.length };
+    refreshSets.set('portcullis', { port: target.port, clientId: target.clientId, tokens });
+    return { chains: tokens.length };
+  },
+
+  /** Chains started elsewhere (e.g. minted inside a yardstick server), replacing any of that name. */
+  setChains({ name, chains }: { name: string; chains: RefreshChains }) {
+    refreshSets.set(name, { ...chains, tokens: [...chains.tokens] });
+    return { chains: chains.tokens.length };
   },
 
   /** Each user presents its chain's current refresh token once and keeps the successor. */
-  async refresh({ timing }: { timing: Timing }) {
-    const target = refreshTarget;
-    if (!target) throw new Error('prepareRefresh first');
-    const users = refreshChains.slice(0, timing.concurrency).map((token, index) =>
-      ({ index, token, connection: new HttpConnection(HOST, target.port) }));
+  async refresh({ timing, chains = 'portcullis' }: { timing: Timing; chains?: string }) {
+    const set = refreshSets.get(chains);
+    if (!set) throw new Error(`no refresh chains named ${chains}: prepareRefresh or setChains first`);
+    const users = set.tokens.slice(0, timing.concurrency).map((token, index) =>
+      ({ index, token, connection: new HttpConnection(HOST, set.port) }));
     // A failed refresh may have consumed the token: that chain stops rather than replaying it.
     const result = await timedRound(users, timing.durationMs, async (user) => {
-      const tokens = await refreshGrant(user.connection, target.clientId, user.token);
+      const tokens = await refreshGrant(user.connection, set.clientId, user.token);
       if (!tokens.refresh_token) throw new Error('refresh without a successor');
       user.token = tokens.refresh_token;
     }, true);
-    for (const user of users) refreshChains[user.index] = user.token;
+    for (const user of users) set.tokens[user.index] = user.token;
     closeAll(users.map((user) => user.connection));
     return { ...result, chainsAlive: users.length - result.errors };
   },

@@ -70,9 +70,23 @@ export function roundTripRow(figure: string, snapshot: RoundTripSnapshot, budget
 }
 
 /** CPU milliseconds per operation (server process, PostgreSQL), medians over rounds: less noisy than rates. */
+function costPerOperation(results: RoundResult[]) {
+  return {
+    server: median(results.map((r) => (r.serverCpuMsPerS ?? Number.NaN) / r.rate)),
+    postgres: median(results.map((r) => ((r.postgresPct ?? Number.NaN) * 10) / r.rate)),
+  };
+}
+
 export function costLine(label: string, results: RoundResult[]): string {
-  const server = median(results.map((r) => (r.serverCpuMsPerS ?? Number.NaN) / r.rate));
-  const postgres = median(results.map((r) => ((r.postgresPct ?? Number.NaN) * 10) / r.rate));
+  const { server, postgres } = costPerOperation(results);
   const pg = Number.isFinite(postgres) && postgres > 0.005 ? `, postgres ${postgres.toFixed(2)} ms` : '';
   return `  ${label.padEnd(24)} server ${server.toFixed(2)} ms${pg}`;
+}
+
+/** What `subject` costs per operation beyond `baseline`, server process and PostgreSQL apart. */
+export function costDifference(label: string, subject: RoundResult[], baseline: RoundResult[]): string {
+  const a = costPerOperation(subject);
+  const b = costPerOperation(baseline);
+  const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(2)} ms`;
+  return `  ${label.padEnd(24)} server ${signed(a.server - b.server)}, postgres ${signed(a.postgres - b.postgres)}`;
 }
