@@ -42,7 +42,8 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const values = [this.model, id, JSON.stringify(payload), payload.grantId ?? null, payload.uid ?? null,
         payload.userCode ?? null, expiresAt];
-      const pending = requestCache.takePendingConsume();
+      // Only a refresh token's successor carries its predecessor's deferred consumption.
+      const pending = this.model === 'RefreshToken' ? requestCache.takePendingConsume() : undefined;
       requestCache.forget(this.model, id);
       if (!pending) {
         await db.query(`INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) ${upsertValues} ${upsertConflict}`, values);
