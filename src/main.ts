@@ -14,6 +14,11 @@ const log = (level: string, msg: string, extra: Record<string, unknown> = {}) =>
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.issuer.startsWith('https://') && !config.trustProxy) {
+    // We serve plain HTTP: an https issuer means a TLS proxy in front, whose X-Forwarded-Proto we must
+    // trust, or koa refuses to set the Secure cookies sign-in needs.
+    log('warn', 'ISSUER is https but TRUST_PROXY is false: set TRUST_PROXY=true behind your TLS-terminating proxy, or sign-in cannot set its Secure cookies');
+  }
   const secrets = loadSecrets(config);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
   const applied = await migrate(db);
