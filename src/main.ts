@@ -27,6 +27,12 @@ async function main(): Promise<void> {
   const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds);
 
   const server = createServer(app.callback());
+  server.on('error', async (error: NodeJS.ErrnoException) => {
+    const reason = error.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT to another one)` : error.message;
+    console.error(`Portcullis could not start: ${reason}`);
+    await db.close();
+    process.exit(1);
+  });
   server.listen(config.port, () => {
     log('info', 'Portcullis is ready', {
       issuer: config.issuer, port: config.port,

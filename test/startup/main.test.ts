@@ -76,6 +76,11 @@ describe('the embedded database', () => {
     expect(second.output()).toMatch(/in use by process \d+|is in use/);
     expect(second.output()).not.toMatch(/at .*\.ts:\d+/);
 
+    const samePort = startServer({ DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-port-')), PORT: String(port) });
+    expect(await samePort.exited).toBe(1);
+    expect(samePort.output()).toContain(`port ${port} is already in use`);
+    expect(samePort.output()).not.toMatch(/at .*\.ts:\d+/);
+
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('shutting down');
