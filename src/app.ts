@@ -20,6 +20,7 @@ import { requestScope } from './http/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
 import { setViewBasePath } from './views.ts';
+import { describeThrown, log } from './log.ts';
 
 export interface AppDeps { config: Config; db: Db; secrets: Secrets }
 export interface PortcullisApp { app: Koa; provider: Provider; mountPath: string }
@@ -35,7 +36,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   // with Retry-After instead of a 500, so clients back off and retry.
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
     if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
-    else console.error(JSON.stringify({ level: 'error', msg: 'provider server_error', path: ctx.path, error: String((error as Error)?.stack ?? error) }));
+    else log.error('provider server_error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
   });
 
   const router = new Router({ prefix: mountPath || undefined });

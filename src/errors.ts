@@ -5,6 +5,7 @@ import { errors as oidcErrors } from 'oidc-provider';
 import { ZodError } from 'zod';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
 import { renderView } from './views.ts';
+import { describeThrown, log } from './log.ts';
 
 export class AppError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -65,7 +66,7 @@ export function errorBoundary(): Koa.Middleware {
     } catch (error) {
       const described = describeError(error);
       if (described.status >= 500 && described.status !== 503) {
-        console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: ctx.path, error: String((error as Error)?.stack ?? error) }));
+        log.error('unhandled error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
       }
       ctx.status = described.status;
       if (described.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));

@@ -8,21 +8,21 @@ import { migrate } from './db/migrate.ts';
 import { createApp } from './app.ts';
 import { startPurgeTimer } from './oidc/purge.ts';
 import { flushAuditWrites } from './oidc/audit-events.ts';
+import { log, setLogLevel } from './log.ts';
 
-const log = (level: string, msg: string, extra: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...extra }));
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  setLogLevel(config.logLevel);
   if (config.issuer.startsWith('https://') && !config.trustProxy) {
     // We serve plain HTTP: an https issuer means a TLS proxy in front, whose X-Forwarded-Proto we must
     // trust, or koa refuses to set the Secure cookies sign-in needs.
-    log('warn', 'ISSUER is https but TRUST_PROXY is false: set TRUST_PROXY=true behind your TLS-terminating proxy, or sign-in cannot set its Secure cookies');
+    log.warn('ISSUER is https but TRUST_PROXY is false: set TRUST_PROXY=true behind your TLS-terminating proxy, or sign-in cannot set its Secure cookies');
   }
   const secrets = loadSecrets(config);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
   const applied = await migrate(db);
-  if (applied.length) log('info', 'migrations applied', { versions: applied });
+  if (applied.length) log.info('migrations applied', { versions: applied });
   const { app } = await createApp({ config, db, secrets });
   const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds);
 
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   server.listen(config.port, () => {
-    log('info', 'Portcullis is ready', {
+    log.info('Portcullis is ready', {
       issuer: config.issuer, port: config.port,
       database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}`,
     });
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log('info', 'shutting down', { signal });
+    log.info('shutting down', { signal });
     stopPurge();
     server.close(async () => {
       await flushAuditWrites();

@@ -2,6 +2,7 @@
 // that finish together go to the database in one INSERT. A process that stops gracefully flushes first.
 import type { Db } from '../db/db.ts';
 import { recordAuditEvents, type AuditEvent } from './store.ts';
+import { log } from '../log.ts';
 
 const MAX_BATCH = 200;
 
@@ -30,7 +31,7 @@ export class AuditWriter {
           await recordAuditEvents(this.db, batch);
         } catch (error) {
           // Nothing is issued while the database is down, so what is lost here is little; say so loudly.
-          console.error(JSON.stringify({ level: 'error', msg: 'audit write failed', events: batch.length, error: String(error) }));
+          log.error('audit write failed', { events: batch.length, error: String(error) });
         }
       }
     } finally {

@@ -1,6 +1,7 @@
 // Deletes rows whose lifetime has passed (expired codes, tokens, sessions, interactions), in batches,
 // on a timer. find() already ignores them; this keeps the table small.
 import type { Db } from '../db/db.ts';
+import { log } from '../log.ts';
 
 export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number> {
   const { rowCount } = await db.query(
@@ -14,7 +15,7 @@ export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number
 export function startPurgeTimer(db: Db, intervalSeconds: number): () => void {
   const timer = setInterval(() => {
     purgeExpiredRows(db).catch((error: unknown) => {
-      console.error(JSON.stringify({ level: 'warn', msg: 'purge of expired rows failed', error: String(error) }));
+      log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);
   timer.unref();

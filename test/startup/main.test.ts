@@ -56,6 +56,20 @@ describe('configuration errors', () => {
   });
 });
 
+describe('LOG_LEVEL', () => {
+  it('silent leaves out the info lines, error keeps the server quiet but running', async () => {
+    const port = await freePort();
+    const server = startServer({ DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-log-')), PORT: String(port), LOG_LEVEL: 'silent' });
+    try {
+      await waitForHealth(port);
+      expect(server.output()).not.toContain('Portcullis is ready');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
+
 describe('the embedded database', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-main-'));
   let first: ReturnType<typeof startServer> | undefined;
