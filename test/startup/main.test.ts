@@ -57,7 +57,7 @@ describe('configuration errors', () => {
 });
 
 describe('LOG_LEVEL', () => {
-  it('silent leaves out the info lines, error keeps the server quiet but running', async () => {
+  it('silent leaves out the info lines and the server still serves', async () => {
     const port = await freePort();
     const server = startServer({ DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-log-')), PORT: String(port), LOG_LEVEL: 'silent' });
     try {
