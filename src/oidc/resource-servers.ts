@@ -32,6 +32,7 @@ export function createResourceDirectory(db: Db, signingAlg: string) {
     const canonical = tryCanonicalResourceUri(indicator);
     const resource = canonical ? await lookup(canonical) : undefined;
     if (!resource) throw new errors.InvalidTarget(`resource ${JSON.stringify(indicator.slice(0, 200))} is not registered here`);
+    if (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') askForReadScopesWhenNoneRequested(ctx, resource);
     return {
       audience: resource.uri,
       scope: resource.scopes.map((s) => s.scope).join(' '),
@@ -57,6 +58,20 @@ export function createResourceDirectory(db: Db, signingAlg: string) {
   }
 
   return { getResourceServerInfo, defaultResource, lookup };
+}
+
+/**
+ * An authorization request that names none of the resource's scopes (MCP clients omit `scope` when
+ * neither the challenge nor the metadata gave them one) asks for the resource's `read` scopes: the
+ * least that makes the token useful. Nothing is granted without the person's consent.
+ */
+function askForReadScopesWhenNoneRequested(ctx: KoaContextWithOIDC, resource: Resource): void {
+  const params = ctx.oidc.params;
+  if (!params) return;
+  const requested = String(params.scope ?? '').split(' ').filter(Boolean);
+  if (resource.scopes.some((s) => requested.includes(s.scope))) return;
+  const readScopes = resource.scopes.filter((s) => s.risk === 'read').map((s) => s.scope);
+  if (readScopes.length > 0) params.scope = [...requested, ...readScopes].join(' ');
 }
 
 /**

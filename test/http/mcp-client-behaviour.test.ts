@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
-import { exchangeCode, follow, obtainCode, authorizeQuery, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
+import { decide, exchangeCode, follow, obtainCode, authorizeQuery, pkcePair, registerClient, signIn } from '../helpers/oauth-flow.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 let app: TestApp;
@@ -32,6 +32,21 @@ describe('MCP client behaviour', () => {
     const result = await obtainCode(app, app.browser(), email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
     const token = await exchangeCode(app, { client_id, code: result.code!, code_verifier: result.verifier });
     expect(token.body.refresh_token).toEqual(expect.any(String));
+  });
+
+  it('a request without scope is offered the resource’s read scopes, and the token carries them', async () => {
+    const { client_id } = await registerClient(app);
+    const browser = app.browser();
+    const { challenge, verifier } = pkcePair();
+    const login = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, state: 'x', codeChallenge: challenge, codeChallengeMethod: 'S256' }));
+    const consent = await signIn(browser, new URL(login.request.url).pathname, email);
+    expect(consent.text).toContain('<code>notes:read</code>');
+    expect(consent.text).not.toContain('notes:write');
+    const back = await decide(browser, new URL(consent.request.url).pathname, 'approve');
+    const code = new URL(back.headers.location as string).searchParams.get('code');
+    const token = await exchangeCode(app, { client_id, code: code!, code_verifier: verifier });
+    expect(token.status, JSON.stringify(token.body)).toBe(200);
+    expect(decodeJwt(token.body.access_token).scope).toBe('notes:read');
   });
 
   it('defaults resource to the only registered resource', async () => {
