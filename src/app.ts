@@ -2,6 +2,7 @@
 // app around them. main.ts and every HTTP test use this same function.
 import Koa from 'koa';
 import Router from '@koa/router';
+import compose from 'koa-compose';
 import { bodyParser } from '@koa/bodyparser';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -47,12 +48,13 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
   const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
   app.use(securityHeaders());
-  app.use(requestScope());
   app.use(errorBoundary());
   app.use(discoveryAliases(mountPath, db));
-  // Forms on our own pages only: oidc-provider parses its endpoints' bodies itself.
-  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-  app.use(async (ctx, next) => (ctx.path.startsWith(`${mountPath}/interaction/`) ? parseForm(ctx, next) : next()));
+  // Our interaction pages call oidc-provider's API outside its routes: they get a request scope (for
+  // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
+  // parser (oidc-provider parses its endpoints' bodies itself).
+  const interactionPages = compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]);
+  app.use((ctx, next) => (ctx.path.startsWith(`${mountPath}/interaction/`) ? interactionPages(ctx, next) : next()));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(async (ctx, next) => {
