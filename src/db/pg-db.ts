@@ -36,11 +36,10 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
     throw new Error(`searchPath must be a plain lower-case identifier, got ${JSON.stringify(options.searchPath)}`);
   }
   const pool = new pg.Pool({
-    ...(typeof connection === 'string' ? { connectionString: connection } : connection),
+    ...connectionSettings(connection, options.searchPath),
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
     types,
-    ...(options.searchPath === undefined ? {} : { options: `-c search_path=${options.searchPath}` }),
   });
   // Without a listener, an idle client's error (e.g. the server restarting) is an uncaught 'error' event
   // and kills the process; the pool already discards that client, so reporting it is enough.
@@ -91,6 +90,24 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
     async close() {
       await pool.end();
     },
+  };
+}
+
+/**
+ * Connection settings with search_path added to any startup options the URL carries: pg lets a URL's
+ * `options` override the config field, so they are merged here and taken out of the URL.
+ */
+function connectionSettings(connection: PgConnection, searchPath: string | undefined): pg.PoolConfig {
+  if (typeof connection !== 'string') {
+    return searchPath === undefined ? connection : { ...connection, options: `-c search_path=${searchPath}` };
+  }
+  if (searchPath === undefined) return { connectionString: connection };
+  const url = URL.parse(connection);
+  const existing = url?.searchParams.get('options');
+  url?.searchParams.delete('options');
+  return {
+    connectionString: url ? url.toString() : connection,
+    options: [existing, `-c search_path=${searchPath}`].filter(Boolean).join(' '),
   };
 }
 
