@@ -13,16 +13,6 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 }
-export class BadRequestError extends AppError {
-  constructor(message: string) { super(400, 'invalid_request', message); }
-}
-export class ForbiddenError extends AppError {
-  constructor(message: string) { super(403, 'access_denied', message); }
-}
-export class NotFoundError extends AppError {
-  constructor(message = 'Not found') { super(404, 'not_found', message); }
-}
-
 export const RETRY_AFTER_SECONDS = 5;
 const UNAVAILABLE_DESCRIPTION = 'The service is temporarily unavailable. Try again shortly.';
 

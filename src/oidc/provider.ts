@@ -1,6 +1,6 @@
 // The one oidc-provider instance: every option we rely on is set here explicitly, with its reason.
 // Behaviour is extended only through oidc-provider's documented configuration and hooks.
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
@@ -127,4 +127,3 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
   return provider;
 }
 
-export { errors };
