@@ -13,12 +13,14 @@ import { createMigratedTestDb } from './test-db.ts';
 
 export const ISSUER = 'http://localhost:4000';
 const ISSUER_HOST = new URL(ISSUER).host;
+/** Fixed secrets for test servers: a second app over the same database must share them. */
+export const TEST_SECRETS = { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) };
 export const PASSWORD = 'correct horse battery staple';
 
 export async function createTestApp(environment: Record<string, string> = {}) {
   const testDb = await createMigratedTestDb();
   const config: Config = loadConfig({ ISSUER, ...environment });
-  const secrets = { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) };
+  const secrets = TEST_SECRETS;
   const { app, provider } = await createApp({ config, db: testDb.db, secrets });
   // One listening server per app so every supertest agent talks to the same koa instance.
   const server: Server = createServer(app.callback());

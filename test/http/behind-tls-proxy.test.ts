@@ -6,7 +6,7 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { addResource } from '../../src/resources/store.ts';
 import { createMigratedTestDb, type TestDb } from '../helpers/test-db.ts';
-import { notesResource } from '../helpers/test-app.ts';
+import { TEST_SECRETS, notesResource } from '../helpers/test-app.ts';
 import { pkcePair } from '../helpers/oauth-flow.ts';
 
 let testDb: TestDb;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   testDb = await createMigratedTestDb();
   const config = loadConfig({ ISSUER: 'https://auth.example.com', TRUST_PROXY: 'true' });
   await addResource(testDb.db, notesResource(), 300);
-  const { app } = await createApp({ config, db: testDb.db, secrets: { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) } });
+  const { app } = await createApp({ config, db: testDb.db, secrets: TEST_SECRETS });
   proxied = () => request.agent(app.callback()).set('Host', 'auth.example.com').set('X-Forwarded-Proto', 'https');
 });
 afterAll(async () => testDb?.cleanup());

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createPgDb } from '../../src/db/pg-db.ts';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { TEST_SECRETS, createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, obtainCode, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
 import request from 'supertest';
 
@@ -115,7 +115,7 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('database unavailable', () => 
     relayed.host = `127.0.0.1:${port}`;
     const { rows } = await app.db.query<{ schema: string }>('SELECT current_schema() AS schema');
     const db = createPgDb(relayed.toString(), { searchPath: rows[0]!.schema, connectionTimeoutMillis: 1000, onIdleClientError: () => {} });
-    const { app: koa } = await createApp({ config: app.config, db, secrets: { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) } });
+    const { app: koa } = await createApp({ config: app.config, db, secrets: TEST_SECRETS });
     const http = () => request(koa.callback());
     expect((await http().get('/.well-known/oauth-authorization-server').set('Host', 'localhost:4000')).status).toBe(200);
 

@@ -2,7 +2,7 @@
 // keys published at once after a rotation, the newest signing.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { TEST_SECRETS, createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
 import { exchangeCode, obtainCode, registerClient } from '../helpers/oauth-flow.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { createApp } from '../../src/app.ts';
@@ -48,7 +48,7 @@ describe('signing keys', () => {
     apps.push(app);
     await app.addResource(notesResource());
     const before = await issue(app, 'https://mcp.example.com/mcp');
-    const secrets = { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) };
+    const secrets = TEST_SECRETS;
     const newKids = await rotateSigningKeys(app.db, secrets.keyEncryptionSecret);
     // A server started after the rotation (as after a restart) on the same database.
     const restarted = await createApp({ config: app.config, db: app.db, secrets });

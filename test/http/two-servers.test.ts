@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { decodeJwt } from 'jose';
 import { createApp } from '../../src/app.ts';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { TEST_SECRETS, createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
 import { exchangeCode, obtainCode, refresh, registerClient } from '../helpers/oauth-flow.ts';
 
 let first: TestApp;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   first = await createTestApp();
   await first.addResource(notesResource());
   // A second provider, app and key cache over the same database, as another process would have.
-  const other = await createApp({ config: first.config, db: first.db, secrets: { cookieKeys: ['k'.repeat(40)], keyEncryptionSecret: 's'.repeat(40) } });
+  const other = await createApp({ config: first.config, db: first.db, secrets: TEST_SECRETS });
   second = request.agent(other.app.callback()).set('Host', 'localhost:4000');
 });
 afterAll(async () => first?.close());
