@@ -17,7 +17,7 @@ import { createProvider } from './oidc/provider.ts';
 import { settlePendingConsume } from './oidc/adapter.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { requestScope } from './http/request-scope.ts';
+import { requestScope } from './oidc/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
 import { setViewBasePath } from './views.ts';

@@ -2,7 +2,7 @@
 // request costs as few database round trips as possible. Keyed by the request's koa context.
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
-import { currentRequestContext } from '../http/request-scope.ts';
+import { currentRequestContext } from './request-scope.ts';
 
 interface RequestState {
   payloads: Map<string, AdapterPayload | null>;
