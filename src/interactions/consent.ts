@@ -1,9 +1,12 @@
-// What the consent page shows (who asks, for which resource, which scopes and their risk) and what
-// approving records: exactly the missing scopes of the one requested resource, added to the grant.
+// What the consent page offers (who asks, for which resource, the new scopes grouped by risk with
+// safe defaults, and what is already granted) and what approving records: exactly the scopes the
+// person left checked, added to the grant; the rest declined; irreversible scopes never kept.
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
+import { riskClasses, type Resource, type ResourceScope, type Risk } from '../resources/schema.ts';
 import { findResourceByUri } from '../resources/store.ts';
+import { describeClientIdentity } from './client-identity.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -14,46 +17,103 @@ interface PromptDetails {
   missingResourceScopes?: Record<string, string[]>;
 }
 
-export async function describeConsent(db: Db, details: InteractionDetails, client: Client) {
+export interface OfferedScope extends ResourceScope { checked: boolean }
+
+/** The request's resource, the scopes to decide on now, and the ones a standing grant already holds. */
+export interface ConsentOffer {
+  indicator: string | undefined;
+  resource: Resource | undefined;
+  offered: OfferedScope[];
+  kept: ResourceScope[];
+}
+
+const splitScopes = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
+
+export async function buildConsentOffer(db: Db, provider: Provider, details: InteractionDetails): Promise<ConsentOffer> {
   const prompt = details.prompt.details as PromptDetails;
-  const [missingFor, missing = []] = Object.entries(prompt.missingResourceScopes ?? {})[0] ?? [];
-  const resourceUri = missingFor ?? (typeof details.params.resource === 'string' ? details.params.resource : undefined);
-  const canonical = resourceUri ? tryCanonicalResourceUri(resourceUri) : undefined;
+  const indicator = Object.keys(prompt.missingResourceScopes ?? {})[0]
+    ?? (typeof details.params.resource === 'string' ? details.params.resource : undefined);
+  const canonical = indicator ? tryCanonicalResourceUri(indicator) : undefined;
   const resource = canonical ? await findResourceByUri(db, canonical) : undefined;
-  // Everything this request asks of the resource: new scopes to approve, and ones approved before
-  // (native apps are asked again each time: their loopback redirect proves nothing, RFC 8252 §8.6).
-  const requested = String(details.params.scope ?? '').split(' ');
-  const scopes = (resource?.scopes ?? [])
-    .filter((declared) => missing.includes(declared.scope) || requested.includes(declared.scope))
-    .map((declared) => ({ ...declared, previouslyApproved: !missing.includes(declared.scope) }));
+  const grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+  const granted = new Set(indicator && grant ? splitScopes(grant.getResourceScope(indicator)) : []);
+  const requested = new Set(splitScopes(details.params.scope));
+  const declared = resource?.scopes ?? [];
+  // Irreversible scopes are never "kept": each use is a new question.
+  const kept = declared.filter((s) => s.risk !== 'irreversible' && granted.has(s.scope));
+  const keptNames = new Set(kept.map((s) => s.scope));
+  // Least privilege by default: read checked, write and irreversible left for the person to tick.
+  const offered = declared
+    .filter((s) => requested.has(s.scope) && !keptNames.has(s.scope))
+    .map((s) => ({ ...s, checked: s.risk === 'read' }));
+  return { indicator, resource, offered, kept };
+}
+
+export async function describeConsent(offer: ConsentOffer, details: InteractionDetails, client: Client) {
+  const prompt = details.prompt.details as PromptDetails;
   const redirectUri = URL.parse(String(details.params.redirect_uri ?? ''));
+  const groups = riskClasses
+    .map((risk: Risk) => ({ risk, scopes: offered(offer, risk) }))
+    .filter((group) => group.scopes.length > 0);
   return {
     clientName: client?.clientName ?? client?.clientId ?? 'Unknown application',
     clientId: client?.clientId ?? '',
+    identity: describeClientIdentity(client),
     redirectHost: redirectUri?.host ?? '',
-    resourceName: resource?.name ?? resourceUri ?? '',
-    resourceUri: resource?.uri ?? resourceUri ?? '',
-    scopes,
+    redirectIsLoopback: isLoopbackHost(redirectUri?.hostname ?? ''),
+    resourceName: offer.resource?.name ?? offer.indicator ?? '',
+    resourceUri: offer.resource?.uri ?? offer.indicator ?? '',
+    groups,
+    kept: offer.kept,
+    stepUp: offer.kept.length > 0 && offer.offered.length > 0,
     wantsOfflineAccess: (prompt.missingOIDCScope ?? []).includes('offline_access'),
   };
 }
 
-export async function grantConsent(provider: Provider, details: InteractionDetails) {
+const offered = (offer: ConsentOffer, risk: Risk) => offer.offered.filter((s) => s.risk === risk);
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export class ScopeNotOfferedError extends Error {
+  override name = 'ScopeNotOfferedError';
+}
+
+/**
+ * Records an approval: the chosen scopes (which must all have been offered) join the grant, the
+ * offered ones left unchecked are declined (so this request does not ask again), and irreversible
+ * scopes not chosen now are removed from the grant.
+ */
+export async function grantConsent(provider: Provider, details: InteractionDetails, offer: ConsentOffer, chosen: string[]) {
+  const offeredNames = new Set(offer.offered.map((s) => s.scope));
+  const notOffered = chosen.filter((scope) => !offeredNames.has(scope));
+  if (notOffered.length > 0) throw new ScopeNotOfferedError(`not offered: ${notOffered.join(' ')}`);
   const accountId = details.session?.accountId;
   const clientId = String(details.params.client_id);
-  const grant = details.grantId
-    ? (await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId })
-    : new provider.Grant({ accountId, clientId });
+  const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined)
+    ?? new provider.Grant({ accountId, clientId });
   const prompt = details.prompt.details as PromptDetails;
   if (prompt.missingOIDCScope?.length) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
   if (prompt.missingOIDCClaims?.length) grant.addOIDCClaims(prompt.missingOIDCClaims);
-  let resource: string | undefined;
-  let scopes: string[] = [];
-  for (const [indicator, missing] of Object.entries(prompt.missingResourceScopes ?? {})) {
-    grant.addResourceScope(indicator, missing.join(' '));
-    resource = indicator;
-    scopes = missing;
+  const declined = offer.offered.map((s) => s.scope).filter((scope) => !chosen.includes(scope));
+  if (offer.indicator) {
+    const irreversible = new Set((offer.resource?.scopes ?? []).filter((s) => s.risk === 'irreversible').map((s) => s.scope));
+    const standing = splitScopes(grant.resources?.[offer.indicator]).filter((s) => !irreversible.has(s));
+    grant.resources = { ...grant.resources, [offer.indicator]: standing.join(' ') };
+    if (chosen.length > 0) grant.addResourceScope(offer.indicator, chosen.join(' '));
+    forgetDeclinedNowChosen(grant, offer.indicator, chosen);
+    if (declined.length > 0) grant.rejectResourceScope(offer.indicator, declined.join(' '));
   }
   const grantId = await grant.save();
-  return { grantId, resource, scopes };
+  return { grantId, resource: offer.resource?.uri ?? offer.indicator, scopes: chosen, declined, kept: offer.kept.map((s) => s.scope) };
+}
+
+type Grant = InstanceType<Provider['Grant']>;
+
+/** A scope declined earlier and chosen now must leave the grant's declined list, or it stays hidden. */
+function forgetDeclinedNowChosen(grant: Grant, indicator: string, chosen: string[]): void {
+  const declined = grant.rejected?.resources?.[indicator];
+  if (!declined) return;
+  grant.rejected!.resources![indicator] = splitScopes(declined).filter((s) => !chosen.includes(s)).join(' ');
 }

@@ -15,6 +15,8 @@ const CACHE_MS = 2000;
 
 export function createResourceDirectory(db: Db, signingAlg: string) {
   const cache = new Map<string, { at: number; resource: Resource | undefined }>();
+  // The resources a request resolved, by audience: synchronous hooks (token TTLs) read them here.
+  const resolvedByRequest = new WeakMap<object, Map<string, Resource>>();
 
   async function lookup(canonicalUri: string): Promise<Resource | undefined> {
     const hit = cache.get(canonicalUri);
@@ -33,11 +35,14 @@ export function createResourceDirectory(db: Db, signingAlg: string) {
     const resource = canonical ? await lookup(canonical) : undefined;
     if (!resource) throw new errors.InvalidTarget(`resource ${JSON.stringify(indicator.slice(0, 200))} is not registered here`);
     if (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') askForReadScopesWhenNoneRequested(ctx, resource);
+    const resolved = resolvedByRequest.get(ctx) ?? new Map<string, Resource>();
+    resolved.set(resource.uri, resource);
+    resolvedByRequest.set(ctx, resolved);
     return {
       audience: resource.uri,
       scope: resource.scopes.map((s) => s.scope).join(' '),
       accessTokenTTL: resource.accessTokenTtlSeconds,
-      accessTokenFormat: 'jwt',
+      accessTokenFormat: resource.accessTokenFormat,
       jwt: { sign: { alg: signingAlg } },
     } as ResourceServer;
   }
@@ -57,7 +62,23 @@ export function createResourceDirectory(db: Db, signingAlg: string) {
     throw new errors.InvalidTarget(RESOURCE_REQUIRED);
   }
 
-  return { getResourceServerInfo, defaultResource, lookup };
+  /** The registered resource behind an audience this request already resolved, if any. */
+  const resolvedFor = (ctx: object, audience: string) => resolvedByRequest.get(ctx)?.get(audience);
+
+  /** The registered resource a resource indicator names (lenient on case and a trailing slash). */
+  async function find(indicator: string): Promise<Resource | undefined> {
+    const canonical = tryCanonicalResourceUri(indicator);
+    return canonical ? lookup(canonical) : undefined;
+  }
+
+  return { getResourceServerInfo, defaultResource, lookup, find, resolvedFor };
+}
+
+export type ResourceDirectory = ReturnType<typeof createResourceDirectory>;
+
+/** Scopes of a resource by risk class. */
+export function scopesWithRisk(resource: Resource | undefined, risk: Resource['scopes'][number]['risk']): string[] {
+  return (resource?.scopes ?? []).filter((s) => s.risk === risk).map((s) => s.scope);
 }
 
 /**

@@ -1,5 +1,6 @@
 // What real MCP clients send: offline_access with prompt=consent (SDK v2), no resource when only one
 // MCP server is registered, no scope at all, and a second authorization that reuses the grant.
+// Consent rules themselves (defaults, step-up, irreversible scopes) are in consent.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
@@ -65,28 +66,5 @@ describe('MCP client behaviour', () => {
     const again = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 'x', redirectUri, codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
     expect(again.status).toBe(303);
     expect(new URL(again.headers.location as string).searchParams.get('code')).toEqual(expect.any(String));
-  });
-
-  it('a native (loopback) client is asked again, showing what was approved before', async () => {
-    const { client_id } = await registerClient(app);
-    const browser = app.browser();
-    await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
-    const again = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 'x', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
-    expect(again.status).toBe(200);
-    expect(again.text).toContain('name="decision"');
-    expect(again.text).toContain('approved before');
-  });
-
-  it('asking for more scope shows consent again for the new scope only, and the token carries the union', async () => {
-    const { client_id } = await registerClient(app);
-    const browser = app.browser();
-    await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
-    const page = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:write', state: 'x', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
-    expect(page.status).toBe(200);
-    expect(page.text).toContain('notes:write');
-    expect(page.text).not.toContain('<code>notes:read</code>');
-    const result = await obtainCode(app, browser, email, { clientId: client_id, resource: NOTES, scope: 'notes:read notes:write' });
-    const token = await exchangeCode(app, { client_id, code: result.code!, code_verifier: result.verifier });
-    expect(decodeJwt(token.body.access_token).scope).toBe('notes:read notes:write');
   });
 });

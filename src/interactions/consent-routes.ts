@@ -1,0 +1,68 @@
+// The consent page and its answer: render the offer, then approve exactly what was left checked, or
+// deny (also when nothing was left checked). Every answer is recorded for the audit trail.
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { z } from 'zod';
+import type { Db } from '../db/db.ts';
+import { recordAuditEvent } from '../audit/store.ts';
+import { renderView } from '../views.ts';
+import { buildConsentOffer, describeConsent, grantConsent, ScopeNotOfferedError } from './consent.ts';
+
+type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const consentForm = z.object({
+  decision: z.enum(['approve', 'deny']),
+  // One checkbox per scope: absent, one value or several.
+  scope: z.union([z.string().max(128), z.array(z.string().max(128)).max(100)]).optional()
+    .transform((value) => [value ?? []].flat()),
+});
+
+export interface ConsentDeps { provider: Provider; db: Db }
+
+const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string });
+
+export async function renderConsentPage(ctx: Koa.Context, { provider, db }: ConsentDeps, details: InteractionDetails) {
+  const client = await provider.Client.find(String(details.params.client_id));
+  const offer = await buildConsentOffer(db, provider, details);
+  ctx.body = await renderView('consent', { uid: details.uid, ...(await describeConsent(offer, details, client)) });
+}
+
+export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
+  const { provider, db } = deps;
+  router.post('/interaction/:uid/confirm', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid || details.prompt.name !== 'consent') ctx.throw(400, 'this consent step is not expected now');
+    const form = consentForm.safeParse(ctx.request.body ?? {});
+    if (!form.success) return ctx.throw(400, 'the consent form was not filled in as expected');
+    const { decision, scope: chosen } = form.data;
+    const offer = await buildConsentOffer(db, provider, details);
+    const clientId = String(details.params.client_id);
+    const accountId = details.session?.accountId;
+    const resource = offer.resource?.uri ?? offer.indicator;
+    // Unchecking every new scope approves nothing: that is a deny, not an empty grant.
+    if (decision === 'deny' || (chosen.length === 0 && offer.offered.length > 0)) {
+      await recordAuditEvent(db, {
+        type: 'consent.denied', outcome: 'failure', accountId, clientId, resource,
+        scopes: offer.offered.map((s) => s.scope).join(' ') || undefined, ...facts(ctx),
+        details: { reason: decision === 'deny' ? 'denied' : 'nothing_selected' },
+      });
+      await provider.interactionFinished(ctx.req, ctx.res,
+        { error: 'access_denied', error_description: 'The person declined to authorize this request' },
+        { mergeWithLastSubmission: false });
+      return;
+    }
+    let granted: Awaited<ReturnType<typeof grantConsent>>;
+    try {
+      granted = await grantConsent(provider, details, offer, chosen);
+    } catch (error) {
+      if (error instanceof ScopeNotOfferedError) ctx.throw(400, 'a permission was submitted that this page did not offer');
+      throw error;
+    }
+    await recordAuditEvent(db, {
+      type: 'consent.granted', accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
+      ...facts(ctx), details: { grant_id: granted.grantId, declined: granted.declined, kept: granted.kept },
+    });
+    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId: granted.grantId } }, { mergeWithLastSubmission: true });
+  });
+}
