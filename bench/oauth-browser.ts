@@ -47,16 +47,19 @@ export interface Browser {
 
 const FORM = 'application/x-www-form-urlencoded';
 
-async function browse(browser: Browser, method: 'GET' | 'POST', path: string, form?: Record<string, string>) {
+async function browse(browser: Browser, method: 'GET' | 'POST', path: string, form?: URLSearchParams) {
   const headers: Record<string, string> = { Accept: 'text/html' };
   const cookie = browser.jar.headerFor(path);
   if (cookie) headers.Cookie = cookie;
   if (form) headers['Content-Type'] = FORM;
-  const response = await browser.connection.request(method, path, headers, form ? new URLSearchParams(form).toString() : undefined);
+  const response = await browser.connection.request(method, path, headers, form?.toString());
   browser.jar.store(response);
   await browser.observe?.(method, path, response.status);
   return response;
 }
+
+/** The anti-forgery field of a page's form (views/partials/csrf.ejs). */
+const csrfTokenOf = (page: string) => /name="csrf" value="([^"]*)"/.exec(page)?.[1] ?? '';
 
 export function pkcePair() {
   const verifier = randomBytes(32).toString('base64url');
@@ -106,11 +109,14 @@ export async function obtainCode(browser: Browser, request: AuthorizeRequest): P
     const page = response.body.toString('utf8');
     if (response.status === 200 && page.includes('name="password"')) {
       if (!request.credentials) throw new FlowError('asked to sign in without credentials');
-      response = await browse(browser, 'POST', `${path}/login`, request.credentials);
+      response = await browse(browser, 'POST', `${path}/login`, new URLSearchParams({ ...request.credentials, csrf: csrfTokenOf(page) }));
       continue;
     }
     if (response.status === 200 && page.includes('name="decision"')) {
-      response = await browse(browser, 'POST', `${path}/confirm`, { decision: 'approve' });
+      // A person approving everything the client asks for: every offered box ticked.
+      const form = new URLSearchParams({ decision: 'approve', csrf: csrfTokenOf(page) });
+      for (const [, scope] of page.matchAll(/<input type="checkbox"[^>]*name="scope" value="([^"]*)"/g)) form.append('scope', scope!);
+      response = await browse(browser, 'POST', `${path}/confirm`, form);
       continue;
     }
     throw new FlowError(`unexpected ${response.status} at ${path}: ${page.slice(0, 300)}`);
