@@ -62,14 +62,30 @@ export async function follow(browser: TestAgent, path: string) {
   return response;
 }
 
+/** The anti-forgery field of a page's form (views/partials/csrf.ejs); '' when the page has none. */
+export const csrfTokenOf = (html: string) => /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '';
+
 export async function signIn(browser: TestAgent, interactionPath: string, email: string, password = PASSWORD) {
-  const response = await browser.post(`${interactionPath}/login`).type('form').send({ email, password });
+  const csrf = csrfTokenOf((await browser.get(interactionPath)).text);
+  const response = await browser.post(`${interactionPath}/login`).type('form').send({ email, password, csrf });
   expect(response.status, response.text).toBe(303);
   return follow(browser, pathOf(response.headers.location as string));
 }
 
-export async function decide(browser: TestAgent, interactionPath: string, decision: 'approve' | 'deny') {
-  const response = await browser.post(`${interactionPath}/confirm`).type('form').send({ decision });
+/** The scope checkboxes a consent page renders checked: what a person who just clicks Allow submits. */
+export function checkedScopes(html: string): string[] {
+  return [...html.matchAll(/<input type="checkbox"[^>]*name="scope" value="([^"]*)"([^>]*)>/g)]
+    .filter((match) => /\bchecked\b/.test(match[2] ?? ''))
+    .map((match) => match[1]!.replaceAll('&#58;', ':'));
+}
+
+/** Answers the consent page; `scopes` defaults to the boxes the page checks by default. */
+export async function decide(browser: TestAgent, interactionPath: string, decision: 'approve' | 'deny', scopes?: string[]) {
+  const page = (await browser.get(interactionPath)).text;
+  const chosen = scopes ?? checkedScopes(page);
+  const form = new URLSearchParams({ decision, csrf: csrfTokenOf(page) });
+  for (const scope of chosen) form.append('scope', scope);
+  const response = await browser.post(`${interactionPath}/confirm`).type('form').send(form.toString());
   expect(response.status, response.text).toBe(303);
   return follow(browser, pathOf(response.headers.location as string));
 }
