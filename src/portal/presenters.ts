@@ -1,0 +1,94 @@
+// Turns the grants store's rows into what the /account page says: who a client is and who vouches
+// for it, dates a person can read, and each security event as one plain sentence.
+import type { GrantSummary, SecurityEvent } from '../grants/store.ts';
+
+/** The audit events a person sees about themselves (token issuance is usage, shown per grant instead). */
+export const SECURITY_EVENT_TYPES = [
+  'login.succeeded', 'consent.granted', 'consent.denied', 'grant.revoked',
+  'refresh_token.replay_detected', 'authorization_code.replay_detected',
+] as const;
+
+export interface ClientIdentityLabel { label: string; unverified: boolean }
+
+/** Who vouches for the client's name, from its `portcullis_source` metadata (or its URL client_id). */
+export function describeClientSource(clientId: string, source: string | null): ClientIdentityLabel {
+  if (source === 'operator') return { label: 'Pre-registered by your operator', unverified: false };
+  if (source === 'client_id_metadata_document' || clientId.startsWith('https://')) {
+    return { label: `Verified by its domain ${URL.parse(clientId)?.host ?? clientId}`, unverified: false };
+  }
+  return { label: 'Self-registered, unverified', unverified: true };
+}
+
+/** A fixed, unambiguous format (the server does not know the reader's time zone: say UTC). */
+export function formatTime(date: Date | null): { text: string; iso: string } | null {
+  if (!date || Number.isNaN(date.getTime())) return null;
+  const text = date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+  return { text: `${text} UTC`, iso: date.toISOString() };
+}
+
+export function presentGrant(grant: GrantSummary) {
+  return {
+    grantId: grant.grantId,
+    clientId: grant.clientId,
+    clientName: grant.clientExists ? grant.clientName ?? grant.clientId : 'An application that is no longer registered',
+    clientGone: !grant.clientExists,
+    identity: describeClientSource(grant.clientId, grant.clientSource),
+    resources: grant.resources.map((resource) => ({
+      uri: resource.uri,
+      name: resource.name ?? 'A server that is no longer registered',
+      scopes: resource.scopes.map((scope) => ({ ...scope, risk: scope.risk ?? 'unknown' })),
+    })),
+    grantedAt: formatTime(grant.grantedAt),
+    expiresAt: formatTime(grant.expiresAt),
+    lastUsedAt: formatTime(grant.lastUsedAt),
+    lastRefreshedAt: formatTime(grant.lastRefreshedAt),
+  };
+}
+
+const clientOf = (event: SecurityEvent) => event.clientName ?? event.clientId ?? 'an application';
+const scopeList = (event: SecurityEvent) => (event.scopes ? ` (${event.scopes.split(' ').join(', ')})` : '');
+const atResource = (event: SecurityEvent) => (event.resource ? ` at ${event.resource}` : '');
+
+/** One sentence per event, and whether it is a warning sign the person should look at. */
+export function describeSecurityEvent(event: SecurityEvent): { sentence: string; alarming: boolean } {
+  switch (event.type) {
+    case 'login.succeeded':
+      return { sentence: event.clientId ? `Signed in to authorize ${clientOf(event)}` : 'Signed in to this page', alarming: false };
+    case 'consent.granted':
+      return { sentence: `Allowed ${clientOf(event)} access${atResource(event)}${scopeList(event)}`, alarming: false };
+    case 'consent.denied':
+      return { sentence: `Denied ${clientOf(event)} access${atResource(event)}`, alarming: false };
+    case 'grant.revoked': {
+      const by = event.details.revoked_by;
+      if (by === 'account') return { sentence: `You revoked the access of ${clientOf(event)}`, alarming: false };
+      return { sentence: `${clientOf(event)} gave up its access`, alarming: false };
+    }
+    case 'refresh_token.replay_detected':
+      return {
+        sentence: `An old refresh token of ${clientOf(event)} was used again, a sign it may have been copied: its access was revoked`,
+        alarming: true,
+      };
+    case 'authorization_code.replay_detected':
+      return { sentence: `An authorization code for ${clientOf(event)} was used twice: its access was revoked`, alarming: true };
+    default:
+      return { sentence: event.type, alarming: event.outcome === 'failure' };
+  }
+}
+
+export function presentSecurityEvent(event: SecurityEvent) {
+  return { ...describeSecurityEvent(event), occurredAt: formatTime(event.occurredAt), type: event.type };
+}
+
+type PresentedGrant = ReturnType<typeof presentGrant>;
+
+/** Grants grouped by client, in the order of each client's latest grant: one card per application. */
+export function groupGrantsByClient(grants: PresentedGrant[]) {
+  const groups = new Map<string, { clientId: string; clientName: string; clientGone: boolean; identity: ClientIdentityLabel; grants: PresentedGrant[] }>();
+  for (const grant of grants) {
+    const group = groups.get(grant.clientId)
+      ?? { clientId: grant.clientId, clientName: grant.clientName, clientGone: grant.clientGone, identity: grant.identity, grants: [] };
+    group.grants.push(grant);
+    groups.set(grant.clientId, group);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,130 @@
+// The grants portal /account over HTTP: sign in with the authorization flow's own session, see and
+// revoke what you have granted, sign out here or everywhere. Every change is POST → 303 (PRG).
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { z } from 'zod';
+import type { Db } from '../db/db.ts';
+import { signInWithPassword } from '../accounts/sign-in.ts';
+import type { LoginThrottlePolicy } from '../accounts/login-throttle.ts';
+import { recordAuditEvent } from '../audit/store.ts';
+import { AppError } from '../errors.ts';
+import { listGrantsForAccount, listSecurityEventsForAccount } from '../grants/store.ts';
+import { revokeClientGrantsOfAccount, revokeGrantOfAccount } from '../grants/revoke.ts';
+import { renderView } from '../views.ts';
+import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
+import { currentAccount, signInSession, signOutEverywhere, signOutSession } from './session.ts';
+
+export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottlePolicy }
+
+const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
+const grantForm = z.object({ grant_id: z.string().min(1).max(200) });
+const clientForm = z.object({ client_id: z.string().min(1).max(2048) });
+
+// Status messages are chosen by key: nothing from the query string is ever shown on the page.
+const STATUS_MESSAGES: Record<string, string> = {
+  'grant-revoked': 'Access revoked. The application can no longer get new tokens; an access token it already holds stops working when it expires, within minutes.',
+  'client-revoked': 'Every access you gave that application is revoked. Access tokens it already holds stop working when they expire, within minutes.',
+  'signed-out': 'You are signed out in this browser.',
+  'signed-out-everywhere': 'You are signed out in every browser. Applications you connected keep their access until you revoke it.',
+  'signed-in': 'You are signed in.',
+};
+const BAD_CREDENTIALS = 'That email and password do not match an account. Check them and try again.';
+
+const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string });
+// Personal data and one-time status messages: never cached, by the browser or anything in between.
+const noStore: Koa.Middleware = async (ctx, next) => {
+  ctx.set('Cache-Control', 'no-store');
+  await next();
+};
+const statusMessage = (ctx: Koa.Context) => STATUS_MESSAGES[String(ctx.query.status ?? '')];
+
+export function registerPortalRoutes(router: Router, { provider, db, mountPath, loginThrottle }: PortalDeps): void {
+  const accountUrl = (status?: string) => `${mountPath}/account${status ? `?status=${status}` : ''}`;
+  const seeOther = (ctx: Koa.Context, status?: string) => {
+    ctx.redirect(accountUrl(status));
+    ctx.status = 303;
+  };
+  /** The signed-in account, or a 303 back to the sign-in form (nothing is changed for nobody). */
+  const requireAccount = async (ctx: Koa.Context) => {
+    const account = await currentAccount(provider, db, ctx);
+    if (!account) seeOther(ctx);
+    return account;
+  };
+
+  router.get('/account', noStore, async (ctx) => {
+    const account = await currentAccount(provider, db, ctx);
+    if (!account) {
+      ctx.body = await renderView('account-login', { email: '', error: undefined, status: statusMessage(ctx) });
+      return;
+    }
+    const [grants, events] = await Promise.all([
+      listGrantsForAccount(db, account.id),
+      listSecurityEventsForAccount(db, account.id, SECURITY_EVENT_TYPES, 20),
+    ]);
+    ctx.body = await renderView('account', {
+      email: account.email,
+      clients: groupGrantsByClient(grants.map(presentGrant)),
+      events: events.map(presentSecurityEvent),
+      status: statusMessage(ctx),
+    });
+  });
+
+  router.post('/account/login', noStore, async (ctx) => {
+    const { email, password } = loginForm.parse(ctx.request.body ?? {});
+    const result = await signInWithPassword(db, { email, password, ...facts(ctx) }, loginThrottle);
+    if (!result.ok) {
+      // The same words and statuses as the authorization flow's sign-in page (interactions/routes.ts).
+      if (result.reason === 'throttled') {
+        const minutes = Math.ceil(result.retryAfterSeconds / 60);
+        ctx.set('Retry-After', String(result.retryAfterSeconds));
+        ctx.status = 429;
+        ctx.body = await renderView('account-login', {
+          email, status: undefined, error: `Too many sign-in attempts. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}, then try again.`,
+        });
+        return;
+      }
+      await recordAuditEvent(db, { type: 'login.failed', outcome: 'failure', ...facts(ctx), details: { reason: 'bad_credentials', via: 'account' } });
+      ctx.status = 401;
+      ctx.body = await renderView('account-login', { email, error: BAD_CREDENTIALS, status: undefined });
+      return;
+    }
+    const { account } = result;
+    await signInSession(provider, ctx, account.id);
+    await recordAuditEvent(db, { type: 'login.succeeded', accountId: account.id, ...facts(ctx), details: { via: 'account' } });
+    seeOther(ctx);
+  });
+
+  router.post('/account/logout', noStore, async (ctx) => {
+    await signOutSession(provider, ctx);
+    seeOther(ctx, 'signed-out');
+  });
+
+  router.post('/account/grants/revoke', noStore, async (ctx) => {
+    const account = await requireAccount(ctx);
+    if (!account) return;
+    const { grant_id: grantId } = grantForm.parse(ctx.request.body ?? {});
+    // Someone else's grant and no grant look the same: 404, and nothing is touched.
+    if (!(await revokeGrantOfAccount(provider, db, account.id, grantId, facts(ctx)))) {
+      throw new AppError(404, 'not_found', 'There is no such access on your account. It may have been revoked already.');
+    }
+    seeOther(ctx, 'grant-revoked');
+  });
+
+  router.post('/account/clients/revoke', noStore, async (ctx) => {
+    const account = await requireAccount(ctx);
+    if (!account) return;
+    const { client_id: clientId } = clientForm.parse(ctx.request.body ?? {});
+    if ((await revokeClientGrantsOfAccount(provider, db, account.id, clientId, facts(ctx))) === 0) {
+      throw new AppError(404, 'not_found', 'That application has no access on your account. It may have been revoked already.');
+    }
+    seeOther(ctx, 'client-revoked');
+  });
+
+  router.post('/account/sessions/revoke', noStore, async (ctx) => {
+    const account = await requireAccount(ctx);
+    if (!account) return;
+    await signOutEverywhere(provider, db, ctx, account.id);
+    seeOther(ctx, 'signed-out-everywhere');
+  });
+}
