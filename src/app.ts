@@ -16,10 +16,13 @@ import { ensureSigningKeys, loadSigningJwks } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { settlePendingConsume } from './oidc/adapter.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
+import { registerPortalRoutes } from './portal/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { csrfProtection, isProtectedPath } from './http/csrf.ts';
 import { requestScope } from './oidc/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
+import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
 import { describeThrown, log } from './log.ts';
 
@@ -43,18 +46,21 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   const router = new Router({ prefix: mountPath || undefined });
   router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
   registerAssetRoutes(router);
-  registerInteractionRoutes(router, { provider, db });
+  registerInteractionRoutes(router, { provider, db, loginThrottle: config.loginThrottle });
+  registerPortalRoutes(router, { provider, db, mountPath, loginThrottle: config.loginThrottle });
 
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
   const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
   app.use(securityHeaders());
   app.use(errorBoundary());
   app.use(discoveryAliases(mountPath, db));
-  // Our interaction pages call oidc-provider's API outside its routes: they get a request scope (for
+  // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
   // parser (oidc-provider parses its endpoints' bodies itself).
   const interactionPages = compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]);
-  app.use((ctx, next) => (ctx.path.startsWith(`${mountPath}/interaction/`) ? interactionPages(ctx, next) : next()));
+  app.use((ctx, next) => (isProtectedPath(ctx.path, mountPath) ? interactionPages(ctx, next) : next()));
+  // After the form parser: refuses cross-site and token-less POSTs to our pages (interaction, account).
+  app.use(csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://') }));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(async (ctx, next) => {
@@ -64,6 +70,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
       ctx.body = { error: 'invalid_grant', error_description: 'refresh token already used' };
     }
   });
+  // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
+  app.use(registrationGate({ db, mountPath, rateLimit: config.registration }));
   app.use(mountAt(mountPath, provider));
   return { app, provider, mountPath };
 }

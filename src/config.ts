@@ -2,6 +2,8 @@
 // A bad value stops the server with a message naming the variable, never a stack trace.
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { LoginThrottlePolicy } from './accounts/login-throttle.ts';
+import { DOMAIN_POLICY_MODES, domainName, type ConfiguredDomainPolicy } from './cimd/domain-policy.ts';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -33,8 +35,41 @@ const environmentSchema = z.object({
   PURGE_INTERVAL_SECONDS: seconds(10, 24 * 3600).default(600),
   // Log level for the one-line request and startup logs.
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Native apps (loopback or custom-scheme redirects) see the consent page on every authorization, as
+  // RFC 8252 §8.6 advises (any local app can claim a loopback port); `remember` lets a covered request skip it.
+  NATIVE_CLIENT_CONSENT: z.enum(['every-time', 'remember']).default('every-time'),
   // Trust X-Forwarded-* from a reverse proxy in front of us (for client IPs and https detection).
   TRUST_PROXY: booleanFlag.default(false),
+  // Failed sign-ins allowed per email (known or not, so the limit reveals nothing) per window; slows guessing one password.
+  LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
+  // Failed sign-ins allowed per client IP (IPv6: per /64) per window; slows one source trying many emails.
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(20),
+  // The window the two limits count over, opened by a bucket's first failure.
+  LOGIN_THROTTLE_WINDOW_SECONDS: seconds(60, 24 * 3600).default(900),
+  // Development only: metadata documents (URL client_ids) may be fetched from loopback addresses. Warned at start.
+  CIMD_ALLOW_LOOPBACK: booleanFlag.default(false),
+  // Which domains may serve metadata documents; the CLI (`cimd policy`) overrides it at runtime.
+  CIMD_DOMAIN_POLICY: z.enum(DOMAIN_POLICY_MODES).default('allow-all'),
+  // Comma-separated domains for the allow-list or deny-list that CIMD_DOMAIN_POLICY names (subdomains included).
+  CIMD_DOMAINS: z.string().optional().transform((value, ctx) => {
+    const domains = (value ?? '').split(',').map((domain) => domain.trim()).filter(Boolean);
+    return domains.map((domain) => {
+      const parsed = domainName.safeParse(domain);
+      if (!parsed.success) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(domain)} ${parsed.error.issues[0]?.message}` });
+      return parsed.data ?? domain;
+    });
+  }),
+  // Development only: a PEM file of extra CA certificates trusted when fetching metadata documents.
+  CIMD_CA_FILE: z.string().min(1).optional(),
+  // Presented as a Bearer token at /reg, lets a confidential client self-register (RFC 7591 §3); without
+  // it only public clients can. Open registration for public clients stays on either way (MCP clients need it).
+  REGISTRATION_INITIAL_ACCESS_TOKEN: z.string().min(32, 'needs at least 32 characters').optional(),
+  // Registration requests allowed per client IP (IPv6: per /64) per window, refused ones included.
+  REGISTRATION_MAX_PER_IP: z.coerce.number().int().min(1).max(100000).default(60),
+  // The window REGISTRATION_MAX_PER_IP counts over, opened by a bucket's first request.
+  REGISTRATION_RATE_WINDOW_SECONDS: seconds(60, 24 * 3600).default(3600),
+  // Self-registered clients that obtain no token within this long are deleted (open registration invites junk).
+  DCR_UNUSED_CLIENT_TTL_SECONDS: seconds(3600, 365 * 24 * 3600).default(7 * 24 * 3600),
 });
 
 export type Config = {
@@ -52,6 +87,10 @@ export type Config = {
   purgeIntervalSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   trustProxy: boolean;
+  loginThrottle: LoginThrottlePolicy;
+  nativeClientConsent: 'every-time' | 'remember';
+  cimd: { allowLoopback: boolean; domainPolicy: ConfiguredDomainPolicy; caFile: string | undefined };
+  registration: { initialAccessToken: string | undefined; maxPerIp: number; windowSeconds: number; unusedClientTtlSeconds: number };
 };
 
 export class ConfigError extends Error {
@@ -67,6 +106,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
+  // A list without a mode would silently allow everything: the operator clearly meant to restrict.
+  if (env.CIMD_DOMAINS.length > 0 && env.CIMD_DOMAIN_POLICY === 'allow-all') {
+    throw new ConfigError('Invalid configuration:\n  CIMD_DOMAINS: set CIMD_DOMAIN_POLICY to allow-list or deny-list to say what the list means');
+  }
   // The issuer has no trailing slash: RFC 8414 compares it character for character.
   const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
@@ -85,5 +128,22 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     purgeIntervalSeconds: env.PURGE_INTERVAL_SECONDS,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
+    loginThrottle: {
+      maxFailuresPerEmail: env.LOGIN_MAX_FAILURES_PER_EMAIL,
+      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: env.LOGIN_THROTTLE_WINDOW_SECONDS,
+    },
+    nativeClientConsent: env.NATIVE_CLIENT_CONSENT,
+    cimd: {
+      allowLoopback: env.CIMD_ALLOW_LOOPBACK,
+      domainPolicy: { mode: env.CIMD_DOMAIN_POLICY, domains: env.CIMD_DOMAINS },
+      caFile: env.CIMD_CA_FILE ? resolve(env.CIMD_CA_FILE) : undefined,
+    },
+    registration: {
+      initialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
+      maxPerIp: env.REGISTRATION_MAX_PER_IP,
+      windowSeconds: env.REGISTRATION_RATE_WINDOW_SECONDS,
+      unusedClientTtlSeconds: env.DCR_UNUSED_CLIENT_TTL_SECONDS,
+    },
   };
 }

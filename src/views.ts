@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
+import { currentRequestContext } from './oidc/request-scope.ts';
 
 const viewsDir = fileURLToPath(new URL('../views/', import.meta.url));
 let basePath = '';
@@ -12,7 +13,14 @@ export function setViewBasePath(path: string): void {
   basePath = path;
 }
 
+// The anti-forgery token of the request being served (src/http/csrf.ts puts it on our pages'
+// ctx.state), so every form's `partials/csrf` gets it without each route passing it along.
+function currentCsrfToken(): string | undefined {
+  const ctx = currentRequestContext() as { state?: { csrfToken?: unknown } } | undefined;
+  return typeof ctx?.state?.csrfToken === 'string' ? ctx.state.csrfToken : undefined;
+}
+
 // Templates are compiled once per process (a template change needs a restart, like code).
 export function renderView(name: string, data: Record<string, unknown>): Promise<string> {
-  return ejs.renderFile(join(viewsDir, `${name}.ejs`), { basePath, ...data }, { cache: true });
+  return ejs.renderFile(join(viewsDir, `${name}.ejs`), { basePath, csrfToken: currentCsrfToken(), ...data }, { cache: true });
 }

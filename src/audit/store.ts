@@ -2,10 +2,11 @@
 import type { Queryable } from '../db/db.ts';
 
 export type AuditEventType =
-  | 'login.succeeded' | 'login.failed'
+  | 'login.succeeded' | 'login.failed' | 'login.throttled'
   | 'consent.granted' | 'consent.denied'
   | 'token.issued' | 'refresh_token.replay_detected' | 'authorization_code.replay_detected'
-  | 'grant.revoked' | 'client.registered' | 'resource.registered' | 'account.created' | 'keys.rotated';
+  | 'grant.revoked' | 'client.registered' | 'resource.registered' | 'account.created' | 'keys.rotated'
+  | 'client.metadata_document_changed' | 'client.disabled' | 'client.enabled' | 'client.deleted';
 
 export interface AuditEvent {
   type: AuditEventType;

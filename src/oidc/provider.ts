@@ -9,10 +9,18 @@ import { createAdapterClass } from './adapter.ts';
 import { requestCache } from './request-cache.ts';
 import { clientSecretMatches } from './client-secret.ts';
 import { alignTokenRequestResource, createResourceDirectory } from './resource-servers.ts';
-import { validateRegistrationMetadata } from './registration-policy.ts';
+import { createRegistrationValidator } from './registration-policy.ts';
+import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
 import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
+import { rememberSessionCookiePolicy } from './session-cookie.ts';
+import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
+import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
+import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
+import { withMetadataDocumentClients } from '../cimd/adapter.ts';
+import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
+import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -28,9 +36,18 @@ const epoch = () => Math.floor(Date.now() / 1000);
 export function createProvider({ config, db, jwks, cookieKeys, mountPath }: ProviderDeps): Provider {
   const resources = createResourceDirectory(db, config.signingAlg);
   const secure = config.issuer.startsWith('https://');
+  const irreversible = createIrreversibleScopeRules(resources);
+  // Client ID Metadata Documents (MCP 2025-11-25): an https client_id is answered by our adapter from a
+  // database-shared cache and an SSRF-safe fetch (src/cimd/). oidc-provider's experimental
+  // `features.clientIdMetadataDocument` stays off: its cache is per process and it has no domain
+  // policy, loopback development mode or change detection; the adapter answers before it would run.
+  const metadataDocuments = createMetadataDocumentResolver({
+    db, domainPolicy: config.cimd.domainPolicy, fetch: fetchOptionsFromConfig(config.cimd),
+    validateClient: async (metadata) => { await provider.Client.validate(metadata); },
+  });
 
   const configuration: Configuration = {
-    adapter: createAdapterClass(db, {
+    adapter: withMetadataDocumentClients(createAdapterClass(db, {
       refreshGraceSeconds: config.refreshGraceSeconds,
       consumeGuards: {
         AuthorizationCode: (payload) => {
@@ -38,11 +55,19 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
           if (ctx?.oidc) alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
         },
       },
-    }),
+    }), metadataDocuments),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
+    // Cookie prefixes (RFC 6265bis §4.1.3) on an https issuer make browsers refuse a cookie of that name
+    // planted over http or by a sibling host. `__Host-` demands Path=/ and no Domain: the session cookie
+    // (long) has both. oidc-provider path-scopes the interaction cookies (to /interaction/<uid> and
+    // /auth/<uid>, so two authorizations in two tabs keep apart), so they take `__Secure-` (Secure, no
+    // Domain is ever set). Plain http (local development) can use neither prefix, nor Secure.
     cookies: {
       keys: cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', secure, signed: true },
+      names: secure
+        ? { session: '__Host-session', interaction: '__Secure-interaction', resume: '__Secure-interaction_resume' }
+        : { session: '_session', interaction: '_interaction', resume: '_interaction_resume' },
+      long: { httpOnly: true, sameSite: 'lax', secure, signed: true, path: '/' },
       short: { httpOnly: true, sameSite: 'lax', secure, signed: true },
     },
     async findAccount(_ctx, sub) {
@@ -63,15 +88,24 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'ES256',
     },
-    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
-    extraClientMetadata: { properties: ['portcullis_source'], validator: validateRegistrationMetadata as never },
+    // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri).
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    discovery: { client_id_metadata_document_supported: true },
+    extraClientMetadata: { properties: ['portcullis_source'], validator: createRegistrationValidator({ initialAccessToken: config.registration.initialAccessToken }) as never },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource: renderLogoutPage, postLogoutSuccessSource: renderLoggedOutPage },
-      registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
+      // RFC 7591, open to public clients; the initial access token (which would gate every registration
+      // in oidc-provider) is checked by our policy instead, and only confidential clients need it.
+      registration: {
+        enabled: true, initialAccessToken: false, issueRegistrationAccessToken: true, secretFactory: registrationSecretFactory as never,
+      },
+      // RFC 7592 read and delete with the registration access token; update is refused in
+      // src/http/registration-gate.ts, so the token never rotates (rotation happens only on update).
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       resourceIndicators: {
         enabled: true,
         getResourceServerInfo: resources.getResourceServerInfo as never,
@@ -82,7 +116,12 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
     },
     // MCP clients run unattended: they get a refresh token whether or not they ask for offline_access,
     // and it does not die with the browser session that approved it.
-    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Redeeming a code spends its irreversible scopes first, so the refresh token never carries one.
+    async issueRefreshToken(ctx, client, source) {
+      await irreversible.spendAtCodeRedemption(ctx, source as never);
+      return client.grantTypeAllowed('refresh_token');
+    },
+    loadExistingGrant: createLoadExistingGrant(resources) as never,
     expiresWithSession: () => false,
     // Every refresh rotates. Before the old token is consumed, the request's `resource` must be its
     // own, so a refused request leaves the refresh token usable (see alignTokenRequestResource).
@@ -92,7 +131,9 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
     },
     ttl: {
       // Each resource's own lifetime (resources table, capped at an hour); the default otherwise.
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds,
+      // A token carrying an irreversible scope lives a minute at most (irreversible-scopes.ts).
+      AccessToken: (ctx, token) => irreversible.capAccessTokenTtl(ctx, token,
+        token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds),
       AuthorizationCode: config.authorizationCodeTtlSeconds,
       IdToken: 3600,
       Interaction: 3600,
@@ -104,7 +145,11 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
         return Math.max(1, firstIssuedAt + config.refreshTokenTtlSeconds - epoch());
       },
     },
-    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    interactions: {
+      policy: withMetadataDocumentReconsent(
+        createInteractionPolicy(resources, { askNativeClientsEveryTime: config.nativeClientConsent === 'every-time' }), db),
+      url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}`,
+    },
     renderError: renderErrorPage,
     // Browser-based MCP clients may call the token endpoint from the origin of a redirect URI they registered.
     clientBasedCORS(_ctx, origin, client) {
@@ -118,12 +163,14 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
   };
 
   const provider = new Provider(config.issuer, configuration);
+  rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
   // Confidential clients' secrets are stored as digests (see client-secret.ts).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return clientSecretMatches(this.clientSecret, presented);
   };
   subscribeAuditEvents(provider, db);
+  revealRegisteredSecrets(provider);
   return provider;
 }
 

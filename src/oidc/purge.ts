@@ -2,6 +2,9 @@
 // on a timer. find() already ignores them; this keeps the table small.
 import type { Db } from '../db/db.ts';
 import { log } from '../log.ts';
+import { purgeLoginThrottle } from '../accounts/login-throttle.ts';
+import { purgeUnusedRegistrations } from '../clients/expiry.ts';
+import { purgeRegistrationRate } from '../clients/registration-rate-limit.ts';
 
 export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number> {
   const { rowCount } = await db.query(
@@ -12,9 +15,13 @@ export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number
   return rowCount;
 }
 
-export function startPurgeTimer(db: Db, intervalSeconds: number): () => void {
+/** `unusedClientTtlSeconds`: how long a self-registered client may go without a token (DCR_UNUSED_CLIENT_TTL_SECONDS). */
+export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtlSeconds = 7 * 24 * 3600): () => void {
   const timer = setInterval(() => {
-    purgeExpiredRows(db).catch((error: unknown) => {
+    // Sign-in throttle buckets whose window has passed go too (login-throttle.ts).
+    // So do self-registered clients never used, and registration rate buckets (src/clients/).
+    purgeExpiredRows(db).then(() => purgeLoginThrottle(db))
+      .then(() => purgeUnusedRegistrations(db, unusedClientTtlSeconds)).then(() => purgeRegistrationRate(db)).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
-import { authorizeQuery, exchangeCode, follow, obtainCode, pkcePair, REDIRECT_URI, refresh, registerClient } from '../helpers/oauth-flow.ts';
+import { authorizeQuery, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, REDIRECT_URI, refresh, registerClient } from '../helpers/oauth-flow.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const CALENDAR = 'https://calendar.example.com/mcp';
@@ -222,11 +222,11 @@ describe('consent decisions', () => {
     const { challenge } = pkcePair();
     let page = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 'deny-state', codeChallenge: challenge, codeChallengeMethod: 'S256' }));
     const interaction = new URL(page.request.url).pathname;
-    const login = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'correct horse battery staple' });
+    const login = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'correct horse battery staple', csrf: csrfTokenOf(page.text) });
     page = await follow(browser, new URL(login.headers.location as string, ISSUER).pathname);
     const consentPath = new URL(page.request.url).pathname;
     expect(page.text).toContain('notes:read');
-    const denied = await browser.post(`${consentPath}/confirm`).type('form').send({ decision: 'deny' });
+    const denied = await browser.post(`${consentPath}/confirm`).type('form').send({ decision: 'deny', csrf: csrfTokenOf(page.text) });
     const back = await follow(browser, new URL(denied.headers.location as string, ISSUER).pathname + new URL(denied.headers.location as string, ISSUER).search);
     const location = new URL(back.headers.location as string);
     expect(location.origin + location.pathname).toBe(REDIRECT_URI);
@@ -243,7 +243,7 @@ describe('consent decisions', () => {
     expect(login.text).not.toContain('<script>alert(1)</script>');
     expect(login.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     const interaction = new URL(login.request.url).pathname;
-    const signedIn = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'correct horse battery staple' });
+    const signedIn = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'correct horse battery staple', csrf: csrfTokenOf(login.text) });
     const consent = await follow(browser, new URL(signedIn.headers.location as string, ISSUER).pathname);
     expect(consent.text).toContain('name="decision"');
     expect(consent.text).not.toContain('<script>alert(1)</script>');
@@ -255,8 +255,8 @@ describe('consent decisions', () => {
     const browser = app.browser();
     const page = await follow(browser, authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
     const interaction = new URL(page.request.url).pathname;
-    const wrongPassword = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'not the password' });
-    const unknownEmail = await browser.post(`${interaction}/login`).type('form').send({ email: 'nobody@example.com', password: 'not the password' });
+    const wrongPassword = await browser.post(`${interaction}/login`).type('form').send({ email, password: 'not the password', csrf: csrfTokenOf(page.text) });
+    const unknownEmail = await browser.post(`${interaction}/login`).type('form').send({ email: 'nobody@example.com', password: 'not the password', csrf: csrfTokenOf(page.text) });
     for (const response of [wrongPassword, unknownEmail]) {
       expect(response.status).toBe(401);
       expect(response.text).toContain('name="password"');
