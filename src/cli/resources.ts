@@ -1,7 +1,8 @@
 // `resource add` and `resource list`: the MCP servers tokens may be issued for, with each scope's risk
 // class. A running server sees a new resource at once: it reads resources from the database.
 import { recordAuditEvent } from '../audit/store.ts';
-import { riskClasses, type Resource, type Risk } from '../resources/schema.ts';
+import { checkProtectedResourceMetadata, type MetadataCheck } from '../resources/metadata-check.ts';
+import { accessTokenFormats, newResourceSchema, riskClasses, type AccessTokenFormat, type Resource, type Risk } from '../resources/schema.ts';
 import { addResource, listResources } from '../resources/store.ts';
 import { splitPair, UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
@@ -38,35 +39,67 @@ function parseTtl(command: string, text: string | undefined): number | undefined
   return Number(text);
 }
 
+function parseTokenFormat(command: string, text: string | undefined): AccessTokenFormat | undefined {
+  if (text === undefined) return undefined;
+  const format = accessTokenFormats.find((f) => f === text);
+  if (!format) throw new UsageError(`${command}: --token-format must be ${accessTokenFormats.join(' or ')}, got ${JSON.stringify(text)}`);
+  return format;
+}
+
 const resourceJson = (resource: Resource) => ({
   uri: resource.uri,
   name: resource.name,
   access_token_ttl_seconds: resource.accessTokenTtlSeconds,
+  access_token_format: resource.accessTokenFormat,
   scopes: resource.scopes.map((s) => ({ scope: s.scope, risk: s.risk, description: s.description })),
 });
 
+const checkJson = (check: MetadataCheck | undefined) => (check === undefined
+  ? { status: 'skipped', metadata_url: null, warnings: [], note: null }
+  : { status: check.status, metadata_url: check.metadataUrl ?? null, warnings: check.warnings, note: check.note ?? null });
+
+function checkLines(check: MetadataCheck | undefined): string[] {
+  if (check === undefined) return ['Not checked against the server\'s protected resource metadata (--no-check).'];
+  if (check.note !== undefined) return [`Note: ${check.note}.`];
+  const source = check.metadataUrl ? ` at ${check.metadataUrl}` : '';
+  if (check.warnings.length === 0) return [`Checked the server's protected resource metadata${source}: it matches.`];
+  return [`Checked the server's protected resource metadata${source}:`, ...check.warnings.map((w) => `  warning: ${w}`)];
+}
+
 const resourceAdd: CommandSpec = {
   name: 'resource add',
-  usage: '--uri URI --name NAME --scope S=RISK [--scope S=RISK …] [--scope-description S=TEXT …] [--ttl SECONDS] [--no-check]',
-  summary: `register an MCP server; RISK is one of ${riskClasses.join(' | ')}; --ttl is the access-token lifetime`,
+  usage: '--uri URI --name NAME --scope S=RISK [--scope S=RISK …] [--scope-description S=TEXT …] [--ttl SECONDS] '
+    + '[--token-format jwt|opaque] [--no-check]',
+  summary: `register an MCP server; RISK is one of ${riskClasses.join(' | ')}; --ttl is the access-token lifetime; `
+    + '--token-format opaque issues tokens the server checks by introspection (default jwt). '
+    + 'Before registering, fetches the server\'s protected resource metadata (RFC 9728) and prints a warning for '
+    + 'each mismatch (resource, authorization_servers, scopes_supported); it registers either way. '
+    + '--no-check skips the fetch',
   options: {
     uri: { type: 'string' },
     name: { type: 'string' },
     scope: { type: 'string', multiple: true },
     'scope-description': { type: 'string', multiple: true },
     ttl: { type: 'string' },
-    // Accepted so scripts can pass it today: registration does not fetch the server's protected
-    // resource metadata yet, so there is nothing to skip. A later change adds that check.
+    'token-format': { type: 'string' },
     'no-check': { type: 'boolean' },
   },
   async run({ db, config }, args) {
     const command = this.name;
-    const resource = await addResource(db, {
+    // Validated before the network is touched: a typo should fail at once, not after a fetch.
+    const input = newResourceSchema.parse({
       uri: args.required('uri'),
       name: args.required('name'),
       scopes: parseScopes(command, args),
       accessTokenTtlSeconds: parseTtl(command, args.string('ttl')),
-    }, config.accessTokenTtlSeconds);
+      accessTokenFormat: parseTokenFormat(command, args.string('token-format')),
+    });
+    // Mismatches warn, they do not refuse: the server may be deployed after it is registered, or be
+    // fixed next; the operator reads the warning either way and nothing is lost by registering.
+    const check = args.flag('no-check') ? undefined : await checkProtectedResourceMetadata({
+      resourceUri: input.uri, issuer: config.issuer, scopes: input.scopes.map((s) => s.scope),
+    });
+    const resource = await addResource(db, input, config.accessTokenTtlSeconds);
     await recordAuditEvent(db, {
       type: 'resource.registered',
       resource: resource.uri,
@@ -75,9 +108,10 @@ const resourceAdd: CommandSpec = {
     });
     const scopeLines = resource.scopes.map((s) => `  ${s.scope} (${s.risk})${s.description ? `: ${s.description}` : ''}`);
     return {
-      json: resourceJson(resource),
-      text: [`Registered ${resource.uri} (${resource.name}), access tokens live ${resource.accessTokenTtlSeconds} s`,
-        'Scopes:', ...scopeLines].join('\n'),
+      json: { ...resourceJson(resource), check: checkJson(check) },
+      text: [`Registered ${resource.uri} (${resource.name}), access tokens live ${resource.accessTokenTtlSeconds} s`
+        + (resource.accessTokenFormat === 'opaque' ? ' (opaque: the server checks them by introspection)' : ''),
+        'Scopes:', ...scopeLines, ...checkLines(check)].join('\n'),
     };
   },
 };
@@ -92,8 +126,8 @@ const resourceList: CommandSpec = {
     return {
       json: { resources: resources.map(resourceJson) },
       text: formatTable(
-        ['URI', 'NAME', 'TTL', 'SCOPES'],
-        resources.map((r) => [r.uri, r.name, `${r.accessTokenTtlSeconds}s`, r.scopes.map((s) => `${s.scope}=${s.risk}`).join(' ')]),
+        ['URI', 'NAME', 'TTL', 'FORMAT', 'SCOPES'],
+        resources.map((r) => [r.uri, r.name, `${r.accessTokenTtlSeconds}s`, r.accessTokenFormat, r.scopes.map((s) => `${s.scope}=${s.risk}`).join(' ')]),
         'No resources registered yet. Register one with: resource add --uri URI --name NAME --scope S=RISK',
       ),
     };

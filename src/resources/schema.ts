@@ -6,6 +6,11 @@ import { canonicalResourceUri, InvalidResourceUriError } from './canonical-uri.t
 export const riskClasses = ['read', 'write', 'irreversible'] as const;
 export type Risk = (typeof riskClasses)[number];
 
+// 'jwt' tokens are verified by the MCP server alone; 'opaque' ones only through introspection (RFC
+// 7662), which also lets a revoked grant stop working before its access tokens expire.
+export const accessTokenFormats = ['jwt', 'opaque'] as const;
+export type AccessTokenFormat = (typeof accessTokenFormats)[number];
+
 // RFC 6749 §3.3 scope-token: printable ASCII except space, double quote and backslash.
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1–128 printable characters without spaces, quotes or backslashes');
 
@@ -28,6 +33,7 @@ export const newResourceSchema = z.object({
   scopes: z.array(resourceScopeSchema).min(1, 'declare at least one scope').refine(
     (scopes) => new Set(scopes.map((s) => s.scope)).size === scopes.length, 'scopes must be unique'),
   accessTokenTtlSeconds: z.number().int().min(30).max(3600).optional(),
+  accessTokenFormat: z.enum(accessTokenFormats).default('jwt'),
 });
 
 export type NewResource = z.input<typeof newResourceSchema>;
@@ -37,5 +43,6 @@ export interface Resource {
   uri: string;
   name: string;
   accessTokenTtlSeconds: number;
+  accessTokenFormat: AccessTokenFormat;
   scopes: ResourceScope[];
 }

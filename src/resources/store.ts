@@ -1,6 +1,6 @@
 // SQL for registered resources and their scopes. Nothing here knows about HTTP or oidc-provider.
 import type { Db, Queryable } from '../db/db.ts';
-import { newResourceSchema, type NewResource, type Resource, type Risk } from './schema.ts';
+import { newResourceSchema, type AccessTokenFormat, type NewResource, type Resource, type Risk } from './schema.ts';
 
 export class ResourceAlreadyRegisteredError extends Error {
   override name = 'ResourceAlreadyRegisteredError';
@@ -10,11 +10,12 @@ type ResourceRow = {
   uri: string;
   name: string;
   access_token_ttl_seconds: number;
+  access_token_format: AccessTokenFormat;
   scopes: { scope: string; risk: Risk; description: string }[] | null;
 };
 
 const selectResources = `
-  SELECT r.uri, r.name, r.access_token_ttl_seconds,
+  SELECT r.uri, r.name, r.access_token_ttl_seconds, r.access_token_format,
          (SELECT json_agg(json_build_object('scope', s.scope, 'risk', s.risk, 'description', s.description)
                           ORDER BY s.position, s.scope)
           FROM resource_scopes s WHERE s.resource_uri = r.uri) AS scopes
@@ -24,6 +25,7 @@ const toResource = (row: ResourceRow): Resource => ({
   uri: row.uri,
   name: row.name,
   accessTokenTtlSeconds: row.access_token_ttl_seconds,
+  accessTokenFormat: row.access_token_format,
   scopes: row.scopes ?? [],
 });
 
@@ -33,9 +35,9 @@ export async function addResource(db: Db, input: NewResource, defaultTtlSeconds:
   const ttl = resource.accessTokenTtlSeconds ?? defaultTtlSeconds;
   return db.transaction(async (tx: Queryable) => {
     const inserted = await tx.query(
-      `INSERT INTO resources (uri, name, access_token_ttl_seconds) VALUES ($1, $2, $3)
+      `INSERT INTO resources (uri, name, access_token_ttl_seconds, access_token_format) VALUES ($1, $2, $3, $4)
        ON CONFLICT (uri) DO NOTHING`,
-      [resource.uri, resource.name, ttl],
+      [resource.uri, resource.name, ttl, resource.accessTokenFormat],
     );
     if (inserted.rowCount === 0) throw new ResourceAlreadyRegisteredError(`${resource.uri} is already registered`);
     for (const [position, scope] of resource.scopes.entries()) {
@@ -44,7 +46,10 @@ export async function addResource(db: Db, input: NewResource, defaultTtlSeconds:
         [resource.uri, scope.scope, scope.description, scope.risk, position],
       );
     }
-    return { uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl, scopes: resource.scopes };
+    return {
+      uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl,
+      accessTokenFormat: resource.accessTokenFormat, scopes: resource.scopes,
+    };
   });
 }
 

@@ -21,6 +21,8 @@ describe('resource add', () => {
       uri: 'https://mcp.example.com/files',
       name: 'Files',
       access_token_ttl_seconds: 600,
+      access_token_format: 'jwt',
+      check: { status: 'skipped', metadata_url: null, warnings: [], note: null },
       scopes: [
         { scope: 'files:read', risk: 'read', description: 'Read your files (a=b is fine)' },
         { scope: 'files:delete', risk: 'irreversible', description: '' },
@@ -38,7 +40,7 @@ describe('resource add', () => {
 
   it('uses ACCESS_TOKEN_TTL_SECONDS when --ttl is absent and prints a readable summary without --json', async () => {
     const result = await sandbox.cli(['resource', 'add', '--uri', 'https://notes.example.com', '--name', 'Notes',
-      '--scope', 'notes:write=write'], { ACCESS_TOKEN_TTL_SECONDS: '120' });
+      '--scope', 'notes:write=write', '--no-check'], { ACCESS_TOKEN_TTL_SECONDS: '120' });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Registered https://notes.example.com (Notes), access tokens live 120 s');
     expect(result.stdout).toContain('notes:write (write)');
@@ -69,11 +71,48 @@ describe('resource add', () => {
   });
 
   it('refuses a resource registered twice (exit 1, one line, no stack trace)', async () => {
-    const first = await sandbox.cli(['resource', 'add', '--uri', 'https://twice.example.com', '--name', 'A', '--scope', 'a=read']);
+    const first = await sandbox.cli(['resource', 'add', '--uri', 'https://twice.example.com', '--name', 'A', '--scope', 'a=read', '--no-check']);
     expect(first.code).toBe(0);
-    const second = await sandbox.cli(['resource', 'add', '--uri', 'https://TWICE.example.com/', '--name', 'B', '--scope', 'b=read']);
+    const second = await sandbox.cli(['resource', 'add', '--uri', 'https://TWICE.example.com/', '--name', 'B', '--scope', 'b=read', '--no-check']);
     expect(second.code).toBe(1);
     expect(second.stderr.trim()).toBe('error: https://twice.example.com is already registered');
     expect(second.stderr).not.toMatch(STACK_FRAME);
+  });
+});
+
+describe('resource add --token-format', () => {
+  it('stores opaque, shows it in the summary, the --json output and resource list', async () => {
+    const result = await sandbox.cli(['resource', 'add', '--uri', 'https://introspected.example.com/mcp', '--name', 'Introspected',
+      '--scope', 'i:read=read', '--token-format', 'opaque', '--no-check']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('(opaque: the server checks them by introspection)');
+    const stored = await sandbox.withDb((db) => findResourceByUri(db, 'https://introspected.example.com/mcp'));
+    expect(stored?.accessTokenFormat).toBe('opaque');
+    const rows = await sandbox.withDb((db) => db.query<{ access_token_format: string }>(
+      'SELECT access_token_format FROM resources WHERE uri = $1', ['https://introspected.example.com/mcp']));
+    expect(rows.rows).toEqual([{ access_token_format: 'opaque' }]);
+
+    const listed = parseJsonOutput(await sandbox.cli(['resource', 'list', '--json']));
+    expect(listed.resources).toEqual(expect.arrayContaining([
+      expect.objectContaining({ uri: 'https://introspected.example.com/mcp', access_token_format: 'opaque' }),
+      expect.objectContaining({ uri: 'https://mcp.example.com/files', access_token_format: 'jwt' }),
+    ]));
+    const table = (await sandbox.cli(['resource', 'list'])).stdout.split('\n');
+    expect(table[0]).toMatch(/^URI\s+NAME\s+TTL\s+FORMAT\s+SCOPES$/);
+    expect(table.find((line) => line.startsWith('https://introspected.example.com/mcp'))).toMatch(/\sopaque\s+i:read=read$/);
+  });
+
+  it('refuses an unknown format with exit 2 and stores nothing', async () => {
+    const result = await sandbox.cli(['resource', 'add', '--uri', 'https://paseto.example.com', '--name', 'P',
+      '--scope', 'a=read', '--token-format', 'paseto', '--no-check']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('error: resource add: --token-format must be jwt or opaque, got "paseto"');
+    expect(await sandbox.withDb((db) => findResourceByUri(db, 'https://paseto.example.com'))).toBeUndefined();
+  });
+
+  it('the database refuses any other format, whatever writes it', async () => {
+    await expect(sandbox.withDb((db) => db.query(
+      `INSERT INTO resources (uri, name, access_token_ttl_seconds, access_token_format) VALUES ('https://x.example.com', 'X', 300, 'paseto')`,
+    ))).rejects.toThrow(/check constraint/);
   });
 });

@@ -1,0 +1,113 @@
+// The resource-server kit's figures: verifications per second beside bare jose.jwtVerify, and MCP
+// tools/call requests per second through the kit beside the same example server without auth.
+import type { Child } from './child-process.ts';
+import { HttpConnection } from './http-connection.ts';
+import type { FixedRequest, Timing } from './load-generator.ts';
+import { costLine, int, ms, pairedRatio, summarise, table, type Row } from './report.ts';
+import { median, type RoundResult } from './stats.ts';
+
+export interface KitBenchDeps {
+  start<Ready>(name: string, script: string, env?: Record<string, string>): Child<Ready>;
+  alternate(title: string, series: { label: string; unit: string; server: Child<unknown>; run: (durationMs: number) => Promise<RoundResult> }[]): Promise<RoundResult[][]>;
+  /** The load generator process (load-generator.ts), already running. */
+  load: Child<unknown>;
+  concurrency: number;
+}
+
+// Verification is CPU work in one process: a few loops keep WebCrypto's thread pool busy without
+// measuring a queue.
+const VERIFY_CONCURRENCY = 4;
+const TARGET_COST = 0.10;
+
+const toolsCall = (port: number, token: string | undefined): FixedRequest => ({
+  port, method: 'POST', path: '/mcp',
+  headers: {
+    'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2025-06-18',
+    ...(token ? { Authorization: `Bearer ${token}` } : {}),
+  },
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_notes', arguments: {} } }),
+});
+
+/** One request outside the measured time: a 200 that is not the tool's answer would count as a success. */
+async function assertToolAnswers(request: FixedRequest): Promise<void> {
+  const connection = new HttpConnection('127.0.0.1', request.port);
+  try {
+    const response = await connection.request(request.method, request.path, request.headers, request.body);
+    if (response.status !== 200 || !response.body.toString().includes('You have no notes.')) {
+      throw new Error(`tools/call answered ${response.status}: ${response.body.toString().slice(0, 200)}`);
+    }
+  } finally {
+    connection.close();
+  }
+}
+
+/** CPU milliseconds per request of a series (server process), median over rounds. */
+const cpuPerRequest = (results: RoundResult[]) => median(results.map((r) => (r.serverCpuMsPerS ?? Number.NaN) / r.rate));
+
+export async function runKitBench({ start, alternate, load, concurrency }: KitBenchDeps): Promise<Row[]> {
+  const verifier = start<unknown>('kit verify', 'kit-verify-worker.ts');
+  const protectedServer = start<{ port: number; token: string }>('notes + kit', 'notes-server.ts', { BENCH_MCP_AUTH: 'kit' });
+  const openServer = start<{ port: number; token: string }>('notes, no auth', 'notes-server.ts', { BENCH_MCP_AUTH: 'none' });
+  const [, withKit, without] = await Promise.all([verifier.ready, protectedServer.ready, openServer.ready]);
+
+  const verify = (name: 'kit' | 'jose') => (durationMs: number) =>
+    verifier.call<RoundResult>('verify', { name, concurrency: VERIFY_CONCURRENCY, durationMs });
+  const [jose, kit] = await alternate(`Access-token verifications (ES256, JWKS cached), ${VERIFY_CONCURRENCY} concurrent loops in one process:`, [
+    { label: 'jose.jwtVerify', unit: 'verify/s', server: verifier, run: verify('jose') },
+    { label: 'kit authenticate', unit: 'verify/s', server: verifier, run: verify('kit') },
+  ]);
+
+  const timing = (durationMs: number): Timing => ({ concurrency, durationMs });
+  const requests = { kit: toolsCall(withKit.port, withKit.token), none: toolsCall(without.port, undefined) };
+  await assertToolAnswers(requests.kit);
+  await assertToolAnswers(requests.none);
+  const fixed = (request: FixedRequest) => (durationMs: number) => load.call<RoundResult>('fixed', { request, timing: timing(durationMs) });
+  const [open, guarded] = await alternate(`MCP tools/call (list_notes) on the example server, concurrency ${concurrency}:`, [
+    { label: 'tools/call, no auth', unit: 'req/s', server: openServer, run: fixed(requests.none) },
+    { label: 'tools/call, kit', unit: 'req/s', server: protectedServer, run: fixed(requests.kit) },
+  ]);
+
+  const s = { jose: summarise(jose!), kit: summarise(kit!), open: summarise(open!), guarded: summarise(guarded!) };
+  const verifyRatio = pairedRatio(kit!, jose!);
+  // What the kit costs a round trip: throughput lost, and (less noisy) server CPU added per request.
+  const throughputCost = 1 - pairedRatio(guarded!, open!);
+  const cpuKit = cpuPerRequest(guarded!);
+  const cpuOpen = cpuPerRequest(open!);
+  const cpuCost = (cpuKit - cpuOpen) / cpuKit;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const errors = (x: { errors: number }) => (x.errors ? `, ${x.errors} errors` : '');
+  // The steadiest estimate on a shared machine: CPU of one kit verification over CPU of one guarded tools/call.
+  const cpuPerVerification = cpuPerRequest(kit!);
+  const verificationShare = cpuPerVerification / cpuKit;
+  console.log('\nCPU per operation (medians over rounds):');
+  console.log(costLine('jose.jwtVerify', jose!));
+  console.log(costLine('kit authenticate', kit!));
+  console.log(costLine('tools/call, no auth', open!));
+  console.log(costLine('tools/call, kit', guarded!));
+  console.log(`  kit share of a tools/call round trip: ${pct(verificationShare)} (one verification's CPU ÷ one guarded call's), `
+    + `${pct(cpuCost)} (server CPU added per call), ${pct(throughputCost)} (throughput lost); target < ${pct(TARGET_COST)}`);
+  const rows: Row[] = [
+    { figure: 'jose.jwtVerify (yardstick)', measured: `${int(s.jose.rate)} verify/s, p50 ${ms(s.jose.p50Ms)}`, yardstick: '', ratio: '', target: '', verdict: '' },
+    {
+      figure: 'kit verifications/s, JWKS cached', measured: `${int(s.kit.rate)}/s, p50 ${ms(s.kit.p50Ms)}${errors(s.kit)}`,
+      yardstick: `jose ${int(s.jose.rate)}/s`, ratio: `${verifyRatio.toFixed(2)}×`, target: '', verdict: '',
+    },
+    { figure: 'tools/call, no auth (yardstick)', measured: `${int(s.open.rate)} req/s, p99 ${ms(s.open.p99Ms)}${errors(s.open)}`, yardstick: '', ratio: '', target: '', verdict: '' },
+    {
+      figure: 'tools/call through the kit, c=' + concurrency, measured: `${int(s.guarded.rate)} req/s, p99 ${ms(s.guarded.p99Ms)}${errors(s.guarded)}`,
+      // Throughput on a shared 2-core machine swings by more than the kit costs: shown, not judged.
+      yardstick: `no auth ${int(s.open.rate)}/s`, ratio: `${(1 - throughputCost).toFixed(2)}×`, target: '', verdict: '',
+    },
+    {
+      figure: 'kit verification ÷ guarded tools/call, CPU', measured: `${cpuPerVerification.toFixed(3)} ms ÷ ${cpuKit.toFixed(3)} ms`,
+      yardstick: `no auth ${cpuOpen.toFixed(3)} ms/call`, ratio: pct(verificationShare), target: `< ${pct(TARGET_COST)}`,
+      verdict: verificationShare < TARGET_COST ? 'PASS' : 'ABOVE',
+    },
+  ];
+  return rows;
+}
+
+/** The kit figures alone (`npm run bench -- --only kit`): no database, about a minute. */
+export function printKitSummary(rows: Row[], rounds: number): void {
+  console.log(`\nSummary (medians of ${rounds} rounds; ratios are medians of per-round ratios):\n${table(rows)}`);
+}

@@ -1,0 +1,131 @@
+// The example MCP server's HTTP side: DNS-rebinding guards, RFC 9728 metadata, bearer tokens checked by
+// the resource-server kit with a scope per tool, then MCP over Streamable HTTP (MCP TypeScript SDK v2).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostHeaderValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
+import {
+  createResourceServer, createToolScopes, nodeBearerAuth, nodeProtectedResourceMetadata, type IntrospectionOptions, type NodeRequest,
+} from '../../src/resource-server/index.ts';
+import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, TOOL_SCOPES } from './notes.ts';
+
+export interface NotesServerOptions {
+  /** Port to listen on; 0 picks a free one (tests). */
+  port: number;
+  /** The authorization server trusted for tokens: Portcullis's ISSUER. */
+  issuer: string;
+  /** Interface to bind (default 127.0.0.1: an example has no business listening on the network). */
+  host?: string;
+  /** This server's resource URI, as registered with `resource add` (default http://localhost:PORT/mcp). */
+  resource?: string;
+  /** Check opaque tokens at Portcullis's introspection endpoint instead of verifying JWTs. */
+  introspection?: IntrospectionOptions;
+  /** How to reach the authorization server (default: the global fetch); tests route the issuer in process. */
+  fetch?: typeof fetch;
+  /**
+   * No token checks at all. Only for the benchmark's baseline (what the kit costs is measured against
+   * it); main.ts never sets it.
+   */
+  unprotected?: boolean;
+}
+
+export interface NotesServer {
+  /** The MCP endpoint, e.g. http://localhost:3001/mcp. */
+  url: string;
+  resourceMetadataUrl: string;
+  port: number;
+  store: NotesStore;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+// DNS rebinding (MCP Security Best Practices; Streamable HTTP §Security Warning): a web page whose
+// host name was re-pointed at 127.0.0.1 reaches this server with its own Host and Origin. Only our own
+// host names pass; a local server answers to each loopback spelling, as the SDK's localhost guard does.
+function allowedHostnames(resource: URL): string[] {
+  return LOOPBACK.includes(resource.hostname) ? LOOPBACK : [resource.hostname];
+}
+
+function subjectOf(auth: AuthInfo | undefined): string {
+  const subject = auth?.extra?.subject;
+  if (typeof subject === 'string' && subject !== '') return subject;
+  return auth ? `client:${auth.clientId}` : 'anonymous';
+}
+
+/** The body as JSON for the unprotected (benchmark) mode; undefined lets the MCP handler answer bad input. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 4 * 1024 * 1024) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const notFound = (res: ServerResponse) => {
+  res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }));
+};
+
+export async function startNotesServer(options: NotesServerOptions): Promise<NotesServer> {
+  const store = new NotesStore();
+  const mcp = toNodeHandler(createMcpHandler(({ authInfo }) => createNotesMcpServer(store, subjectOf(authInfo))));
+  // The request handler needs the resource URI, which needs the port: it is filled in once listening.
+  let handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => notFound(res);
+  const http = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: 'server_error' }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const resource = new URL(options.resource ?? `http://localhost:${port}/mcp`);
+
+  const kit = createResourceServer({
+    resource: resource.href,
+    issuer: options.issuer,
+    scopesSupported: BASELINE_SCOPES,
+    resourceName: 'Notes (Portcullis example)',
+    ...(options.introspection ? { introspection: options.introspection } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const validateHost = hostHeaderValidation(allowedHostnames(resource));
+  const validateOrigin = originValidation(allowedHostnames(resource));
+  const serveMetadata = nodeProtectedResourceMetadata(kit);
+  const requireToken = nodeBearerAuth(kit, { toolScopes: createToolScopes(TOOL_SCOPES) });
+  const mcpPath = resource.pathname.replace(/\/+$/, '') || '/';
+
+  handle = async (req: NodeRequest, res) => {
+    if (!validateHost(req, res) || !validateOrigin(req, res)) return;
+    if (serveMetadata(req, res)) return;
+    const path = (req.url ?? '/').split('?')[0]?.replace(/\/+$/, '') || '/';
+    if (path !== mcpPath) return notFound(res);
+    // Parsed here as the kit parses it, so the benchmark's baseline differs from the real thing by auth alone.
+    if (options.unprotected) return mcp(req, res, req.method === 'POST' ? await readJson(req) : undefined);
+    let verified = false;
+    await requireToken(req, res, () => { verified = true; });
+    // The kit has answered with a challenge when the token fell short; otherwise req.auth is set.
+    if (verified) await mcp(req, res, req.body);
+  };
+
+  return {
+    url: kit.resource,
+    resourceMetadataUrl: kit.resourceMetadataUrl,
+    port,
+    store,
+    async close() {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
