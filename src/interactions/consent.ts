@@ -6,7 +6,7 @@ import type { Db } from '../db/db.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import { riskClasses, type Resource, type ResourceScope, type Risk } from '../resources/schema.ts';
 import { findResourceByUri } from '../resources/store.ts';
-import { describeClientIdentity } from './client-identity.ts';
+import { describeClientIdentity } from '../clients/identity.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -58,7 +58,8 @@ export async function describeConsent(offer: ConsentOffer, details: InteractionD
   return {
     clientName: client?.clientName ?? client?.clientId ?? 'Unknown application',
     clientId: client?.clientId ?? '',
-    identity: describeClientIdentity(client),
+    identity: describeClientIdentity(client?.clientId ?? '',
+      (client?.metadata() as { portcullis_source?: string } | undefined)?.portcullis_source),
     redirectHost: redirectUri?.host ?? '',
     redirectIsLoopback: isLoopbackHost(redirectUri?.hostname ?? ''),
     resourceName: offer.resource?.name ?? offer.indicator ?? '',

@@ -1,6 +1,7 @@
 // Turns the grants store's rows into what the /account page says: who a client is and who vouches
 // for it, dates a person can read, and each security event as one plain sentence.
 import type { GrantSummary, SecurityEvent } from '../grants/store.ts';
+import { describeClientIdentity } from '../clients/identity.ts';
 
 /** The audit events a person sees about themselves (token issuance is usage, shown per grant instead). */
 export const SECURITY_EVENT_TYPES = [
@@ -8,15 +9,10 @@ export const SECURITY_EVENT_TYPES = [
   'refresh_token.replay_detected', 'authorization_code.replay_detected',
 ] as const;
 
-export interface ClientIdentityLabel { label: string; unverified: boolean }
-
-/** Who vouches for the client's name, from its `portcullis_source` metadata (or its URL client_id). */
-export function describeClientSource(clientId: string, source: string | null): ClientIdentityLabel {
-  if (source === 'operator') return { label: 'Pre-registered by your operator', unverified: false };
-  if (source === 'client_id_metadata_document' || clientId.startsWith('https://')) {
-    return { label: `Verified by its domain ${URL.parse(clientId)?.host ?? clientId}`, unverified: false };
-  }
-  return { label: 'Self-registered, unverified', unverified: true };
+/** Who vouches for the client's name: the same words as the consent page. */
+export function describeClientSource(clientId: string, source: string | null) {
+  const { label, unverified } = describeClientIdentity(clientId, source);
+  return { label, unverified };
 }
 
 /** A fixed, unambiguous format (the server does not know the reader's time zone: say UTC). */
@@ -83,7 +79,7 @@ type PresentedGrant = ReturnType<typeof presentGrant>;
 
 /** Grants grouped by client, in the order of each client's latest grant: one card per application. */
 export function groupGrantsByClient(grants: PresentedGrant[]) {
-  const groups = new Map<string, { clientId: string; clientName: string; clientGone: boolean; identity: ClientIdentityLabel; grants: PresentedGrant[] }>();
+  const groups = new Map<string, { clientId: string; clientName: string; clientGone: boolean; identity: { label: string; unverified: boolean }; grants: PresentedGrant[] }>();
   for (const grant of grants) {
     const group = groups.get(grant.clientId)
       ?? { clientId: grant.clientId, clientName: grant.clientName, clientGone: grant.clientGone, identity: grant.identity, grants: [] };

@@ -40,7 +40,7 @@ describe('the list of grants', () => {
     });
     const page = await accountPage(alice.browser);
     expect(page).toContain('Notes Desktop');
-    expect(page).toContain('Self-registered, unverified');
+    expect(page).toContain('Self-registered: nobody has verified who runs this application');
     expect(page).toContain('Notes MCP');
     expect(page).toContain(NOTES);
     expect(page).toMatch(/<li class="risk-read"><span class="badge">read<\/span> <code>notes:read<\/code>/);
@@ -62,7 +62,7 @@ describe('the list of grants', () => {
     await connectClient(app, alice.browser, alice.email, { resource: NOTES, scope: 'notes:read', clientId });
     const page = await accountPage(alice.browser);
     expect(page).toContain('Company Assistant');
-    expect(page).toContain('Pre-registered by your operator');
+    expect(page).toContain('Pre-registered by the operator of this server');
     expect(page).not.toContain('Self-registered');
   });
 

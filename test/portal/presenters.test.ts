@@ -11,10 +11,10 @@ const event = (type: string, extra: Partial<SecurityEvent> = {}): SecurityEvent 
 
 describe('client identity source', () => {
   it('names each source the way the issue asks', () => {
-    expect(describeClientSource('abc', 'operator')).toEqual({ label: 'Pre-registered by your operator', unverified: false });
-    expect(describeClientSource('abc', 'dynamic_registration')).toEqual({ label: 'Self-registered, unverified', unverified: true });
+    expect(describeClientSource('abc', 'operator')).toEqual({ label: 'Pre-registered by the operator of this server', unverified: false });
+    expect(describeClientSource('abc', 'dynamic_registration')).toEqual({ label: 'Self-registered: nobody has verified who runs this application', unverified: true });
     expect(describeClientSource('https://app.example.org/client.json', 'client_id_metadata_document'))
-      .toEqual({ label: 'Verified by its domain app.example.org', unverified: false });
+      .toEqual({ label: 'Identified by its domain app.example.org (Client ID Metadata Document)', unverified: false });
   });
 
   it('treats a client without a known source as unverified', () => {
