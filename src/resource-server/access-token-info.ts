@@ -1,0 +1,60 @@
+// What a verified token tells the MCP server (shaped to be the MCP SDKs' `AuthInfo` as is), and the
+// claim checks JWT and introspection share: audience bound to exactly this resource, client_id, exp.
+import { invalidToken } from './errors.ts';
+import { sameResource } from './resource-uri.ts';
+
+export interface AccessTokenInfo {
+  /** The access token itself. Never forward it to another service (see README: no token passthrough). */
+  token: string;
+  /** The `client_id` claim: the OAuth client that obtained the token. */
+  clientId: string;
+  /** The `scope` claim, split. */
+  scopes: string[];
+  /** `exp`, in seconds since the epoch. */
+  expiresAt: number;
+  /** `sub`: the user (or, for a client-credentials token, the client). */
+  subject: string | undefined;
+  /** The resource the token is for: always this server's canonical resource. */
+  resource: URL;
+  /** This resource's RFC 9728 metadata URL (the MCP SDK v2 uses it in its own scope challenges). */
+  resourceMetadataUrl: string;
+  /** Every claim of the JWT, or every member of the introspection response. */
+  claims: Readonly<Record<string, unknown>>;
+  /** `subject` and `claims` again, where the MCP SDKs' `AuthInfo` type lets handlers read them. */
+  extra: { subject: string | undefined; claims: Readonly<Record<string, unknown>> };
+}
+
+/**
+ * MCP §Token Audience Binding: `aud` must name this resource. An array is accepted only with a single
+ * entry: a token good for several audiences could be replayed by any of them against us.
+ */
+export function checkAudience(aud: unknown, resource: string): void {
+  const audiences = Array.isArray(aud) ? aud : [aud];
+  if (audiences.length !== 1) throw invalidToken('the token is not for this resource only');
+  const [only] = audiences;
+  if (typeof only !== 'string' || !sameResource(only, resource)) throw invalidToken('the token is not for this resource');
+}
+
+export function toAccessTokenInfo(
+  token: string,
+  claims: Record<string, unknown>,
+  context: { resource: string; resourceMetadataUrl: string },
+): AccessTokenInfo {
+  const { client_id: clientId, scope, exp, sub } = claims;
+  if (typeof clientId !== 'string' || clientId === '') throw invalidToken('the token has no client_id');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidToken('the token has no expiry');
+  if (scope !== undefined && typeof scope !== 'string') throw invalidToken('the token scope is malformed');
+  if (sub !== undefined && typeof sub !== 'string') throw invalidToken('the token subject is malformed');
+  const subject = sub;
+  return {
+    token,
+    clientId,
+    scopes: scope ? scope.split(' ').filter(Boolean) : [],
+    expiresAt: exp,
+    subject,
+    resource: new URL(context.resource),
+    resourceMetadataUrl: context.resourceMetadataUrl,
+    claims,
+    extra: { subject, claims },
+  };
+}

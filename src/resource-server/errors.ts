@@ -1,0 +1,48 @@
+// The kit's one error type: every refusal carries a stable `code` callers can switch on, the HTTP
+// status it maps to, and (for insufficient_scope) the scopes the client should ask for.
+
+/**
+ * - `missing_token`: no bearer token was sent; answered 401 with a challenge that has no `error`
+ *   attribute (RFC 6750 §3.1: a request without authentication gets no error code).
+ * - `invalid_request`: malformed request, e.g. a token in the query string or body (RFC 6750 §2).
+ * - `invalid_token`: expired, revoked, malformed, wrong audience/issuer/type, bad signature.
+ * - `insufficient_scope`: valid token without the scopes this request needs (403, step-up).
+ * - `temporarily_unavailable`: the authorization server could not be reached (metadata, JWKS or
+ *   introspection); answered 503 so clients retry instead of re-authorizing against a server that is down.
+ */
+export type ResourceServerErrorCode =
+  | 'missing_token'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable';
+
+const STATUS: Record<ResourceServerErrorCode, 400 | 401 | 403 | 503> = {
+  missing_token: 401,
+  invalid_request: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  temporarily_unavailable: 503,
+};
+
+export class ResourceServerError extends Error {
+  override name = 'ResourceServerError';
+  readonly code: ResourceServerErrorCode;
+  readonly status: 400 | 401 | 403 | 503;
+  /** For insufficient_scope: the complete scope set the client should request (sent as `scope`). */
+  readonly scopes: readonly string[] | undefined;
+
+  constructor(code: ResourceServerErrorCode, message: string, options: { scopes?: readonly string[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = STATUS[code];
+    this.scopes = options.scopes;
+  }
+}
+
+export const isResourceServerError = (value: unknown): value is ResourceServerError => value instanceof ResourceServerError;
+
+export const invalidToken = (message: string, cause?: unknown) => new ResourceServerError('invalid_token', message, { cause });
+
+export const unavailable = (message: string, cause?: unknown) =>
+  new ResourceServerError('temporarily_unavailable', message, { cause });

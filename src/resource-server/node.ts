@@ -1,0 +1,66 @@
+// Adapter for node `http` and express-style servers: `(req, res, next)` middleware that serves the
+// metadata and guards the MCP endpoint, putting the verified token on `req.auth` (where both MCP SDKs look).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessTokenInfo } from './access-token-info.ts';
+import type { ChallengeResponse } from './challenge.ts';
+import { readJsonBody } from './read-json-body.ts';
+import type { ProtectOptions, ResourceServer } from './resource-server.ts';
+
+export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
+export type NodeNext = () => void;
+
+function send(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body: string | undefined }) {
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}
+
+export const sendChallenge = (res: ServerResponse, challenge: ChallengeResponse) =>
+  send(res, { ...challenge, body: challenge.body && JSON.stringify(challenge.body) });
+
+/**
+ * Serves the protected resource metadata at its paths and returns true; otherwise calls `next` (if
+ * given) and returns false, so it works both as express middleware and as a plain `if` in a handler.
+ */
+export function nodeProtectedResourceMetadata(server: ResourceServer) {
+  return (req: IncomingMessage, res: ServerResponse, next?: NodeNext): boolean => {
+    const answer = server.metadataResponse(req.method ?? 'GET', req.url ?? '/');
+    if (!answer) {
+      next?.();
+      return false;
+    }
+    send(res, answer);
+    return true;
+  };
+}
+
+/**
+ * Requires a valid bearer token: on success sets `req.auth` and calls `next`; on failure answers the
+ * challenge and never calls `next`. With `toolScopes` and no body parser before it, it reads the JSON
+ * body itself (after the token checked out) and leaves it on `req.body`: pass it on, as with
+ * express.json(): `transport.handleRequest(req, res, req.body)`.
+ */
+export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions = {}) {
+  const { toolScopes, ...tokenOptions } = options;
+  return async (req: NodeRequest, res: ServerResponse, next: NodeNext): Promise<void> => {
+    let auth: AccessTokenInfo;
+    try {
+      auth = await server.authenticate({ authorization: req.headers.authorization, url: req.url, body: req.body }, tokenOptions);
+      if (toolScopes && req.method === 'POST') {
+        if (req.body === undefined) {
+          const body = await readJsonBody(req);
+          if (!body.ok) {
+            send(res, { status: body.status, headers: { 'Content-Type': 'application/json' }, body: body.body });
+            return;
+          }
+          req.body = body.value;
+        }
+        toolScopes.check(auth, req.body);
+      }
+    } catch (error) {
+      sendChallenge(res, server.challenge(error, options));
+      return;
+    }
+    req.auth = auth;
+    next();
+  };
+}

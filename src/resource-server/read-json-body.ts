@@ -1,0 +1,31 @@
+// Reads a JSON request body, bounded, for the adapters when per-tool scopes need the JSON-RPC message
+// and no body parser ran; the adapter then hands the parsed body on (as `req.body`), like express.json().
+import type { IncomingMessage } from 'node:http';
+
+/** The MCP SDK's own default request body bound (4 MiB). */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; body: string };
+
+// JSON-RPC's own parse error, so an MCP client sees the answer its transport would have given.
+const parseError = (message: string) =>
+  JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message } });
+
+export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return { ok: false, status: 413, body: parseError('request body too large') };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > limit) return { ok: false, status: 413, body: parseError('request body too large') };
+    chunks.push(buffer);
+  }
+  if (size === 0) return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+  } catch {
+    return { ok: false, status: 400, body: parseError('Parse error') };
+  }
+}

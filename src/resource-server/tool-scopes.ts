@@ -1,0 +1,49 @@
+// Per-tool scopes: which scopes each MCP tool needs, checked on every `tools/call` (JSON-RPC request or
+// batch) before the tool runs, so a token with only the baseline scopes gets a step-up challenge.
+import { ResourceServerError } from './errors.ts';
+import { missingScopes, stepUpScopes } from './scopes.ts';
+
+export interface ToolScopes {
+  /** The scopes `tool` needs: its entry, or `defaultScopes` for tools not listed. */
+  requiredFor(tool: string): string[];
+  /**
+   * Throws insufficient_scope when a `tools/call` in `message` (one JSON-RPC message or a batch) needs a
+   * scope the token lacks. The challenge covers every call of a batch at once. Other methods pass.
+   */
+  check(info: { scopes: readonly string[] }, message: unknown): void;
+}
+
+export interface ToolScopesOptions {
+  /** Scopes for tools not in the map (default: none beyond what the route requires). */
+  defaultScopes?: string[];
+}
+
+/** The tool names called in a JSON-RPC message or batch; malformed entries are the transport's to refuse. */
+export function calledTools(message: unknown): string[] {
+  const requests = Array.isArray(message) ? message : [message];
+  return requests.flatMap((request) => {
+    if (typeof request !== 'object' || request === null) return [];
+    const { method, params } = request as { method?: unknown; params?: unknown };
+    if (method !== 'tools/call' || typeof params !== 'object' || params === null) return [];
+    const name = (params as { name?: unknown }).name;
+    return typeof name === 'string' ? [name] : [];
+  });
+}
+
+export function createToolScopes(map: Record<string, readonly string[]>, options: ToolScopesOptions = {}): ToolScopes {
+  const table = new Map(Object.entries(map).map(([tool, scopes]) => [tool, [...scopes]]));
+  const defaults = options.defaultScopes ?? [];
+  const requiredFor = (tool: string) => [...(table.get(tool) ?? defaults)];
+  return {
+    requiredFor,
+    check(info, message) {
+      const required = [...new Set(calledTools(message).flatMap(requiredFor))];
+      const missing = missingScopes(info.scopes, required);
+      if (missing.length === 0) return;
+      // The tool name came from the caller: it is not echoed into the challenge, the scope names are ours.
+      throw new ResourceServerError('insufficient_scope', `this tool call needs the scope ${missing.join(' ')}`, {
+        scopes: stepUpScopes(info.scopes, required),
+      });
+    },
+  };
+}
