@@ -5,6 +5,7 @@ import { checkAudience, toAccessTokenInfo, type AccessTokenInfo } from './access
 import type { AuthorizationServerMetadata } from './as-metadata.ts';
 import { invalidToken, ResourceServerError, unavailable } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
+import { createIntrospectionCache } from './introspection-cache.ts';
 
 export type TokenVerifier = (token: string) => Promise<AccessTokenInfo>;
 
@@ -60,7 +61,13 @@ export function createJwtVerifier(options: ResolvedOptions, discover: () => Prom
     return keySet;
   };
 
+  // The same bounded, hash-keyed cache as introspection answers: a client sends one token for many
+  // calls, and a signature check is most of what the kit costs per call. Only successes are kept.
+  const verified = createIntrospectionCache<AccessTokenInfo>(options.verifiedTokenCacheSeconds * 1000);
+
   return async (token) => {
+    const cached = verified.get(token);
+    if (cached) return cached;
     try {
       const jwks = await keys();
       const { payload } = await jwtVerify(token, jwks, {
@@ -71,7 +78,9 @@ export function createJwtVerifier(options: ResolvedOptions, discover: () => Prom
         requiredClaims: ['exp'],
       });
       checkAudience(payload.aud, options.resource);
-      return toAccessTokenInfo(token, payload, options);
+      const info = toAccessTokenInfo(token, payload, options);
+      verified.set(token, info, (payload.exp ?? 0) * 1000);
+      return info;
     } catch (error) {
       throw mapJoseError(error);
     }

@@ -27,6 +27,11 @@ export interface ResourceServerOptions {
   clockToleranceSeconds?: number;
   /** JWKS cache: a refetch on an unknown `kid` happens at most once per cooldown (default 30 s). */
   jwks?: { cooldownMs?: number; cacheMaxAgeMs?: number };
+  /**
+   * How long a verified JWT's result is reused, in seconds (default 60; never past the token's `exp`;
+   * 0 disables). A repeated call with the same token then costs a hash instead of a signature check.
+   */
+  verifiedTokenCacheSeconds?: number;
   /** Verify tokens by RFC 7662 introspection instead of as JWTs (opaque tokens; revocation bites at once). */
   introspection?: IntrospectionOptions;
   /** Also serve the metadata at the root `/.well-known/oauth-protected-resource` (default false). */
@@ -47,6 +52,7 @@ export interface ResolvedOptions {
   clockToleranceSeconds: number;
   jwksCooldownMs: number;
   jwksCacheMaxAgeMs: number;
+  verifiedTokenCacheSeconds: number;
   introspection: Required<Omit<IntrospectionOptions, 'endpoint'>> & { endpoint: string | undefined } | undefined;
   serveRootMetadata: boolean;
   httpTimeoutMs: number;
@@ -97,6 +103,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     clockToleranceSeconds: nonNegative('clockToleranceSeconds', options.clockToleranceSeconds, 5),
     jwksCooldownMs: nonNegative('jwks.cooldownMs', options.jwks?.cooldownMs, 30_000),
     jwksCacheMaxAgeMs: nonNegative('jwks.cacheMaxAgeMs', options.jwks?.cacheMaxAgeMs, 600_000),
+    verifiedTokenCacheSeconds: nonNegative('verifiedTokenCacheSeconds', options.verifiedTokenCacheSeconds, 60),
     introspection: introspection && {
       clientId: introspection.clientId,
       clientSecret: introspection.clientSecret,

@@ -1,7 +1,7 @@
 // JWT access-token verification against a local authorization server: every rule of RFC 9068 and the
 // MCP token-handling section is tried with a token built to break it.
 import { exportSPKI, importJWK, SignJWT } from 'jose';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createResourceServer, ResourceServerError, type ResourceServerOptions } from '../../src/resource-server/index.ts';
 import { RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 
@@ -159,5 +159,33 @@ describe('keys and discovery', () => {
     const token = await as.sign();
     const down = createResourceServer({ resource: RESOURCE, issuer: 'http://127.0.0.1:9', httpTimeoutMs: 500 });
     expect((await refusal(down.verifyAccessToken(token))).code).toBe('temporarily_unavailable');
+  });
+});
+
+describe('the verified-token cache', () => {
+  it('serves a repeated token without a new signature check, but never past its expiry', async () => {
+    const server = kit({ clockToleranceSeconds: 0 });
+    const token = await as.sign({ exp: as.now() + 5 });
+    const first = await server.verifyAccessToken(token);
+    // Only Date is faked: sockets and timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 2_000);
+      expect(await server.verifyAccessToken(token)).toBe(first); // the cached result itself
+      vi.setSystemTime(Date.now() + 10_000);
+      expect((await refusal(server.verifyAccessToken(token))).message).toBe('the token has expired');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps nothing when disabled, and never serves a refused token from it', async () => {
+    const server = kit({ verifiedTokenCacheSeconds: 0 });
+    const token = await as.sign({});
+    expect(await server.verifyAccessToken(token)).not.toBe(await server.verifyAccessToken(token));
+    const cached = kit();
+    const wrongAudience = await as.sign({ aud: 'https://other.example.com/mcp' });
+    expect((await refusal(cached.verifyAccessToken(wrongAudience))).code).toBe('invalid_token');
+    expect((await refusal(cached.verifyAccessToken(wrongAudience))).code).toBe('invalid_token');
   });
 });
