@@ -7,13 +7,14 @@ import { openDb } from './db/open-db.ts';
 import { parseOptions, splitCommandLine, UsageError, type ParsedArgs } from './cli/args.ts';
 import type { CommandResult, CommandSpec } from './cli/command.ts';
 import { clientCommands } from './cli/clients.ts';
+import { cimdCommands } from './cli/cimd.ts';
 import { keyCommands } from './cli/keys.ts';
 import { migrateCommands } from './cli/migrate.ts';
 import { resourceCommands } from './cli/resources.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...clientCommands, ...keyCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...clientCommands, ...cimdCommands, ...keyCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);

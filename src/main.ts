@@ -19,12 +19,15 @@ async function main(): Promise<void> {
     // trust, or koa refuses to set the Secure cookies sign-in needs.
     log.warn('ISSUER is https but TRUST_PROXY is false: set TRUST_PROXY=true behind your TLS-terminating proxy, or sign-in cannot set its Secure cookies');
   }
+  if (config.cimd.allowLoopback) {
+    log.warn('CIMD_ALLOW_LOOPBACK is true: client metadata documents may be fetched from loopback addresses (development only; never in production)');
+  }
   const secrets = loadSecrets(config);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
   const applied = await migrate(db);
   if (applied.length) log.info('migrations applied', { versions: applied });
   const { app } = await createApp({ config, db, secrets });
-  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds);
+  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds);
 
   const server = createServer(app.callback());
   server.on('error', async (error: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 // What an operator-registered client is, and how a stored client payload is read back for display.
 // Redirect URIs follow the same rules as self-registration (redirect-uri-rules.ts).
 import { z } from 'zod';
+import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import { redirectUriProblem } from './redirect-uri-rules.ts';
 
 // The same redirect URI rules as self-registration (registration-policy.ts): an operator typo should
@@ -17,6 +18,20 @@ export const newOperatorClientSchema = z.object({
   confidential: z.boolean().default(false),
 });
 export type NewOperatorClient = z.input<typeof newOperatorClientSchema>;
+
+// A resource server (an MCP server in introspection mode) that only calls the introspection endpoint
+// (RFC 7662 §2.1 requires the caller to authenticate): no redirect URIs, no grants, a client secret.
+// It is bound to its one resource: it may introspect that resource's access tokens and nothing else
+// (src/oidc/introspection-policy.ts).
+export const newIntrospectionClientSchema = z.object({
+  name: z.string().trim().min(1, 'name must not be empty').max(200),
+  resource: z.string().transform((value, ctx) => {
+    const canonical = tryCanonicalResourceUri(value);
+    if (!canonical) ctx.addIssue({ code: 'custom', message: 'resource must be an absolute https (or loopback http) URI' });
+    return canonical ?? z.NEVER;
+  }),
+});
+export type NewIntrospectionClient = z.input<typeof newIntrospectionClientSchema>;
 
 /** What callers may see of a client; the secret digest never leaves this file. */
 export interface Client {

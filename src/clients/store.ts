@@ -3,8 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
 import { digestClientSecret, generateClientSecret } from '../oidc/client-secret.ts';
-import { isNativeLoopbackClient } from './redirect-uri-rules.ts';
-import { newOperatorClientSchema, toClient, type Client, type NewOperatorClient } from './schema.ts';
+import { inferApplicationType } from './redirect-uri-rules.ts';
+import {
+  newIntrospectionClientSchema, newOperatorClientSchema, toClient, type Client, type NewIntrospectionClient, type NewOperatorClient,
+} from './schema.ts';
 
 /**
  * Registers a client on the operator's say-so. Returns the client secret in plain text for a
@@ -26,8 +28,8 @@ export async function addOperatorClient(
     token_endpoint_auth_method: client.confidential ? 'client_secret_basic' : 'none',
     client_id_issued_at: Math.floor(Date.now() / 1000),
     portcullis_source: 'operator',
-    // Loopback-only clients are native apps, as with self-registration: any port (RFC 8252 §7.3).
-    application_type: isNativeLoopbackClient(client.redirectUris) ? 'native' : 'web',
+    // As with self-registration: loopback or private-use redirect URIs make a native app (RFC 8252 §7).
+    application_type: inferApplicationType(client.redirectUris),
     // Compared by the provider's compareClientSecret override (provider.ts), never in plain text.
     ...(clientSecret === undefined ? {} : { client_secret: digestClientSecret(clientSecret) }),
   };
@@ -36,6 +38,33 @@ export async function addOperatorClient(
     [clientId, JSON.stringify(payload)],
   );
   return clientSecret === undefined ? { clientId } : { clientId, clientSecret };
+}
+
+/**
+ * Registers a client that can do nothing but authenticate to the introspection and revocation
+ * endpoints: no grant types, no response types, no redirect URIs. Returns its secret, shown once.
+ */
+export async function addIntrospectionClient(
+  db: Queryable,
+  input: NewIntrospectionClient,
+): Promise<{ clientId: string; clientSecret: string }> {
+  const { name, resource } = newIntrospectionClientSchema.parse(input);
+  const clientId = randomUUID();
+  const clientSecret = generateClientSecret();
+  const payload = {
+    client_id: clientId,
+    client_name: name,
+    redirect_uris: [],
+    grant_types: [],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    client_id_issued_at: Math.floor(Date.now() / 1000),
+    portcullis_source: 'operator',
+    portcullis_introspects: resource,
+    client_secret: digestClientSecret(clientSecret),
+  };
+  await db.query(`INSERT INTO oidc_models (model, id, payload) VALUES ('Client', $1, $2)`, [clientId, JSON.stringify(payload)]);
+  return { clientId, clientSecret };
 }
 
 export async function findClientById(db: Queryable, clientId: string): Promise<Client | undefined> {

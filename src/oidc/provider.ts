@@ -15,6 +15,7 @@ import { renderErrorPage } from './error-page.ts';
 import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
+import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
@@ -91,10 +92,11 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
     // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri).
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     discovery: { client_id_metadata_document_supported: true },
-    extraClientMetadata: { properties: ['portcullis_source'], validator: createRegistrationValidator({ initialAccessToken: config.registration.initialAccessToken }) as never },
+    extraClientMetadata: { properties: ['portcullis_source', INTROSPECTS_METADATA], validator: refusingSelfRegisteredBinding(
+      createRegistrationValidator({ initialAccessToken: config.registration.initialAccessToken }) as never) as never },
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowed as never },
       revocation: { enabled: true },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource: renderLogoutPage, postLogoutSuccessSource: renderLoggedOutPage },

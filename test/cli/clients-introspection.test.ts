@@ -7,6 +7,7 @@ import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.
 
 const OPAQUE = 'https://opaque.example.com/mcp';
 const JWT = 'https://jwt.example.com/mcp';
+const OTHER_OPAQUE = 'https://other-opaque.example.com/mcp';
 
 let app: TestApp;
 let email: string;
@@ -18,8 +19,9 @@ beforeAll(async () => {
   email = (await app.addUser()).email;
   await app.addResource({ ...notesResource(OPAQUE), accessTokenFormat: 'opaque' });
   await app.addResource(notesResource(JWT));
+  await app.addResource({ ...notesResource(OTHER_OPAQUE), accessTokenFormat: 'opaque' });
   clientId = (await registerClient(app)).client_id;
-  introspector = await addIntrospectionClient(app.db, { name: 'Notes MCP server' });
+  introspector = await addIntrospectionClient(app.db, { name: 'Notes MCP server', resource: OPAQUE });
 });
 afterAll(async () => { await app.close(); });
 
@@ -106,5 +108,34 @@ describe('introspection client', () => {
       .type('form').send({ grant_type: 'refresh_token', refresh_token: 'whatever' });
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+  });
+});
+
+describe('who may introspect what', () => {
+  it('an introspection client sees only access tokens of its own resource: not another resource’s, not refresh tokens', async () => {
+    const other = await tokensFor(OTHER_OPAQUE);
+    expect(other.access_token.split('.')).toHaveLength(1);
+    expect((await introspect(other.access_token)).body).toEqual({ active: false });
+    const own = await tokensFor(OPAQUE);
+    expect((await introspect(own.access_token)).body.active).toBe(true);
+    expect((await introspect(own.refresh_token)).body).toEqual({ active: false });
+  });
+
+  it('a client sees its own tokens and no other client’s', async () => {
+    const tokens = await tokensFor(OPAQUE);
+    const asOwner = await app.http().post('/token/introspection').type('form').send({ client_id: clientId, token: tokens.refresh_token });
+    expect(asOwner.body.active).toBe(true);
+    const stranger = (await registerClient(app)).client_id;
+    const asStranger = await app.http().post('/token/introspection').type('form').send({ client_id: stranger, token: tokens.refresh_token });
+    expect(asStranger.body).toEqual({ active: false });
+  });
+
+  it('self-registration cannot bind a client to a resource', async () => {
+    const response = await app.http().post('/reg').send({
+      client_name: 'Sneaky', redirect_uris: ['http://127.0.0.1:1234/cb'], token_endpoint_auth_method: 'none',
+      portcullis_introspects: OPAQUE,
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('invalid_client_metadata');
   });
 });

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { createLiveTestApp, type LiveTestApp } from '../helpers/live-app.ts';
 import { TEST_SECRETS } from '../helpers/test-app.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-server/server.ts';
 import { loadSigningJwks } from '../../src/oidc/keys.ts';
 import { addIntrospectionClient } from '../../src/clients/store.ts';
@@ -30,11 +31,14 @@ beforeAll(async () => {
   jwtNotes = await startNotesServer({ port: 0, issuer: portcullis.issuer });
   await portcullis.addResource({ uri: jwtNotes.url, name: 'Notes', scopes: SCOPES });
   await portcullis.addResource({ uri: OTHER_RESOURCE, name: 'Other MCP', scopes: SCOPES });
-  const rs = await addIntrospectionClient(portcullis.db, { name: 'Notes (introspection)' });
+  // Registered, with its introspection client bound to it, before the server starts.
+  const port = await freePort();
+  const opaqueResource = `http://localhost:${port}/mcp`;
+  await portcullis.addResource({ uri: opaqueResource, name: 'Notes (opaque)', scopes: SCOPES, accessTokenFormat: 'opaque' });
+  const rs = await addIntrospectionClient(portcullis.db, { name: 'Notes (introspection)', resource: opaqueResource });
   introspectedNotes = await startNotesServer({
-    port: 0, issuer: portcullis.issuer, introspection: { clientId: rs.clientId, clientSecret: rs.clientSecret, cacheTtlSeconds: 0 },
+    port, issuer: portcullis.issuer, introspection: { clientId: rs.clientId, clientSecret: rs.clientSecret, cacheTtlSeconds: 0 },
   });
-  await portcullis.addResource({ uri: introspectedNotes.url, name: 'Notes (opaque)', scopes: SCOPES, accessTokenFormat: 'opaque' });
 });
 afterAll(async () => {
   await jwtNotes?.close();

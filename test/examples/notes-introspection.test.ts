@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-server/server.ts';
 import { addIntrospectionClient } from '../../src/clients/store.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
 import { approvedAccessToken, callTool, fetchRoutingIssuerTo, toolText } from './mcp-http.ts';
@@ -14,13 +15,16 @@ let clientId: string;
 
 beforeAll(async () => {
   app = await createTestApp();
-  const introspector = await addIntrospectionClient(app.db, { name: 'Notes example' });
+  // The resource is registered, and its introspection client bound to it, before the server starts.
+  const port = await freePort();
+  const resource = `http://localhost:${port}/mcp`;
+  await app.addResource({ ...notesResource(resource), accessTokenFormat: 'opaque' });
+  const introspector = await addIntrospectionClient(app.db, { name: 'Notes example', resource });
   notes = await startNotesServer({
-    port: 0, issuer: ISSUER, fetch: fetchRoutingIssuerTo(app.server),
+    port, issuer: ISSUER, fetch: fetchRoutingIssuerTo(app.server),
     // No answer reuse: the revocation below must bite on the very next call.
     introspection: { ...introspector, cacheTtlSeconds: 0 },
   });
-  await app.addResource({ ...notesResource(notes.url), accessTokenFormat: 'opaque' });
   email = (await app.addUser()).email;
   clientId = (await registerClient(app)).client_id;
 });

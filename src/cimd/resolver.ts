@@ -1,0 +1,103 @@
+// Resolves a URL client_id to client metadata: domain policy → database cache → SSRF-safe fetch →
+// validation (ours, then oidc-provider's) → cache, recording a change of name or redirect URIs.
+import type { Db } from '../db/db.ts';
+import { recordAuditEvent } from '../audit/store.ts';
+import { log } from '../log.ts';
+import { cacheLifetimeSeconds } from './cache-lifetime.ts';
+import { clientMetadataFromDocument, type ClientMetadata } from './document.ts';
+import { isDomainAllowed, loadDomainPolicy, type ConfiguredDomainPolicy } from './domain-policy.ts';
+import { MetadataDocumentError } from './errors.ts';
+import { fetchMetadataDocument, type FetchOptions } from './fetch-document.ts';
+import { findCachedDocument, forgetFlagsOfVanishedGrants, saveFetchedDocument } from './store.ts';
+
+export interface ResolverDeps {
+  db: Db;
+  domainPolicy: ConfiguredDomainPolicy;
+  fetch: FetchOptions;
+  /** oidc-provider's own client validation, so a document it would refuse is never cached. */
+  validateClient(metadata: ClientMetadata): Promise<void>;
+}
+
+export interface MetadataDocumentResolver {
+  resolve(clientId: string): Promise<ClientMetadata>;
+}
+
+/** A client_id that names a metadata document (MCP 2025-11-25): an https URL. */
+export const isMetadataDocumentClientId = (clientId: string) => /^https:\/\//i.test(clientId);
+
+/** The shape the CIMD draft (§3) requires of the URL, checked before anything is fetched. */
+function parseClientIdUrl(clientId: string): URL {
+  const url = URL.parse(clientId);
+  const problem = !url || url.protocol !== 'https:' ? 'must be an https URL'
+    : url.username || url.password ? 'must not contain credentials'
+      : url.hash || clientId.includes('#') ? 'must not contain a fragment'
+        : url.pathname === '/' ? 'must have a path (a document such as https://example.com/client.json)'
+          // The normal form (lowercase host, no default port, no dot segments) is the only accepted
+          // spelling, so one client has one client_id and the document's must equal it character for character.
+          : url.href !== clientId ? `must be written in normal form (${url.href})` : undefined;
+  if (problem) throw new MetadataDocumentError('invalid_document', `the client_id ${problem}`);
+  return url!;
+}
+
+function changedFields(previous: ClientMetadata, current: ClientMetadata): string[] {
+  const fields: string[] = [];
+  if (JSON.stringify(previous.redirect_uris) !== JSON.stringify(current.redirect_uris)) fields.push('redirect_uris');
+  if (previous.client_name !== current.client_name) fields.push('client_name');
+  return fields;
+}
+
+export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocumentResolver {
+  const { db } = deps;
+  // Concurrent requests for the same document share one fetch (per process; the cache is shared).
+  const inFlight = new Map<string, Promise<ClientMetadata>>();
+
+  async function fetchAndStore(clientId: string, url: URL): Promise<ClientMetadata> {
+    const fetched = await fetchMetadataDocument(url, deps.fetch);
+    const metadata = clientMetadataFromDocument(clientId, fetched.body);
+    try {
+      await deps.validateClient(metadata);
+    } catch (error) {
+      const description = (error as { error_description?: string }).error_description ?? (error as Error).message;
+      throw new MetadataDocumentError('invalid_document', `it is not acceptable client metadata: ${description}`);
+    }
+    const saved = await saveFetchedDocument(db, metadata, cacheLifetimeSeconds(fetched.cacheControl, fetched.expires));
+    if (saved.changed && saved.previous) {
+      const changed = changedFields(saved.previous, metadata);
+      await forgetFlagsOfVanishedGrants(db, clientId);
+      log.info('client metadata document changed', { clientId, changed, flaggedGrants: saved.flaggedGrants });
+      await recordAuditEvent(db, {
+        type: 'client.metadata_document_changed', clientId,
+        details: {
+          changed, flagged_grants: saved.flaggedGrants,
+          previous: { client_name: saved.previous.client_name, redirect_uris: saved.previous.redirect_uris },
+          current: { client_name: metadata.client_name, redirect_uris: metadata.redirect_uris },
+        },
+      });
+    }
+    return metadata;
+  }
+
+  return {
+    async resolve(clientId) {
+      const url = parseClientIdUrl(clientId);
+      // Checked on every use, cached or not: a domain the operator denies stops working at once.
+      if (!isDomainAllowed(await loadDomainPolicy(db, deps.domainPolicy), url.hostname)) {
+        throw new MetadataDocumentError('domain_not_allowed', `this server does not accept clients from ${url.hostname}`);
+      }
+      const cached = await findCachedDocument(db, clientId);
+      if (cached?.fresh) return cached.metadata;
+      // An expired copy is not served when the refetch fails: a client whose document is gone is gone.
+      let pending = inFlight.get(clientId);
+      if (!pending) {
+        pending = fetchAndStore(clientId, url).finally(() => inFlight.delete(clientId));
+        inFlight.set(clientId, pending);
+      }
+      try {
+        return await pending;
+      } catch (error) {
+        if (error instanceof MetadataDocumentError) log.warn('client metadata document refused', { clientId, code: error.code, reason: error.message });
+        throw error;
+      }
+    },
+  };
+}
