@@ -8,7 +8,7 @@ const env = z.object({
   MCP_HOST: z.string().min(1).default('127.0.0.1'),
   ISSUER: z.url().default('http://localhost:4000'),
   // Set both to check opaque tokens by introspection (a resource registered with --token-format opaque,
-  // and a client from `client add --name … --introspection`).
+  // and a client from `client add --name … --introspection --resource …`).
   MCP_INTROSPECTION_CLIENT_ID: z.string().min(1).optional(),
   MCP_INTROSPECTION_CLIENT_SECRET: z.string().min(1).optional(),
 }).refine((e) => (e.MCP_INTROSPECTION_CLIENT_ID === undefined) === (e.MCP_INTROSPECTION_CLIENT_SECRET === undefined),
