@@ -4,10 +4,23 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 
-const contentSecurityPolicy = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "form-action 'self' http: https:",
+const policyWithFormActions = (formAction: string) => [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", `form-action ${formAction}`,
   "frame-ancestors 'none'", "base-uri 'none'",
 ].join('; ');
+const FORM_ACTION = "'self' http: https:";
+const contentSecurityPolicy = policyWithFormActions(FORM_ACTION);
+
+/**
+ * Browsers apply `form-action` to the redirects that follow a form post too: the sign-in and consent
+ * forms end in a redirect to the client's redirect URI, which for a native app may use its private-use
+ * scheme (RFC 8252 §7.1, `com.example.app:/callback`). Pages of one authorization allow that one scheme.
+ */
+export function allowFormRedirectTo(ctx: Koa.Context, redirectUri: unknown): void {
+  const scheme = typeof redirectUri === 'string' ? URL.parse(redirectUri)?.protocol : undefined;
+  if (!scheme || scheme === 'http:' || scheme === 'https:' || !/^[a-z][a-z0-9.+-]*:$/.test(scheme)) return;
+  ctx.set('Content-Security-Policy', policyWithFormActions(`${FORM_ACTION} ${scheme}`));
+}
 
 export function securityHeaders(): Koa.Middleware {
   return async (ctx, next) => {

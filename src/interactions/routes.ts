@@ -9,6 +9,7 @@ import { signInWithPassword } from '../accounts/sign-in.ts';
 import type { LoginThrottlePolicy } from '../accounts/login-throttle.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { renderView } from '../views.ts';
+import { allowFormRedirectTo } from '../http/security-headers.ts';
 import { registerConsentRoutes, renderConsentPage } from './consent-routes.ts';
 
 const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
@@ -21,6 +22,7 @@ export function registerInteractionRoutes(router: Router, { provider, db, loginT
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     if (details.uid !== ctx.params.uid) ctx.throw(400, 'interaction mismatch');
+    allowFormRedirectTo(ctx, details.params.redirect_uri);
     const client = await provider.Client.find(String(details.params.client_id));
     if (details.prompt.name === 'login') {
       ctx.body = await renderView('login', { uid: details.uid, clientName: client?.clientName ?? client?.clientId, email: '', error: undefined });
@@ -32,6 +34,7 @@ export function registerInteractionRoutes(router: Router, { provider, db, loginT
   router.post('/interaction/:uid/login', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     if (details.uid !== ctx.params.uid || details.prompt.name !== 'login') ctx.throw(400, 'this sign-in step is not expected now');
+    allowFormRedirectTo(ctx, details.params.redirect_uri);
     const { email, password } = loginForm.parse(ctx.request.body ?? {});
     const clientId = String(details.params.client_id);
     const result = await signInWithPassword(db, { email, password, clientId, ...facts(ctx) }, loginThrottle);

@@ -53,6 +53,29 @@ describe('security headers', () => {
     expectSecurityHeaders(back, 'redirect with the code');
   });
 
+  it('let the sign-in and consent forms of a native app end at its private-use scheme, and only there', async () => {
+    const redirectUri = 'com.example.notes:/oauth2redirect';
+    const registration = await app.http().post('/reg').send({
+      client_name: 'Native Notes', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', application_type: 'native',
+    });
+    expect(registration.status, JSON.stringify(registration.body)).toBe(201);
+    const user = await app.addUser();
+    const browser = app.browser();
+    const login = await follow(browser, authorizeQuery({
+      clientId: registration.body.client_id, resource: NOTES, scope: 'notes:read', state: 's', redirectUri,
+      codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256',
+    }));
+    expect(login.text).toContain('name="password"');
+    expect(login.headers['content-security-policy']).toContain("form-action 'self' http: https: com.example.notes:;");
+    const consent = await signIn(browser, new URL(login.request.url).pathname, user.email);
+    expect(consent.headers['content-security-policy']).toContain("form-action 'self' http: https: com.example.notes:;");
+    const back = await decide(browser, new URL(consent.request.url).pathname, 'approve');
+    expect(back.headers.location).toMatch(/^com\.example\.notes:\/oauth2redirect\?code=/);
+    // Another client's pages allow no such scheme.
+    const other = await follow(app.browser(), query());
+    expect(other.headers['content-security-policy']).toContain("form-action 'self' http: https:;");
+  });
+
   it('are on oidc-provider’s error page, discovery JSON, our 403 page and the stylesheet', async () => {
     const error = await app.browser().get(authorizeQuery({ clientId: 'no-such-client', state: 's' })).set('Accept', 'text/html');
     expect(error.status).toBe(400);
