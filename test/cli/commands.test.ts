@@ -47,7 +47,7 @@ describe('keys rotate', () => {
 
     const second = await sandbox.cli(['keys', 'rotate']);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('A running server picks up new keys at its next start');
+    expect(second.stdout).toContain('Running servers sign with them within KEY_REFRESH_SECONDS');
     expect(await countKeys()).toHaveLength(6);
     const events = await sandbox.withDb((db) => listAuditEvents(db, { type: 'keys.rotated' }));
     expect(events).toHaveLength(2);
@@ -73,7 +73,7 @@ describe('usage', () => {
       const result = await sandbox.cli(args);
       expect(result.code, args.join(' ')).toBe(0);
       for (const command of ['user add', 'user list', 'resource add', 'resource list', 'client add', 'client list',
-        'keys rotate', 'migrate', 'help']) {
+        'keys list', 'keys rotate', 'keys retire', 'migrate', 'help']) {
         expect(result.stdout).toContain(`\n  ${command}`);
       }
     }
@@ -90,7 +90,7 @@ describe('usage', () => {
 
     const partial = await sandbox.cli(['client']);
     expect(partial.code).toBe(2);
-    expect(partial.stderr.trim()).toBe('error: unknown command "client"; did you mean client add or client list?');
+    expect(partial.stderr.trim()).toBe('error: unknown command "client"; did you mean client add or client list or client disable or client enable or client delete?');
 
     const badConfig = await sandbox.cli(['migrate'], { DATABASE_URL: 'mysql://nope' });
     expect(badConfig.code).toBe(1);

@@ -1,0 +1,90 @@
+// Disabling, enabling and deleting registered clients, and ending their grants. A disabled client's row
+// is parked under model 'DisabledClient': oidc-provider never asks for it, so it is refused as unknown.
+import type { Db, Queryable } from '../db/db.ts';
+
+export const DISABLED_CLIENT_MODEL = 'DisabledClient';
+
+export class ClientNotFoundError extends Error {
+  override name = 'ClientNotFoundError';
+  constructor(clientId: string) {
+    // A URL client_id is resolved from its metadata document on every use: there is no record to
+    // disable or delete, and its domain is what an operator can block.
+    super(clientId.startsWith('https://')
+      ? `${clientId} is identified by its Client ID Metadata Document, not registered here; block its domain with the CIMD domain policy instead`
+      : `no registered client with id ${clientId}`);
+  }
+}
+
+/**
+ * Ends every grant of these clients: each Grant and the codes and refresh tokens issued under it, the
+ * rows oidc-provider's Grant#destroy and revokeByGrantId delete. Returns how many grants ended.
+ */
+export async function revokeGrantsOfClients(db: Queryable, clientIds: readonly string[]): Promise<number> {
+  if (clientIds.length === 0) return 0;
+  const { rows } = await db.query<{ grants: number }>(
+    `WITH grants AS (
+       SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'clientId' = ANY($1::text[])
+     ), gone AS (
+       DELETE FROM oidc_models
+       WHERE (model = 'Grant' AND id IN (SELECT id FROM grants)) OR grant_id = ANY(ARRAY(SELECT id FROM grants))
+       RETURNING model
+     )
+     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`,
+    [clientIds],
+  );
+  return rows[0]?.grants ?? 0;
+}
+
+/** Removes what belongs to clients whose oidc_models row is already gone: registration access tokens, grants, lifecycle. */
+export async function removeClientRemains(db: Queryable, clientIds: readonly string[]): Promise<number> {
+  if (clientIds.length === 0) return 0;
+  await db.query(`DELETE FROM oidc_models WHERE model = 'RegistrationAccessToken' AND payload->>'clientId' = ANY($1::text[])`, [clientIds]);
+  await db.query('DELETE FROM client_lifecycle WHERE client_id = ANY($1::text[])', [clientIds]);
+  return revokeGrantsOfClients(db, clientIds);
+}
+
+export interface LifecycleChange { changed: boolean; grantsRevoked: number }
+
+/** Disables a client: token requests and authorizations are refused, and its grants end. Idempotent. */
+export async function disableClient(db: Db, clientId: string): Promise<LifecycleChange> {
+  return db.transaction(async (tx) => {
+    const parked = await tx.query(`UPDATE oidc_models SET model = $2 WHERE model = 'Client' AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
+    if (parked.rowCount === 0) {
+      await assertDisabledClientExists(tx, clientId);
+      return { changed: false, grantsRevoked: 0 };
+    }
+    await tx.query(
+      `INSERT INTO client_lifecycle (client_id, disabled_at) VALUES ($1, now())
+       ON CONFLICT (client_id) DO UPDATE SET disabled_at = now()`, [clientId]);
+    return { changed: true, grantsRevoked: await revokeGrantsOfClients(tx, [clientId]) };
+  });
+}
+
+/** Lets a disabled client in again. Its ended grants stay ended: people approve it anew. Idempotent. */
+export async function enableClient(db: Db, clientId: string): Promise<LifecycleChange> {
+  return db.transaction(async (tx) => {
+    const restored = await tx.query(`UPDATE oidc_models SET model = 'Client' WHERE model = $2 AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
+    if (restored.rowCount === 0) {
+      const { rowCount } = await tx.query(`SELECT 1 FROM oidc_models WHERE model = 'Client' AND id = $1`, [clientId]);
+      if (rowCount === 0) throw new ClientNotFoundError(clientId);
+      return { changed: false, grantsRevoked: 0 };
+    }
+    await tx.query('UPDATE client_lifecycle SET disabled_at = NULL WHERE client_id = $1', [clientId]);
+    return { changed: true, grantsRevoked: 0 };
+  });
+}
+
+/** Deletes a client (active or disabled) with its grants, tokens and registration access tokens. */
+export async function deleteClient(db: Db, clientId: string): Promise<{ grantsRevoked: number }> {
+  return db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      `DELETE FROM oidc_models WHERE model IN ('Client', $2) AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
+    if (rowCount === 0) throw new ClientNotFoundError(clientId);
+    return { grantsRevoked: await removeClientRemains(tx, [clientId]) };
+  });
+}
+
+async function assertDisabledClientExists(db: Queryable, clientId: string): Promise<void> {
+  const { rowCount } = await db.query('SELECT 1 FROM oidc_models WHERE model = $2 AND id = $1', [clientId, DISABLED_CLIENT_MODEL]);
+  if (rowCount === 0) throw new ClientNotFoundError(clientId);
+}
