@@ -43,8 +43,14 @@ function tokenMatches(keys: readonly string[], secret: string, presented: unknow
   return matched;
 }
 
+// The operator console is protected; its JSON API is not: it takes only bearer tokens, never a cookie.
+const isAdminConsolePath = (path: string, mountPath: string) =>
+  (path === `${mountPath}/admin` || path.startsWith(`${mountPath}/admin/`))
+  && path !== `${mountPath}/admin/api` && !path.startsWith(`${mountPath}/admin/api/`);
+
 export const isProtectedPath = (path: string, mountPath: string) =>
-  path.startsWith(`${mountPath}/interaction/`) || path === `${mountPath}/account` || path.startsWith(`${mountPath}/account/`);
+  path.startsWith(`${mountPath}/interaction/`) || path === `${mountPath}/account` || path.startsWith(`${mountPath}/account/`)
+  || isAdminConsolePath(path, mountPath);
 
 async function refuse(ctx: Koa.Context, error: string, description: string): Promise<void> {
   ctx.status = 403;

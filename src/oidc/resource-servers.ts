@@ -27,13 +27,18 @@ export function createResourceDirectory(db: Db, signingAlg: string) {
     return resource;
   }
 
-  async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string): Promise<ResourceServer> {
+  async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client?: { clientId: string }): Promise<ResourceServer> {
     if (Array.isArray(ctx.oidc.params?.resource) && ctx.oidc.params.resource.length > 1) {
       throw new errors.InvalidTarget(ONE_RESOURCE);
     }
     const canonical = tryCanonicalResourceUri(indicator);
     const resource = canonical ? await lookup(canonical) : undefined;
     if (!resource) throw new errors.InvalidTarget(`resource ${JSON.stringify(indicator.slice(0, 200))} is not registered here`);
+    // The operator's switches (admin console, 0008): checked on every authorization, code and refresh.
+    if (resource.disabled) throw new errors.InvalidTarget(`resource ${JSON.stringify(resource.uri)} is disabled on this server`);
+    if (resource.allowedClientIds && !(client && resource.allowedClientIds.includes(client.clientId))) {
+      throw new errors.InvalidTarget(`this client may not obtain tokens for resource ${JSON.stringify(resource.uri)}`);
+    }
     if (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') askForReadScopesWhenNoneRequested(ctx, resource);
     const resolved = resolvedByRequest.get(ctx) ?? new Map<string, Resource>();
     resolved.set(resource.uri, resource);

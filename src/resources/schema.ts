@@ -45,4 +45,8 @@ export interface Resource {
   accessTokenTtlSeconds: number;
   accessTokenFormat: AccessTokenFormat;
   scopes: ResourceScope[];
+  /** Disabled by an operator: no token names it (invalid_target) until enabled again. */
+  disabled: boolean;
+  /** The only clients that may get tokens for it; null when any client may (0008). */
+  allowedClientIds: string[] | null;
 }

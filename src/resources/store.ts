@@ -12,13 +12,19 @@ type ResourceRow = {
   access_token_ttl_seconds: number;
   access_token_format: AccessTokenFormat;
   scopes: { scope: string; risk: Risk; description: string }[] | null;
+  disabled: boolean;
+  allowed_client_ids: string[] | null;
 };
 
 const selectResources = `
   SELECT r.uri, r.name, r.access_token_ttl_seconds, r.access_token_format,
          (SELECT json_agg(json_build_object('scope', s.scope, 'risk', s.risk, 'description', s.description)
                           ORDER BY s.position, s.scope)
-          FROM resource_scopes s WHERE s.resource_uri = r.uri) AS scopes
+          FROM resource_scopes s WHERE s.resource_uri = r.uri) AS scopes,
+         r.disabled_at IS NOT NULL AS disabled,
+         CASE WHEN r.client_access = 'listed' THEN
+           (SELECT coalesce(json_agg(a.client_id ORDER BY a.client_id), '[]'::json)
+            FROM resource_allowed_clients a WHERE a.resource_uri = r.uri) END AS allowed_client_ids
   FROM resources r`;
 
 const toResource = (row: ResourceRow): Resource => ({
@@ -27,6 +33,8 @@ const toResource = (row: ResourceRow): Resource => ({
   accessTokenTtlSeconds: row.access_token_ttl_seconds,
   accessTokenFormat: row.access_token_format,
   scopes: row.scopes ?? [],
+  disabled: row.disabled,
+  allowedClientIds: row.allowed_client_ids,
 });
 
 /** Registers a resource; the URI is stored canonical. Throws on a duplicate URI. */
@@ -48,7 +56,7 @@ export async function addResource(db: Db, input: NewResource, defaultTtlSeconds:
     }
     return {
       uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl,
-      accessTokenFormat: resource.accessTokenFormat, scopes: resource.scopes,
+      accessTokenFormat: resource.accessTokenFormat, scopes: resource.scopes, disabled: false, allowedClientIds: null,
     };
   });
 }

@@ -1,0 +1,46 @@
+// The admin API's door: an admin API token as `Authorization: Bearer` (RFC 6750), nothing else (no
+// cookie, so no cross-site request can act as an admin), and JSON errors with stable codes.
+import type Koa from 'koa';
+import type { Db } from '../db/db.ts';
+import { describeError } from '../errors.ts';
+import { describeThrown, log } from '../log.ts';
+import { apiActor } from './actor.ts';
+import { verifyAdminApiToken } from './api-tokens.ts';
+
+const REALM = 'Bearer realm="portcullis-admin"';
+
+function unauthorized(ctx: Koa.Context, description: string, withError: boolean): void {
+  ctx.status = 401;
+  // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+  ctx.set('WWW-Authenticate', withError ? `${REALM}, error="invalid_token"` : REALM);
+  ctx.body = { error: 'invalid_token', error_description: description };
+}
+
+export function requireAdminToken(db: Db): Koa.Middleware {
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    if (!header) return unauthorized(ctx, 'send an admin API token as "Authorization: Bearer <token>" (create one with: admin-token create --name N)', false);
+    const presented = /^Bearer ([^\s]+)$/i.exec(header)?.[1];
+    const token = presented ? await verifyAdminApiToken(db, presented) : undefined;
+    if (!token) return unauthorized(ctx, 'the admin API token is unknown, malformed or revoked', true);
+    ctx.state.admin = { actor: apiActor(ctx, token.id), email: undefined };
+    return next();
+  };
+}
+
+/** Every API error as `{ error, error_description }` JSON, whatever the caller's Accept header says. */
+export function apiErrors(): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const described = describeError(error);
+      if (described.status >= 500 && described.status !== 503) {
+        log.error('admin api error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
+      }
+      ctx.status = described.status;
+      ctx.type = 'json';
+      ctx.body = { error: described.error, error_description: described.description };
+    }
+  };
+}

@@ -1,0 +1,117 @@
+// The admin JSON API under /admin/api: the console's operations for scripts, with zod-checked JSON
+// bodies (unknown fields refused) and snake_case answers. Authorization is routes.ts's `api` gate.
+import { z } from 'zod';
+import { riskClasses, accessTokenFormats } from '../resources/schema.ts';
+import {
+  auditEventJson, checkJson, clientJson, keyJson, overviewJson, resourceJson, userJson,
+} from './api-json.ts';
+import { auditFilterSchema, queryAuditLog } from './audit-log.ts';
+import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
+import { listAdminKeys, retireKey, rotateKeys } from './keys.ts';
+import { loadOverview } from './overview.ts';
+import {
+  checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
+} from './resources.ts';
+import type { AdminDeps, AdminRoutes } from './routes.ts';
+import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
+
+const resourceSettings = {
+  name: z.string(),
+  scopes: z.array(z.strictObject({ scope: z.string(), risk: z.enum(riskClasses), description: z.string().optional() })),
+  access_token_ttl_seconds: z.number().optional(),
+  access_token_format: z.enum(accessTokenFormats).optional(),
+  allowed_clients: z.array(z.string()).nullable().optional(),
+  /** Fetch the server's protected resource metadata now (default true). */
+  check: z.boolean().default(true),
+};
+const newResourceBody = z.strictObject({ uri: z.string(), ...resourceSettings });
+const resourceBody = z.strictObject(resourceSettings);
+const newUserBody = z.strictObject({ email: z.string(), password: z.string(), is_admin: z.boolean().default(false) });
+const passwordBody = z.strictObject({ password: z.string() });
+const retireBody = z.strictObject({ force: z.boolean().default(false) });
+
+const toSettings = (body: z.infer<typeof resourceBody>) => ({
+  name: body.name,
+  scopes: body.scopes.map((s) => ({ scope: s.scope, risk: s.risk, description: s.description ?? '' })),
+  accessTokenTtlSeconds: body.access_token_ttl_seconds,
+  accessTokenFormat: body.access_token_format,
+  allowedClientIds: body.allowed_clients ?? null,
+});
+
+export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secrets, refreshSigningKeys }: AdminDeps): void {
+  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds };
+  const body = (ctx: { request: { body?: unknown } }) => ctx.request.body ?? {};
+
+  api('get', '/overview', async (ctx) => { ctx.body = overviewJson(await loadOverview(db)); });
+
+  api('get', '/resources', async (ctx) => { ctx.body = { resources: (await listAdminResources(db)).map(resourceJson) }; });
+  api('post', '/resources', async (ctx, { actor }) => {
+    const input = newResourceBody.parse(body(ctx));
+    const { resource, check } = await registerResource(db, { uri: input.uri, ...toSettings(input) }, settings, actor, { check: input.check });
+    ctx.status = 201;
+    ctx.body = { resource: resourceJson(resource), check: checkJson(check) };
+  });
+  api('put', '/resources/:uri', async (ctx, { actor }) => {
+    const input = resourceBody.parse(body(ctx));
+    const { resource, check } = await updateResource(db, ctx.params.uri!, toSettings(input), settings, actor, { check: input.check });
+    ctx.body = { resource: resourceJson(resource), check: checkJson(check) };
+  });
+  api('post', '/resources/:uri/check', async (ctx) => {
+    ctx.body = { check: checkJson(await checkResource(db, await requireResource(db, ctx.params.uri!), settings)) };
+  });
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    api('post', `/resources/:uri/${action}`, async (ctx, { actor }) => {
+      const { resource, changed } = await setResourceEnabled(db, ctx.params.uri!, enabled, actor);
+      ctx.body = { resource: resourceJson(resource), changed };
+    });
+  }
+
+  api('get', '/clients', async (ctx) => { ctx.body = { clients: (await listAdminClients(db)).map(clientJson) }; });
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    api('post', `/clients/:id/${action}`, async (ctx, { actor }) => {
+      const outcome = await setClientEnabled(db, ctx.params.id!, enabled, actor);
+      ctx.body = { client_id: outcome.clientId, status: outcome.status, changed: outcome.changed, grants_revoked: outcome.grantsRevoked };
+    });
+  }
+  api('delete', '/clients/:id', async (ctx, { actor }) => {
+    const outcome = await removeClient(db, ctx.params.id!, actor);
+    ctx.body = { client_id: outcome.clientId, deleted: true, grants_revoked: outcome.grantsRevoked };
+  });
+
+  api('get', '/users', async (ctx) => { ctx.body = { users: (await listAdminUsers(db)).map(userJson) }; });
+  api('post', '/users', async (ctx, { actor }) => {
+    const input = newUserBody.parse(body(ctx));
+    const account = await createUser(db, { email: input.email, password: input.password, isAdmin: input.is_admin }, actor);
+    ctx.status = 201;
+    ctx.body = { user: { id: account.id, email: account.email, is_admin: account.isAdmin, status: 'active' } };
+  });
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    api('post', `/users/:id/${action}`, async (ctx, { actor }) => {
+      const outcome = await setUserEnabled(db, ctx.params.id!, enabled, actor);
+      ctx.body = {
+        id: outcome.id, status: enabled ? 'active' : 'disabled', changed: outcome.changed,
+        sessions_ended: outcome.sessionsEnded, grants_revoked: outcome.grantsRevoked,
+      };
+    });
+  }
+  api('post', '/users/:id/password', async (ctx, { actor }) => {
+    const outcome = await resetUserPassword(db, ctx.params.id!, passwordBody.parse(body(ctx)).password, actor);
+    ctx.body = { id: outcome.id, password_reset: true, sessions_ended: outcome.sessionsEnded };
+  });
+
+  api('get', '/keys', async (ctx) => { ctx.body = { keys: (await listAdminKeys(db)).map(keyJson) }; });
+  api('post', '/keys/rotate', async (ctx, { actor }) => {
+    const { kids } = await rotateKeys(db, secrets.keyEncryptionSecret, actor, refreshSigningKeys);
+    ctx.status = 201;
+    ctx.body = { kids };
+  });
+  api('post', '/keys/:kid/retire', async (ctx, { actor }) => {
+    const { force } = retireBody.parse(body(ctx));
+    ctx.body = { key: keyJson(await retireKey(db, ctx.params.kid!, force, actor, refreshSigningKeys)) };
+  });
+
+  api('get', '/audit', async (ctx) => {
+    const page = await queryAuditLog(db, auditFilterSchema.parse(ctx.query));
+    ctx.body = { events: page.events.map(auditEventJson), next_before: page.nextBefore ?? null };
+  });
+}

@@ -1,0 +1,67 @@
+// What every console page shares: rendering inside the console layout (who is signed in, which tab),
+// status messages chosen by key, POST → 303 → GET, and a failed form shown again with its error.
+import type Koa from 'koa';
+import { describeError } from '../errors.ts';
+import { formatTime } from '../portal/presenters.ts';
+import { renderView } from '../views.ts';
+import type { AdminRequest } from './routes.ts';
+
+// Chosen by key: nothing from the query string is ever shown on a page.
+const STATUS_MESSAGES: Record<string, string> = {
+  'resource-registered': 'Resource registered. Its metadata check is shown beside it.',
+  'resource-saved': 'Changes saved. They reach every server process within seconds.',
+  'resource-disabled': 'Resource disabled: no new token names it (invalid_target). Access tokens already issued live until they expire.',
+  'resource-enabled': 'Resource enabled.',
+  'resource-checked': 'Metadata checked just now.',
+  'client-disabled': 'Client disabled: its requests are refused and its grants ended.',
+  'client-enabled': 'Client enabled. People approve it again on its next authorization.',
+  'client-deleted': 'Client deleted with its grants and tokens.',
+  'user-created': 'Account created.',
+  'user-disabled': 'Account disabled: signed out everywhere, and every grant it gave has ended.',
+  'user-enabled': 'Account enabled.',
+  'password-reset': 'Password changed. The person was signed out everywhere.',
+  'keys-rotated': 'New signing keys added: every server signs with them within a minute; older keys keep verifying.',
+  'key-retired': 'Key retired: it is no longer published, and its private half is erased.',
+};
+
+export type ConsoleTab = 'overview' | 'resources' | 'clients' | 'users' | 'keys' | 'audit';
+
+export async function renderConsolePage(
+  ctx: Koa.Context, admin: AdminRequest, view: string, tab: ConsoleTab, data: Record<string, unknown>,
+): Promise<void> {
+  ctx.type = 'html';
+  ctx.body = await renderView(`admin/${view}`, {
+    adminEmail: admin.email, tab, status: STATUS_MESSAGES[String(ctx.query.status ?? '')], error: undefined, formatTime, ...data,
+  });
+}
+
+export function seeOther(ctx: Koa.Context, mountPath: string, path: string, status: string): void {
+  ctx.redirect(`${mountPath}/admin${path}${path.includes('?') ? '&' : '?'}status=${status}`);
+  ctx.status = 303;
+}
+
+/**
+ * Runs a form's action, then 303 to `{ path, status }` it returns. Input the action refuses (a 4xx)
+ * shows the page again with the reason and that status, so the operator sees what to fix.
+ */
+export async function formAction(
+  ctx: Koa.Context, mountPath: string, work: () => Promise<{ path: string; status: string }>, showAgain: (error: string) => Promise<void>,
+): Promise<void> {
+  let next: { path: string; status: string };
+  try {
+    next = await work();
+  } catch (error) {
+    const described = describeError(error);
+    if (described.status >= 500) throw error;
+    await showAgain(described.description);
+    ctx.status = described.status;
+    return;
+  }
+  seeOther(ctx, mountPath, next.path, next.status);
+}
+
+/** A form field as one trimmed string ('' when absent or sent twice). */
+export function field(ctx: Koa.Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.trim() : '';
+}
