@@ -21,7 +21,7 @@ export async function createTestApp(environment: Record<string, string> = {}) {
   const testDb = await createMigratedTestDb();
   const config: Config = loadConfig({ ISSUER, ...environment });
   const secrets = TEST_SECRETS;
-  const { app, provider } = await createApp({ config, db: testDb.db, secrets });
+  const { app, provider, signingKeys, close: closeApp } = await createApp({ config, db: testDb.db, secrets });
   // One listening server per app so every supertest agent talks to the same koa instance.
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -29,6 +29,7 @@ export async function createTestApp(environment: Record<string, string> = {}) {
     db: testDb.db,
     config,
     provider,
+    signingKeys,
     server,
     // Requests carry the issuer's Host, as they do in production: oidc-provider builds endpoint URLs
     // from the request's origin.
@@ -42,6 +43,7 @@ export async function createTestApp(environment: Record<string, string> = {}) {
     async close() {
       await flushAuditWrites();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeApp();
       await testDb.cleanup();
     },
   };

@@ -1,0 +1,81 @@
+// The Provider (with everything wired to it) that serves new requests, rebuilt when the published signing
+// keys change: oidc-provider reads its `jwks` option once, at construction, so a new key set is a new Provider.
+import type { JWK } from 'jose';
+import type { Db } from '../db/db.ts';
+import { describeThrown, log } from '../log.ts';
+import { loadSigningJwks, publishedSigningKeyIds } from './keys.ts';
+
+export interface ProviderHolderOptions<T> {
+  db: Db;
+  keyEncryptionSecret: string;
+  /** Builds a Provider for this key set and wires everything that belongs to that instance. */
+  build(jwks: JWK[]): T;
+}
+
+export class ProviderHolder<T> {
+  readonly #options: ProviderHolderOptions<T>;
+  #current: T;
+  #kids: string;
+  #refreshing: Promise<boolean> | undefined;
+  // A request keeps the generation it started on, however long it runs and whatever is rebuilt meanwhile.
+  readonly #pinned = new WeakMap<object, T>();
+
+  private constructor(options: ProviderHolderOptions<T>, jwks: JWK[]) {
+    this.#options = options;
+    this.#current = options.build(jwks);
+    this.#kids = keyIds(jwks);
+  }
+
+  static async create<T>(options: ProviderHolderOptions<T>): Promise<ProviderHolder<T>> {
+    return new ProviderHolder(options, await loadSigningJwks(options.db, options.keyEncryptionSecret));
+  }
+
+  /** The generation new requests get. */
+  get current(): T {
+    return this.#current;
+  }
+
+  /** The generation serving this request: the current one when the request first asks, then always that one. */
+  forRequest(ctx: object): T {
+    let generation = this.#pinned.get(ctx);
+    if (!generation) {
+      generation = this.#current;
+      this.#pinned.set(ctx, generation);
+    }
+    return generation;
+  }
+
+  /**
+   * Asks the database whether the published keys changed (one small query) and, if so, builds the next
+   * generation from them. True when it rebuilt. Concurrent calls share one check.
+   */
+  refresh(): Promise<boolean> {
+    this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = undefined; });
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<boolean> {
+    const { db, keyEncryptionSecret, build } = this.#options;
+    if ((await publishedSigningKeyIds(db)).join(',') === this.#kids) return false;
+    const jwks = await loadSigningJwks(db, keyEncryptionSecret);
+    const next = build(jwks);
+    const kids = keyIds(jwks);
+    this.#current = next;
+    log.info('signing keys changed: new requests use the new key set', { kids: kids.split(',') });
+    this.#kids = kids;
+    return true;
+  }
+
+  /** Refreshes every `intervalSeconds` until the returned function is called. A failed check keeps the keys. */
+  watch(intervalSeconds: number): () => void {
+    const timer = setInterval(() => {
+      this.refresh().catch((error: unknown) => {
+        log.warn('signing key check failed; serving with the current keys', { error: describeThrown(error) });
+      });
+    }, intervalSeconds * 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+const keyIds = (jwks: JWK[]) => jwks.map((jwk) => jwk.kid ?? '').join(',');
