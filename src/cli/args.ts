@@ -75,7 +75,10 @@ function describeParseError(error: unknown): string {
       return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? message}: options take the form --name value`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (!option) return message;
-      return message.includes('does not take an argument') ? `${option} takes no value` : `${option} needs a value`;
+      if (message.includes('does not take an argument')) return `${option} takes no value`;
+      // A value that starts with '-' (a self-registered client_id can) must be attached: --id=-abc.
+      if (message.includes('ambiguous')) return `${option}'s value starts with '-': write it as ${option}=VALUE`;
+      return `${option} needs a value`;
     default:
       return message;
   }

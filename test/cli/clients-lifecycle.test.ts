@@ -86,7 +86,7 @@ describe('client disable / enable', () => {
       obtainCode(app, browser, email, { clientId, resource: RESOURCE, scope: 'notes:read' }));
     expect(await liveGrantRows(clientId)).toBeGreaterThan(0);
 
-    const result = await cli('client', 'disable', '--id', clientId);
+    const result = await cli('client', 'disable', `--id=${clientId}`);
     expect(result.json).toEqual({ client_id: clientId, status: 'disabled', changed: true, grants_revoked: 2 });
     await expectRefused(clientId, refreshToken);
     const exchange = await exchangeCode(app, { client_id: clientId, code: pending.code!, code_verifier: pending.verifier, resource: RESOURCE });
@@ -97,14 +97,14 @@ describe('client disable / enable', () => {
     const events = await listAuditEvents(app.db, { type: 'client.disabled' });
     expect(events.find((e) => e.client_id === clientId)?.details).toEqual({ actor: 'cli', grants_revoked: 2 });
 
-    expect((await cli('client', 'disable', '--id', clientId)).json).toMatchObject({ changed: false });
+    expect((await cli('client', 'disable', `--id=${clientId}`)).json).toMatchObject({ changed: false });
   });
 
   it('enable lets the client authorize again, with a new approval; the ended grants stay ended', async () => {
     const { client_id: clientId } = await registerClient(app);
     const { refreshToken, browser } = await tokensFor(clientId);
-    await cli('client', 'disable', '--id', clientId);
-    expect((await cli('client', 'enable', '--id', clientId)).json).toEqual({ client_id: clientId, status: 'active', changed: true });
+    await cli('client', 'disable', `--id=${clientId}`);
+    expect((await cli('client', 'enable', `--id=${clientId}`)).json).toEqual({ client_id: clientId, status: 'active', changed: true });
 
     const old = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
     expect(old.status).toBe(400);
@@ -121,23 +121,25 @@ describe('client delete', () => {
   it('removes the client with its grants and tokens; it gets invalid_client and must register again', async () => {
     const { client_id: clientId } = await registerClient(app);
     const { refreshToken } = await tokensFor(clientId);
-    expect((await cli('client', 'delete', '--id', clientId)).json).toEqual({ client_id: clientId, deleted: true, grants_revoked: 1 });
+    expect((await cli('client', 'delete', `--id=${clientId}`)).json).toEqual({ client_id: clientId, deleted: true, grants_revoked: 1 });
     await expectRefused(clientId, refreshToken);
     expect(await liveGrantRows(clientId)).toBe(0);
     expect(await listed(clientId)).toBeUndefined();
     const events = await listAuditEvents(app.db, { type: 'client.deleted' });
     expect(events.find((e) => e.client_id === clientId)?.details).toEqual({ actor: 'cli', grants_revoked: 1 });
-    await expect(cli('client', 'delete', '--id', clientId)).rejects.toThrow(`no registered client with id ${clientId}`);
+    await expect(cli('client', 'delete', `--id=${clientId}`)).rejects.toThrow(`no registered client with id ${clientId}`);
   });
 
   it('deletes a disabled client too', async () => {
     const { client_id: clientId } = await registerClient(app);
-    await cli('client', 'disable', '--id', clientId);
-    expect((await cli('client', 'delete', '--id', clientId)).json).toMatchObject({ deleted: true });
-    await expect(cli('client', 'enable', '--id', clientId)).rejects.toThrow('no registered client');
+    await cli('client', 'disable', `--id=${clientId}`);
+    expect((await cli('client', 'delete', `--id=${clientId}`)).json).toMatchObject({ deleted: true });
+    await expect(cli('client', 'enable', `--id=${clientId}`)).rejects.toThrow('no registered client');
   });
 
   it('refuses a metadata-document client_id with a pointer to the domain policy', async () => {
     await expect(cli('client', 'disable', '--id', 'https://app.example.com/client.json')).rejects.toThrow(/Client ID Metadata Document.*domain/);
+    // Self-registered client_ids may start with '-': the CLI says how to pass one.
+    await expect(cli('client', 'disable', '--id', '-starts-with-a-dash')).rejects.toThrow(/--id's value starts with '-': write it as --id=VALUE/);
   });
 });
