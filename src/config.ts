@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { LoginThrottlePolicy } from './accounts/login-throttle.ts';
+import type { RateLimitConfig } from './rate-limit/limits.ts';
 import { DOMAIN_POLICY_MODES, domainName, type ConfiguredDomainPolicy } from './cimd/domain-policy.ts';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -33,11 +34,15 @@ const environmentSchema = z.object({
   SIGNING_ALG: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
   // How often expired rows are purged from the database.
   PURGE_INTERVAL_SECONDS: seconds(10, 24 * 3600).default(600),
+  // How often a server checks the database for rotated or retired signing keys (one tiny query); at most a
+  // minute, because retiring a key allows for a server still signing with the old one that long.
+  KEY_REFRESH_SECONDS: seconds(1, 60).default(5),
   // Log level for the one-line request and startup logs.
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  // Native apps (loopback or custom-scheme redirects) see the consent page on every authorization, as
-  // RFC 8252 §8.6 advises (any local app can claim a loopback port); `remember` lets a covered request skip it.
-  NATIVE_CLIENT_CONSENT: z.enum(['every-time', 'remember']).default('every-time'),
+  // A request an existing grant covers skips the consent page (`remember`), native apps included;
+  // `every-time` asks native apps (loopback or custom-scheme redirects) on every authorization, as
+  // RFC 8252 §8.6 advises where other local software is a concern (any local app can claim a loopback port).
+  NATIVE_CLIENT_CONSENT: z.enum(['every-time', 'remember']).default('remember'),
   // Trust X-Forwarded-* from a reverse proxy in front of us (for client IPs and https detection).
   TRUST_PROXY: booleanFlag.default(false),
   // Failed sign-ins allowed per email (known or not, so the limit reveals nothing) per window; slows guessing one password.
@@ -70,6 +75,22 @@ const environmentSchema = z.object({
   REGISTRATION_RATE_WINDOW_SECONDS: seconds(60, 24 * 3600).default(3600),
   // Self-registered clients that obtain no token within this long are deleted (open registration invites junk).
   DCR_UNUSED_CLIENT_TTL_SECONDS: seconds(3600, 365 * 24 * 3600).default(7 * 24 * 3600),
+  // Audit events older than this are deleted by the purge timer (evidence kept a year by default).
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  // Bearer token that unlocks /metrics; unset, /metrics does not exist (its labels name clients and resources).
+  METRICS_TOKEN: z.string().min(32, 'needs at least 32 characters').optional(),
+  // Token requests per client IP (IPv6: per /64) and per client per window; shared across processes.
+  TOKEN_RATE_MAX_PER_IP: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  TOKEN_RATE_MAX_PER_CLIENT: z.coerce.number().int().min(1).max(10_000_000).default(3000),
+  TOKEN_RATE_WINDOW_SECONDS: seconds(1, 3600).default(60),
+  // Client metadata document fetches per document host (we must not hammer a site) and per requesting IP.
+  CIMD_FETCH_MAX_PER_HOST: z.coerce.number().int().min(1).max(100_000).default(30),
+  CIMD_FETCH_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
+  CIMD_FETCH_WINDOW_SECONDS: seconds(1, 3600).default(60),
+  // Redis for the rate-limit counters of the token endpoint and metadata fetches; unset: the database.
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  // Prefix of every Redis key we write (several deployments, or tests, can share one Redis).
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).default('portcullis:rl:'),
 });
 
 export type Config = {
@@ -85,12 +106,16 @@ export type Config = {
   refreshTokenTtlSeconds: number;
   signingAlg: 'ES256' | 'EdDSA' | 'RS256';
   purgeIntervalSeconds: number;
+  keyRefreshSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   trustProxy: boolean;
   loginThrottle: LoginThrottlePolicy;
   nativeClientConsent: 'every-time' | 'remember';
   cimd: { allowLoopback: boolean; domainPolicy: ConfiguredDomainPolicy; caFile: string | undefined };
   registration: { initialAccessToken: string | undefined; maxPerIp: number; windowSeconds: number; unusedClientTtlSeconds: number };
+  auditRetentionDays: number;
+  metricsToken: string | undefined;
+  rateLimits: RateLimitConfig;
 };
 
 export class ConfigError extends Error {
@@ -126,6 +151,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
     signingAlg: env.SIGNING_ALG,
     purgeIntervalSeconds: env.PURGE_INTERVAL_SECONDS,
+    keyRefreshSeconds: env.KEY_REFRESH_SECONDS,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
     loginThrottle: {
@@ -144,6 +170,18 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       maxPerIp: env.REGISTRATION_MAX_PER_IP,
       windowSeconds: env.REGISTRATION_RATE_WINDOW_SECONDS,
       unusedClientTtlSeconds: env.DCR_UNUSED_CLIENT_TTL_SECONDS,
+    },
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+    metricsToken: env.METRICS_TOKEN,
+    rateLimits: {
+      tokenMaxPerIp: env.TOKEN_RATE_MAX_PER_IP,
+      tokenMaxPerClient: env.TOKEN_RATE_MAX_PER_CLIENT,
+      tokenWindowSeconds: env.TOKEN_RATE_WINDOW_SECONDS,
+      cimdFetchMaxPerHost: env.CIMD_FETCH_MAX_PER_HOST,
+      cimdFetchMaxPerIp: env.CIMD_FETCH_MAX_PER_IP,
+      cimdFetchWindowSeconds: env.CIMD_FETCH_WINDOW_SECONDS,
+      redisUrl: env.REDIS_URL,
+      redisKeyPrefix: env.REDIS_KEY_PREFIX,
     },
   };
 }

@@ -85,8 +85,8 @@ export function clientMetadataFromDocument(clientId: string, body: unknown): Cli
     else metadata.jwks_uri = document.jwks_uri;
     if (document.token_endpoint_auth_signing_alg) metadata.token_endpoint_auth_signing_alg = document.token_endpoint_auth_signing_alg;
   }
-  // A native app may use any port on its loopback redirect URIs (RFC 8252 §7.3) and is asked for
-  // consent every time (RFC 8252 §8.6).
+  // A native app may use any port on its loopback redirect URIs (RFC 8252 §7.3); NATIVE_CLIENT_CONSENT
+  // decides whether it is asked for consent every time (RFC 8252 §8.6).
   metadata.application_type = applicationType;
   return metadata;
 }

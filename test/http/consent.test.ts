@@ -181,16 +181,13 @@ describe('step-up', () => {
     expect(tokens.scope).toBe('notes:read notes:write');
   });
 
-  it('asks a native (loopback) client again by default, with nothing new to tick', async () => {
+  it('skips the page for a native (loopback) client too when its grant covers the request', async () => {
     const { client_id } = await registerClient(app);
     const browser = app.browser();
     await consentAndRedeem(browser, client_id, 'notes:read');
     const { page } = await authorize(browser, client_id, 'notes:read');
-    expect(page.status).toBe(200);
-    expect(page.text).toContain('It asks for nothing new');
-    expect(page.text).not.toContain('name="scope"');
-    const back = await decide(browser, interactionPath(page), 'approve');
-    expect(new URL(back.headers.location as string).searchParams.get('code')).toEqual(expect.any(String));
+    expect(page.status).toBe(303);
+    expect(new URL(page.headers.location as string).searchParams.get('code')).toEqual(expect.any(String));
   });
 });
 
@@ -229,23 +226,26 @@ describe('irreversible scopes', () => {
   });
 });
 
-describe('NATIVE_CLIENT_CONSENT=remember', () => {
-  it('lets a covered request from a native client skip the page', async () => {
-    const remembering = await createTestApp({ NATIVE_CLIENT_CONSENT: 'remember' });
+describe('NATIVE_CLIENT_CONSENT=every-time', () => {
+  it('asks a native client on every authorization, with nothing new to tick when its grant covers the request', async () => {
+    const strict = await createTestApp({ NATIVE_CLIENT_CONSENT: 'every-time' });
     try {
-      await remembering.addResource(notesResource(NOTES));
-      const user = await remembering.addUser();
-      const { client_id } = await registerClient(remembering);
-      const browser = remembering.browser();
-      const first = await obtainCode(remembering, browser, user.email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
+      await strict.addResource(notesResource(NOTES));
+      const user = await strict.addUser();
+      const { client_id } = await registerClient(strict);
+      const browser = strict.browser();
+      const first = await obtainCode(strict, browser, user.email, { clientId: client_id, resource: NOTES, scope: 'notes:read' });
       expect(first.code).toEqual(expect.any(String));
       const again = await follow(browser, authorizeQuery({
         clientId: client_id, resource: NOTES, scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256',
       }));
-      expect(again.status).toBe(303);
-      expect(new URL(again.headers.location as string).searchParams.get('code')).toEqual(expect.any(String));
+      expect(again.status).toBe(200);
+      expect(again.text).toContain('It asks for nothing new');
+      expect(again.text).not.toContain('name="scope"');
+      const back = await decide(browser, new URL(again.request.url).pathname, 'approve');
+      expect(new URL(back.headers.location as string).searchParams.get('code')).toEqual(expect.any(String));
     } finally {
-      await remembering.close();
+      await strict.close();
     }
   });
 });
