@@ -6,17 +6,20 @@ import compose from 'koa-compose';
 import { bodyParser } from '@koa/bodyparser';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { JWK } from 'jose';
 import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import type { Secrets } from './secrets.ts';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
 import { errorBoundary, respondServiceUnavailable } from './errors.ts';
 import { mountAt } from './http/mount.ts';
-import { ensureSigningKeys, loadSigningJwks } from './oidc/keys.ts';
+import { ensureSigningKeys } from './oidc/keys.ts';
+import { ProviderHolder } from './oidc/provider-holder.ts';
 import { createProvider } from './oidc/provider.ts';
 import { settlePendingConsume } from './oidc/adapter.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
 import { registerPortalRoutes } from './portal/routes.ts';
+import { registerAdminRoutes } from './admin/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { csrfProtection, isProtectedPath } from './http/csrf.ts';
 import { requestScope } from './oidc/request-scope.ts';
@@ -25,34 +28,67 @@ import { discoveryAliases } from './http/discovery.ts';
 import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
 import { describeThrown, log } from './log.ts';
+import { accessLog } from './http/access-log.ts';
+import { createMetrics } from './http/metrics.ts';
+import { readiness } from './http/readiness.ts';
+import { tokenRateLimit } from './http/rate-limit.ts';
+import { createRateLimits } from './rate-limit/limits.ts';
 
 export interface AppDeps { config: Config; db: Db; secrets: Secrets }
-export interface PortcullisApp { app: Koa; provider: Provider; mountPath: string }
+export interface PortcullisApp {
+  app: Koa;
+  /** The Provider new requests get; replaced when the signing keys change. */
+  readonly provider: Provider;
+  mountPath: string;
+  /** refresh(): re-read the published signing keys now (after a rotation in this process); watch(): every N seconds. */
+  signingKeys: { refresh(): Promise<boolean>; watch(intervalSeconds: number): () => void };
+  /** Releases what the app holds besides the database (the rate limits' Redis connection, metrics listeners). */
+  close(): Promise<void>;
+}
+
+/** One Provider and everything wired to that instance, built together for one signing key set. */
+interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc: Koa.Middleware }
 
 export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
-  const jwks = await loadSigningJwks(db, secrets.keyEncryptionSecret);
   const mountPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
   setViewBasePath(mountPath);
-  const provider = createProvider({ config, db, jwks, cookieKeys: secrets.cookieKeys, mountPath });
+  // Operations (src/http/metrics.ts, src/rate-limit/): one set per app, shared by every Provider generation.
+  const metrics = createMetrics(db, config.metricsToken);
+  const rateLimits = createRateLimits(config.rateLimits, db);
+  rateLimits.onRefused = metrics.rateLimited;
 
-  // oidc-provider answers its own errors; one whose cause is an unreachable database becomes a 503
-  // with Retry-After instead of a 500, so clients back off and retry.
-  provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
-    if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
-    else log.error('provider server_error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
-  });
+  // oidc-provider reads its keys once, so a rotated or retired key means a new Provider
+  // (src/oidc/provider-holder.ts). Anything that holds a Provider instance (event listeners, routes
+  // calling its API) is built here, once per key set; a request finishes on the generation it began on.
+  const buildGeneration = (jwks: JWK[]): ProviderGeneration => {
+    const provider = createProvider({ config, db, jwks, cookieKeys: secrets.cookieKeys, mountPath, rateLimits });
 
-  const router = new Router({ prefix: mountPath || undefined });
-  router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
-  registerAssetRoutes(router);
-  registerInteractionRoutes(router, { provider, db, loginThrottle: config.loginThrottle });
-  registerPortalRoutes(router, { provider, db, mountPath, loginThrottle: config.loginThrottle });
+    // oidc-provider answers its own errors; one whose cause is an unreachable database becomes a 503
+    // with Retry-After instead of a 500, so clients back off and retry.
+    provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
+      if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
+      else log.error('provider server_error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
+    });
+
+    const router = new Router({ prefix: mountPath || undefined });
+    router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
+    router.get('/readyz', readiness(db));
+    router.get('/metrics', metrics.endpoint);
+    registerAssetRoutes(router);
+    registerInteractionRoutes(router, { provider, db, loginThrottle: config.loginThrottle });
+    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle: config.loginThrottle });
+    registerAdminRoutes(router, { provider, db, config, secrets, mountPath, refreshSigningKeys: () => providers.refresh() });
+    return { provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider) };
+  };
+  const providers = await ProviderHolder.create({ db, keyEncryptionSecret: secrets.keyEncryptionSecret, build: buildGeneration });
 
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
   const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
   app.use(securityHeaders());
+  app.use(accessLog(metrics));
   app.use(errorBoundary());
+  app.use(tokenRateLimit(rateLimits, mountPath));
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
@@ -61,8 +97,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use((ctx, next) => (isProtectedPath(ctx.path, mountPath) ? interactionPages(ctx, next) : next()));
   // After the form parser: refuses cross-site and token-less POSTs to our pages (interaction, account).
   app.use(csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://') }));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use((ctx, next) => providers.forRequest(ctx).routes(ctx, next));
   app.use(async (ctx, next) => {
     await next();
     if (!(await settlePendingConsume(db, ctx, config.refreshGraceSeconds))) {
@@ -72,6 +107,12 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   });
   // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
   app.use(registrationGate({ db, mountPath, rateLimit: config.registration }));
-  app.use(mountAt(mountPath, provider));
-  return { app, provider, mountPath };
+  app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
+  return {
+    app,
+    mountPath,
+    get provider() { return providers.current.provider; },
+    signingKeys: { refresh: () => providers.refresh(), watch: (seconds) => providers.watch(seconds) },
+    close: async () => { metrics.close(); await rateLimits.close(); },
+  };
 }

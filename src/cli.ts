@@ -8,13 +8,15 @@ import { parseOptions, splitCommandLine, UsageError, type ParsedArgs } from './c
 import type { CommandResult, CommandSpec } from './cli/command.ts';
 import { clientCommands } from './cli/clients.ts';
 import { cimdCommands } from './cli/cimd.ts';
+import { auditCommands } from './cli/audit.ts';
+import { adminTokenCommands } from './cli/admin-tokens.ts';
 import { keyCommands } from './cli/keys.ts';
 import { migrateCommands } from './cli/migrate.ts';
 import { resourceCommands } from './cli/resources.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...clientCommands, ...cimdCommands, ...keyCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...clientCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);
@@ -62,7 +64,7 @@ async function run(argv: readonly string[]): Promise<void> {
   if (wantsHelp) return void console.log(`usage: ${command.name} ${command.usage} [--json]\n  ${command.summary}`);
   const args = parseOptions(command.name, rest, { ...command.options, json: { type: 'boolean' } });
   const result = await runWithDatabase(command, args);
-  console.log(args.flag('json') ? JSON.stringify(result.json) : result.text);
+  if (!result.streamed) console.log(args.flag('json') ? JSON.stringify(result.json) : result.text);
 }
 
 async function runWithDatabase(command: CommandSpec, args: ParsedArgs): Promise<CommandResult> {

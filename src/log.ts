@@ -1,25 +1,60 @@
-// One JSON line per event on stdout (errors on stderr), filtered by LOG_LEVEL. Callers pass facts,
-// never a token, code, password or secret.
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-let threshold = order.info;
+// Structured JSON logs through pino: one line per event on stdout (errors on stderr), filtered by
+// LOG_LEVEL. Callers pass facts, never a token, code, password or secret; redaction is the safety net.
+import pino, { type DestinationStream, type Logger } from 'pino';
 
-export function setLogLevel(level: Level | 'silent'): void {
-  threshold = order[level];
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+// Field names that hold credentials wherever they appear (top level or one object down, e.g. a
+// request's params or headers). Our code never logs them on purpose: this catches the mistake.
+const SECRET_FIELDS = [
+  'password', 'code_verifier', 'access_token', 'refresh_token', 'id_token', 'token', 'client_secret',
+  'registration_access_token', 'cookie', 'cookies', 'authorization', 'secret', 'csrf', 'set-cookie',
+];
+const REDACT_PATHS = [
+  ...SECRET_FIELDS.flatMap((field) => [`["${field}"]`, `*["${field}"]`]),
+  // `code` alone is too common a field name (error codes) to hide everywhere; the authorization code
+  // travels in request parameters.
+  'params.code', 'body.code', 'query.code', 'authorization_code',
+];
+
+// A process that never configures logging (tests, the CLI, whose stdout scripts parse) logs warnings
+// and errors only; the server sets LOG_LEVEL at start (main.ts).
+let level: LogLevel = 'warn';
+let destination: DestinationStream | undefined;
+let logger: Logger = build();
+
+function build(): Logger {
+  const stream = destination ?? pino.multistream(
+    [{ level: 'debug', stream: process.stdout }, { level: 'error', stream: process.stderr }],
+    { dedupe: true },
+  );
+  return pino({
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+  }, stream);
 }
 
-function write(level: Level, msg: string, fields: Record<string, unknown>): void {
-  if (order[level] < threshold) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
-  if (level === 'error') process.stderr.write(`${line}\n`);
-  else process.stdout.write(`${line}\n`);
+export function setLogLevel(next: LogLevel): void {
+  level = next;
+  logger.level = next;
+}
+
+/** Sends log lines to `stream` instead of stdout/stderr (tests capture them); undefined restores. */
+export function setLogDestination(stream: DestinationStream | undefined): void {
+  destination = stream;
+  logger = build();
 }
 
 export const log = {
-  debug: (msg: string, fields: Record<string, unknown> = {}) => write('debug', msg, fields),
-  info: (msg: string, fields: Record<string, unknown> = {}) => write('info', msg, fields),
-  warn: (msg: string, fields: Record<string, unknown> = {}) => write('warn', msg, fields),
-  error: (msg: string, fields: Record<string, unknown> = {}) => write('error', msg, fields),
+  debug: (msg: string, fields: Record<string, unknown> = {}) => logger.debug(fields, msg),
+  info: (msg: string, fields: Record<string, unknown> = {}) => logger.info(fields, msg),
+  warn: (msg: string, fields: Record<string, unknown> = {}) => logger.warn(fields, msg),
+  error: (msg: string, fields: Record<string, unknown> = {}) => logger.error(fields, msg),
+  /** Whether a level is on: skip building fields nobody will read (the access log is per request). */
+  enabled: (at: Exclude<LogLevel, 'silent'>) => logger.isLevelEnabled(at),
 };
 
 /** An error's message and stack, for a log field. */

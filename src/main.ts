@@ -26,8 +26,10 @@ async function main(): Promise<void> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
   const applied = await migrate(db);
   if (applied.length) log.info('migrations applied', { versions: applied });
-  const { app } = await createApp({ config, db, secrets });
-  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds);
+  const { app, signingKeys, close: closeApp } = await createApp({ config, db, secrets });
+  // Keys rotated or retired by the CLI or another process are picked up without a restart.
+  const stopKeyRefresh = signingKeys.watch(config.keyRefreshSeconds);
+  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds, config.auditRetentionDays);
 
   const server = createServer(app.callback());
   server.on('error', async (error: NodeJS.ErrnoException) => {
@@ -49,9 +51,12 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal });
     stopPurge();
+    stopKeyRefresh();
     server.close(async () => {
       await flushAuditWrites();
+      await closeApp();
       await db.close();
+      log.info('stopped', { signal });
       process.exit(0);
     });
     server.closeIdleConnections();

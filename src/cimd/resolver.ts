@@ -16,6 +16,8 @@ export interface ResolverDeps {
   fetch: FetchOptions;
   /** oidc-provider's own client validation, so a document it would refuse is never cached. */
   validateClient(metadata: ClientMetadata): Promise<void>;
+  /** Runs before each fetch and may throw to refuse it: the fetch rate limit (src/rate-limit/provider-hooks.ts). */
+  beforeFetch?(url: URL): Promise<void>;
 }
 
 export interface MetadataDocumentResolver {
@@ -52,6 +54,7 @@ export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocu
   const inFlight = new Map<string, Promise<ClientMetadata>>();
 
   async function fetchAndStore(clientId: string, url: URL): Promise<ClientMetadata> {
+    await deps.beforeFetch?.(url);
     const fetched = await fetchMetadataDocument(url, deps.fetch);
     const metadata = clientMetadataFromDocument(clientId, fetched.body);
     try {

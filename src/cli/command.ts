@@ -16,6 +16,8 @@ export interface CommandResult {
   json: Record<string, unknown>;
   /** The human rendering: lines for stdout. */
   text: string;
+  /** The command already wrote its output (a stream such as `audit export`): cli.ts prints nothing more. */
+  streamed?: boolean;
 }
 
 export interface CommandSpec {

@@ -27,6 +27,8 @@ export interface Db extends Queryable {
   /** Runs several statements separated by semicolons, without parameters (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /** A pg pool's connections right now (metrics); absent for PGlite, which is one session. */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 /** int8 text → number, for both engines; a value past 2^53 would silently lose digits, so it throws. */

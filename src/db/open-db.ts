@@ -110,5 +110,6 @@ function withClose(db: Db, kind: Db['kind'], close: () => Promise<void>): Db {
     exec: (sql) => db.exec(sql),
     transaction: <T>(work: (tx: Transaction) => Promise<T>) => db.transaction(work),
     close,
+    ...(db.poolStats ? { poolStats: db.poolStats } : {}),
   };
 }

@@ -90,6 +90,7 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
     async close() {
       await pool.end();
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }
 

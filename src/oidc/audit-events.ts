@@ -38,6 +38,13 @@ export function subscribeAuditEvents(provider: Provider, db: Db): void {
     });
   });
 
+  // RP-initiated logout (/session/end): the person signed out through a client.
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const accountId = ctx.oidc.session?.accountId;
+    if (!accountId) return;
+    record({ type: 'session.ended', ...requestFacts(ctx), accountId, details: { via: 'end_session' } });
+  });
+
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     const onTokenEndpoint = ctx.oidc.route === 'token';
     const grantType = ctx.oidc.params?.grant_type;

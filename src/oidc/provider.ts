@@ -22,6 +22,11 @@ import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
 import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
 import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
+import type { RateLimits } from '../rate-limit/limits.ts';
+import { metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
+
+const withRateLimit = <T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined) =>
+  (limits ? withTokenClientRateLimit(Base, limits) : Base);
 
 export interface ProviderDeps {
   config: Config;
@@ -30,11 +35,13 @@ export interface ProviderDeps {
   cookieKeys: string[];
   /** Path prefix of the issuer (e.g. '/auth' for https://host/auth), '' when none. */
   mountPath: string;
+  /** Token-endpoint and metadata-fetch rate limits (src/rate-limit/); absent: none. */
+  rateLimits?: RateLimits | undefined;
 }
 
 const epoch = () => Math.floor(Date.now() / 1000);
 
-export function createProvider({ config, db, jwks, cookieKeys, mountPath }: ProviderDeps): Provider {
+export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLimits }: ProviderDeps): Provider {
   const resources = createResourceDirectory(db, config.signingAlg);
   const secure = config.issuer.startsWith('https://');
   const irreversible = createIrreversibleScopeRules(resources);
@@ -45,10 +52,12 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
   const metadataDocuments = createMetadataDocumentResolver({
     db, domainPolicy: config.cimd.domainPolicy, fetch: fetchOptionsFromConfig(config.cimd),
     validateClient: async (metadata) => { await provider.Client.validate(metadata); },
+    ...(rateLimits ? { beforeFetch: metadataFetchGate(rateLimits) } : {}),
   });
 
   const configuration: Configuration = {
-    adapter: withMetadataDocumentClients(createAdapterClass(db, {
+    // Outermost: the token endpoint's per-client rate limit counts before the client is resolved.
+    adapter: withRateLimit(withMetadataDocumentClients(createAdapterClass(db, {
       refreshGraceSeconds: config.refreshGraceSeconds,
       consumeGuards: {
         AuthorizationCode: (payload) => {
@@ -56,7 +65,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath }: Prov
           if (ctx?.oidc) alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
         },
       },
-    }), metadataDocuments),
+    }), metadataDocuments), rateLimits),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
     // Cookie prefixes (RFC 6265bis §4.1.3) on an https issuer make browsers refuse a cookie of that name
     // planted over http or by a sibling host. `__Host-` demands Path=/ and no Domain: the session cookie

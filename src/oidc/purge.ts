@@ -5,6 +5,8 @@ import { log } from '../log.ts';
 import { purgeLoginThrottle } from '../accounts/login-throttle.ts';
 import { purgeUnusedRegistrations } from '../clients/expiry.ts';
 import { purgeRegistrationRate } from '../clients/registration-rate-limit.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/retention.ts';
+import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 
 export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number> {
   const { rowCount } = await db.query(
@@ -15,13 +17,19 @@ export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number
   return rowCount;
 }
 
-/** `unusedClientTtlSeconds`: how long a self-registered client may go without a token (DCR_UNUSED_CLIENT_TTL_SECONDS). */
-export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtlSeconds = 7 * 24 * 3600): () => void {
+/**
+ * `unusedClientTtlSeconds`: how long a self-registered client may go without a token (DCR_UNUSED_CLIENT_TTL_SECONDS);
+ * `auditRetentionDays`: how long audit events are kept (AUDIT_RETENTION_DAYS).
+ */
+export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtlSeconds = 7 * 24 * 3600,
+  auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS): () => void {
   const timer = setInterval(() => {
     // Sign-in throttle buckets whose window has passed go too (login-throttle.ts).
     // So do self-registered clients never used, and registration rate buckets (src/clients/).
     purgeExpiredRows(db).then(() => purgeLoginThrottle(db))
-      .then(() => purgeUnusedRegistrations(db, unusedClientTtlSeconds)).then(() => purgeRegistrationRate(db)).catch((error: unknown) => {
+      .then(() => purgeUnusedRegistrations(db, unusedClientTtlSeconds)).then(() => purgeRegistrationRate(db))
+      // Ended rate-limit windows, and audit events past their retention (src/rate-limit/, src/audit/).
+      .then(() => purgeRateLimitCounters(db)).then(() => purgeExpiredAuditEvents(db, auditRetentionDays)).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

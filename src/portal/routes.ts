@@ -96,7 +96,9 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   });
 
   router.post('/account/logout', noStore, async (ctx) => {
+    const account = await currentAccount(provider, db, ctx);
     await signOutSession(provider, ctx);
+    if (account) await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...facts(ctx), details: { via: 'account', scope: 'this_browser' } });
     seeOther(ctx, 'signed-out');
   });
 
@@ -124,7 +126,8 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   router.post('/account/sessions/revoke', noStore, async (ctx) => {
     const account = await requireAccount(ctx);
     if (!account) return;
-    await signOutEverywhere(provider, db, ctx, account.id);
+    const ended = await signOutEverywhere(provider, db, ctx, account.id);
+    await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...facts(ctx), details: { via: 'account', scope: 'everywhere', sessions_ended: ended } });
     seeOther(ctx, 'signed-out-everywhere');
   });
 }
