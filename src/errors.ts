@@ -48,8 +48,11 @@ export function describeError(error: unknown): ErrorResponse {
   return { status: 500, error: 'server_error', description: 'An unexpected error occurred.' };
 }
 
-/** The error boundary for our own routes (oidc-provider handles its own; see app.ts for its 503s). */
-export function errorBoundary(): Koa.Middleware {
+/**
+ * The error boundary for our own routes (oidc-provider handles its own; see app.ts for its 503s):
+ * an HTML page for browsers, `{ error, error_description }` JSON otherwise, or always JSON for an API.
+ */
+export function errorBoundary({ alwaysJson = false }: { alwaysJson?: boolean } = {}): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -60,10 +63,11 @@ export function errorBoundary(): Koa.Middleware {
       }
       ctx.status = described.status;
       if (described.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
-      if (ctx.accepts('json', 'html') === 'html') {
+      if (!alwaysJson && ctx.accepts('json', 'html') === 'html') {
         ctx.type = 'html';
         ctx.body = await renderView('error', { title: 'Something went wrong', error: described.error, description: described.description });
       } else {
+        ctx.type = 'json';
         ctx.body = { error: described.error, error_description: described.description };
       }
     }

@@ -2,8 +2,7 @@
 // cookie, so no cross-site request can act as an admin), and JSON errors with stable codes.
 import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
-import { describeError } from '../errors.ts';
-import { describeThrown, log } from '../log.ts';
+import { errorBoundary } from '../errors.ts';
 import { apiActor } from './actor.ts';
 import { verifyAdminApiToken } from './api-tokens.ts';
 
@@ -29,18 +28,4 @@ export function requireAdminToken(db: Db): Koa.Middleware {
 }
 
 /** Every API error as `{ error, error_description }` JSON, whatever the caller's Accept header says. */
-export function apiErrors(): Koa.Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (error) {
-      const described = describeError(error);
-      if (described.status >= 500 && described.status !== 503) {
-        log.error('admin api error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
-      }
-      ctx.status = described.status;
-      ctx.type = 'json';
-      ctx.body = { error: described.error, error_description: described.description };
-    }
-  };
-}
+export const apiErrors = (): Koa.Middleware => errorBoundary({ alwaysJson: true });
