@@ -48,22 +48,3 @@ export async function endSessionsOfAccount(db: Queryable, id: string): Promise<n
   const { rowCount } = await db.query(`DELETE FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = $1`, [id]);
   return rowCount;
 }
-
-/**
- * Ends every grant the account gave, with the codes, refresh tokens and opaque access tokens issued
- * under them: the rows oidc-provider's Grant#destroy and revokeByGrantId delete. Returns how many grants.
- */
-export async function endGrantsOfAccount(db: Queryable, id: string): Promise<number> {
-  const { rows } = await db.query<{ grants: number }>(
-    `WITH grants AS (
-       SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'accountId' = $1
-     ), gone AS (
-       DELETE FROM oidc_models
-       WHERE (model = 'Grant' AND id IN (SELECT id FROM grants)) OR grant_id = ANY(ARRAY(SELECT id FROM grants))
-       RETURNING model
-     )
-     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`,
-    [id],
-  );
-  return rows[0]?.grants ?? 0;
-}

@@ -8,7 +8,8 @@ import { newAccountSchema } from '../accounts/schema.ts';
 import { addAccount, EmailTakenError, findAccountById } from '../accounts/store.ts';
 import { AppError } from '../errors.ts';
 import { adminAuditEvent, type AdminActor } from './actor.ts';
-import { endGrantsOfAccount, endSessionsOfAccount, listAccountActivity, setAccountDisabled, setAccountPasswordHash } from './account-store.ts';
+import { endGrants } from '../grants/store.ts';
+import { endSessionsOfAccount, listAccountActivity, setAccountDisabled, setAccountPasswordHash } from './account-store.ts';
 
 export { listAccountActivity as listAdminUsers };
 export const newUserSchema = newAccountSchema;
@@ -44,7 +45,7 @@ export async function setUserEnabled(db: Db, id: string, enabled: boolean, by: A
   const outcome = await db.transaction(async (tx) => {
     const changed = (await setAccountDisabled(tx, account.id, !enabled)) === true;
     if (!changed || enabled) return { changed, sessionsEnded: 0, grantsRevoked: 0 };
-    return { changed, sessionsEnded: await endSessionsOfAccount(tx, account.id), grantsRevoked: await endGrantsOfAccount(tx, account.id) };
+    return { changed, sessionsEnded: await endSessionsOfAccount(tx, account.id), grantsRevoked: await endGrants(tx, { accountId: account.id }) };
   });
   if (outcome.changed) {
     await recordAuditEvent(db, adminAuditEvent(by, {

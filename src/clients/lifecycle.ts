@@ -1,6 +1,7 @@
 // Disabling, enabling and deleting registered clients, and ending their grants. A disabled client's row
 // is parked under model 'DisabledClient': oidc-provider never asks for it, so it is refused as unknown.
 import type { Db, Queryable } from '../db/db.ts';
+import { endGrants } from '../grants/store.ts';
 
 export const DISABLED_CLIENT_MODEL = 'DisabledClient';
 
@@ -15,32 +16,12 @@ export class ClientNotFoundError extends Error {
   }
 }
 
-/**
- * Ends every grant of these clients: each Grant and the codes and refresh tokens issued under it, the
- * rows oidc-provider's Grant#destroy and revokeByGrantId delete. Returns how many grants ended.
- */
-export async function revokeGrantsOfClients(db: Queryable, clientIds: readonly string[]): Promise<number> {
-  if (clientIds.length === 0) return 0;
-  const { rows } = await db.query<{ grants: number }>(
-    `WITH grants AS (
-       SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'clientId' = ANY($1::text[])
-     ), gone AS (
-       DELETE FROM oidc_models
-       WHERE (model = 'Grant' AND id IN (SELECT id FROM grants)) OR grant_id = ANY(ARRAY(SELECT id FROM grants))
-       RETURNING model
-     )
-     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`,
-    [clientIds],
-  );
-  return rows[0]?.grants ?? 0;
-}
-
 /** Removes what belongs to clients whose oidc_models row is already gone: registration access tokens, grants, lifecycle. */
 export async function removeClientRemains(db: Queryable, clientIds: readonly string[]): Promise<number> {
   if (clientIds.length === 0) return 0;
   await db.query(`DELETE FROM oidc_models WHERE model = 'RegistrationAccessToken' AND payload->>'clientId' = ANY($1::text[])`, [clientIds]);
   await db.query('DELETE FROM client_lifecycle WHERE client_id = ANY($1::text[])', [clientIds]);
-  return revokeGrantsOfClients(db, clientIds);
+  return endGrants(db, { clientIds });
 }
 
 export interface LifecycleChange { changed: boolean; grantsRevoked: number }
@@ -56,7 +37,7 @@ export async function disableClient(db: Db, clientId: string): Promise<Lifecycle
     await tx.query(
       `INSERT INTO client_lifecycle (client_id, disabled_at) VALUES ($1, now())
        ON CONFLICT (client_id) DO UPDATE SET disabled_at = now()`, [clientId]);
-    return { changed: true, grantsRevoked: await revokeGrantsOfClients(tx, [clientId]) };
+    return { changed: true, grantsRevoked: await endGrants(tx, { clientIds: [clientId] }) };
   });
 }
 

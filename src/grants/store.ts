@@ -129,3 +129,25 @@ export async function listSecurityEventsForAccount(
     clientName: row.client_name, resource: row.resource, scopes: row.scopes, details: row.details ?? {},
   }));
 }
+
+/**
+ * Ends every grant one account gave, or every grant of some clients, with the codes, refresh tokens
+ * and opaque access tokens issued under them: the rows oidc-provider's Grant#destroy and
+ * revokeByGrantId delete, in one statement. Returns how many grants ended.
+ */
+export async function endGrants(db: Queryable, owner: { accountId: string } | { clientIds: readonly string[] }): Promise<number> {
+  const [field, values] = 'accountId' in owner ? ['accountId', [owner.accountId]] : ['clientId', [...owner.clientIds]];
+  if (values.length === 0) return 0;
+  const { rows } = await db.query<{ grants: number }>(
+    `WITH grants AS (
+       SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'${field}' = ANY($1::text[])
+     ), gone AS (
+       DELETE FROM oidc_models
+       WHERE (model = 'Grant' AND id IN (SELECT id FROM grants)) OR grant_id = ANY(ARRAY(SELECT id FROM grants))
+       RETURNING model
+     )
+     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`,
+    [values],
+  );
+  return rows[0]?.grants ?? 0;
+}
