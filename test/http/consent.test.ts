@@ -75,6 +75,13 @@ describe('the consent page', () => {
     expect(page.text).not.toContain('This application runs on this computer');
   });
 
+  it('a self-registered client cannot claim to be pre-registered by the operator', async () => {
+    const { client_id } = await registerClient(app, { client_name: 'Trust Me', portcullis_source: 'operator' });
+    const { page } = await authorize(app.browser(), client_id, 'notes:read');
+    expect(page.text).toContain('Self-registered: nobody has verified who runs this application');
+    expect(page.text).not.toContain('Pre-registered by the operator');
+  });
+
   it('grants only what is left checked', async () => {
     const { client_id } = await registerClient(app);
     const tokens = await consentAndRedeem(app.browser(), client_id, 'notes:read notes:write');
