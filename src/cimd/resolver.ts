@@ -1,5 +1,5 @@
-// Resolves a URL client_id to client metadata: domain policy → database cache → SSRF-safe fetch →
-// validation (ours, then oidc-provider's) → cache, recording a change of name or redirect URIs.
+// Resolves a URL client_id to client metadata: domain policy → database cache → remembered failure →
+// SSRF-safe fetch → validation (ours, then oidc-provider's) → cache, recording a change of name or redirect URIs.
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { log } from '../log.ts';
@@ -8,6 +8,7 @@ import { clientMetadataFromDocument, type ClientMetadata } from './document.ts';
 import { isDomainAllowed, loadDomainPolicy, type ConfiguredDomainPolicy } from './domain-policy.ts';
 import { MetadataDocumentError } from './errors.ts';
 import { fetchMetadataDocument, type FetchOptions } from './fetch-document.ts';
+import { FAILURE_MEMORY_SECONDS, findRememberedFailure, rememberFailure } from './failure-store.ts';
 import { findCachedDocument, forgetFlagsOfVanishedGrants, saveFetchedDocument } from './store.ts';
 
 export interface ResolverDeps {
@@ -53,8 +54,8 @@ export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocu
   // Concurrent requests for the same document share one fetch (per process; the cache is shared).
   const inFlight = new Map<string, Promise<ClientMetadata>>();
 
-  async function fetchAndStore(clientId: string, url: URL): Promise<ClientMetadata> {
-    await deps.beforeFetch?.(url);
+  /** The document at `url` as client metadata and how long to keep it; MetadataDocumentError if unusable. */
+  async function fetchValidDocument(clientId: string, url: URL): Promise<{ metadata: ClientMetadata; ttlSeconds: number }> {
     const fetched = await fetchMetadataDocument(url, deps.fetch);
     const metadata = clientMetadataFromDocument(clientId, fetched.body);
     try {
@@ -63,7 +64,22 @@ export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocu
       const description = (error as { error_description?: string }).error_description ?? (error as Error).message;
       throw new MetadataDocumentError('invalid_document', `it is not acceptable client metadata: ${description}`);
     }
-    const saved = await saveFetchedDocument(db, metadata, cacheLifetimeSeconds(fetched.cacheControl, fetched.expires));
+    return { metadata, ttlSeconds: cacheLifetimeSeconds(fetched.cacheControl, fetched.expires) };
+  }
+
+  async function fetchAndStore(clientId: string, url: URL): Promise<ClientMetadata> {
+    // A refusal here (the fetch rate limit) is about the asker, not the document: it is not remembered.
+    await deps.beforeFetch?.(url);
+    let fetched: { metadata: ClientMetadata; ttlSeconds: number };
+    try {
+      fetched = await fetchValidDocument(clientId, url);
+    } catch (error) {
+      if (error instanceof MetadataDocumentError) await rememberFailureQuietly(clientId, error);
+      throw error;
+    }
+    const { metadata } = fetched;
+    // Also forgets a failure remembered for this client (one statement).
+    const saved = await saveFetchedDocument(db, metadata, fetched.ttlSeconds);
     if (saved.changed && saved.previous) {
       const changed = changedFields(saved.previous, metadata);
       await forgetFlagsOfVanishedGrants(db, clientId);
@@ -80,6 +96,16 @@ export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocu
     return metadata;
   }
 
+  // Remembering is an optimisation: if the database cannot take the row, the person still gets the
+  // document's error, not a 500 about the cache.
+  async function rememberFailureQuietly(clientId: string, error: MetadataDocumentError): Promise<void> {
+    try {
+      await rememberFailure(db, clientId, error, FAILURE_MEMORY_SECONDS);
+    } catch (dbError) {
+      log.warn('could not remember a client metadata document failure', { clientId, error: String(dbError) });
+    }
+  }
+
   return {
     async resolve(clientId) {
       const url = parseClientIdUrl(clientId);
@@ -90,6 +116,10 @@ export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocu
       const cached = await findCachedDocument(db, clientId);
       if (cached?.fresh) return cached.metadata;
       // An expired copy is not served when the refetch fails: a client whose document is gone is gone.
+      // A failure of the last minute is answered again without a fetch, by every process, stale copy
+      // or not (the same answer as the refetch gave, for as long as it is remembered).
+      const remembered = await findRememberedFailure(db, clientId);
+      if (remembered) throw remembered;
       let pending = inFlight.get(clientId);
       if (!pending) {
         pending = fetchAndStore(clientId, url).finally(() => inFlight.delete(clientId));
@@ -98,7 +128,9 @@ export function createMetadataDocumentResolver(deps: ResolverDeps): MetadataDocu
       try {
         return await pending;
       } catch (error) {
-        if (error instanceof MetadataDocumentError) log.warn('client metadata document refused', { clientId, code: error.code, reason: error.message });
+        if (error instanceof MetadataDocumentError) {
+          log.warn('client metadata document refused', { clientId, code: error.code, reason: error.message, rememberedForSeconds: FAILURE_MEMORY_SECONDS });
+        }
         throw error;
       }
     },

@@ -1,7 +1,8 @@
-// SQL for cached Client ID Metadata Documents and the grants to ask about again after a change.
-// The cache lives in the database so every server process serves the same document.
+// SQL for cached Client ID Metadata Documents and the grants to ask about again after a change, and
+// their purge. The cache lives in the database so every server process serves the same document.
 import type { Queryable } from '../db/db.ts';
 import type { ClientMetadata } from './document.ts';
+import { purgeExpiredFailures } from './failure-store.ts';
 
 export interface CachedDocument {
   metadata: ClientMetadata;
@@ -26,7 +27,8 @@ export interface SavedDocument {
 }
 
 // One statement, so a change and the flagging of the grants it affects happen together. A client's
-// grants are found by the clientId in their payload (oidc-provider keeps it nowhere else).
+// grants are found by the clientId in their payload (oidc-provider keeps it nowhere else). A failure
+// remembered for the client (failure-store.ts) is over: it goes in the same statement.
 const saveSql = `
   WITH previous AS (
     SELECT metadata FROM client_metadata_documents WHERE client_id = $1
@@ -50,6 +52,8 @@ const saveSql = `
       AND (expires_at IS NULL OR expires_at > now())
     ON CONFLICT (grant_id) DO NOTHING
     RETURNING 1
+  ), recovered AS (
+    DELETE FROM client_metadata_document_failures WHERE client_id = $1
   )
   SELECT (SELECT yes FROM changed) AS changed, (SELECT count(*) FROM flagged)::int AS flagged_grants,
     (SELECT metadata FROM previous) AS previous, (SELECT count(*) FROM saved)::int AS saved`;
@@ -80,4 +84,63 @@ export async function forgetFlagsOfVanishedGrants(db: Queryable, clientId: strin
      AND NOT EXISTS (SELECT 1 FROM oidc_models g WHERE g.model = 'Grant' AND g.id = r.grant_id)`,
     [clientId],
   );
+}
+
+/**
+ * Makes the cached copy stale, so the next use fetches the document again. The row stays: it is the
+ * baseline the refetched document is compared with, and dropping it would let a changed document skip
+ * re-consent. Returns whether there was a copy.
+ */
+export async function expireCachedDocument(db: Queryable, clientId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE client_metadata_documents SET expires_at = LEAST(expires_at, now()) WHERE client_id = $1', [clientId]);
+  return rowCount > 0;
+}
+
+/**
+ * How long an expired document is kept after its last fetch, even when nothing refers to its client.
+ * The rule that protects people is the reference check below (a grant's baseline is never dropped);
+ * this is the margin around it. A client in use is refetched at least daily (MAX_CACHE_SECONDS), so a
+ * month without a fetch means nobody used it for a month: nothing is in flight for it (an interaction
+ * lives an hour, a consent page open in a tab no longer), and the operator's client overview keeps the
+ * "first seen" of every client used lately.
+ */
+export const UNUSED_DOCUMENT_RETENTION_DAYS = 30;
+
+// A document still matters while anything oidc-provider could use refers to its client: a grant (the
+// re-consent baseline), a code or token (found by the clientId in its payload), or a session that
+// authorized the client (Session.authorizations is keyed by client_id). The conditions on the outer
+// row are repeated so a document refetched while this runs is re-checked with its new times and kept.
+const purgeDocumentsSql = `
+  DELETE FROM client_metadata_documents WHERE client_id IN (
+    SELECT d.client_id FROM client_metadata_documents d
+    WHERE d.expires_at <= $1::timestamptz AND d.fetched_at <= $1::timestamptz - make_interval(days => $2::int)
+      AND NOT EXISTS (SELECT 1 FROM oidc_models g WHERE g.model = 'Grant' AND g.payload->>'clientId' = d.client_id
+                      AND (g.expires_at IS NULL OR g.expires_at > $1::timestamptz))
+      AND NOT EXISTS (SELECT 1 FROM oidc_models t WHERE t.model IN ('AuthorizationCode', 'AccessToken', 'RefreshToken')
+                      AND t.payload->>'clientId' = d.client_id AND (t.expires_at IS NULL OR t.expires_at > $1::timestamptz))
+      AND NOT EXISTS (SELECT 1 FROM oidc_models s WHERE s.model = 'Session' AND s.payload->'authorizations' ? d.client_id
+                      AND (s.expires_at IS NULL OR s.expires_at > $1::timestamptz))
+    LIMIT $3)
+  AND expires_at <= $1::timestamptz AND fetched_at <= $1::timestamptz - make_interval(days => $2::int)`;
+
+// oidc-provider no longer finds an expired grant, so its flag can never be read again either.
+const purgeFlagsSql = `
+  DELETE FROM client_metadata_document_reconsents WHERE grant_id IN (
+    SELECT r.grant_id FROM client_metadata_document_reconsents r
+    WHERE NOT EXISTS (SELECT 1 FROM oidc_models g WHERE g.model = 'Grant' AND g.id = r.grant_id
+                      AND (g.expires_at IS NULL OR g.expires_at > $1::timestamptz))
+    LIMIT $2)`;
+
+export interface MetadataDocumentPurge { documents: number; reconsentFlags: number; failures: number }
+
+/**
+ * One batch (up to `batchSize` rows of each kind) for the purge timer: documents that can no longer
+ * matter, re-consent flags whose grant is gone, and failures past their window.
+ */
+export async function purgeMetadataDocumentCache(db: Queryable, now = new Date(), batchSize = 5000): Promise<MetadataDocumentPurge> {
+  const documents = await db.query(purgeDocumentsSql, [now, UNUSED_DOCUMENT_RETENTION_DAYS, batchSize]);
+  const flags = await db.query(purgeFlagsSql, [now, batchSize]);
+  const failures = await purgeExpiredFailures(db, now, batchSize);
+  return { documents: documents.rowCount, reconsentFlags: flags.rowCount, failures };
 }

@@ -1,11 +1,15 @@
 // `cimd policy|allow|deny|remove|list`: which domains may serve Client ID Metadata Documents. Stored in
 // the database, so a running server applies a change to its next authorization, without a restart.
+// `cimd forget`: the next use of one client_id fetches its document again.
 import type { Config } from '../config.ts';
 import type { Queryable } from '../db/db.ts';
 import {
   DOMAIN_POLICY_MODES, domainName, loadDomainPolicy, removeDomainRule, setDomainPolicyMode, setDomainRule,
   type DomainPolicyMode, type DomainRule, type EffectivePolicy,
 } from '../cimd/domain-policy.ts';
+import { forgetFailure } from '../cimd/failure-store.ts';
+import { isMetadataDocumentClientId } from '../cimd/resolver.ts';
+import { expireCachedDocument } from '../cimd/store.ts';
 import { UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
@@ -94,4 +98,25 @@ const cimdList: CommandSpec = {
   },
 };
 
-export const cimdCommands: CommandSpec[] = [cimdPolicy, ruleCommand('allow'), ruleCommand('deny'), cimdRemove, cimdList];
+// For an operator who knows a document changed, or was fixed within the minute its failure is
+// remembered. The cached copy is made stale rather than deleted: it stays the re-consent baseline.
+const cimdForget: CommandSpec = {
+  name: 'cimd forget',
+  usage: '--client-id URL',
+  summary: 'make the next use of URL fetch its metadata document again (drops the cached copy and a remembered failure)',
+  options: { 'client-id': { type: 'string' } },
+  async run({ db }, args) {
+    const clientId = args.required('client-id');
+    if (!isMetadataDocumentClientId(clientId)) throw new UsageError(`${this.name}: --client-id must be a metadata document URL (https://…)`);
+    const documentExpired = await expireCachedDocument(db, clientId);
+    const failureForgotten = await forgetFailure(db, clientId);
+    if (!documentExpired && !failureForgotten) throw new Error(`no cached metadata document or remembered failure for ${clientId}`);
+    return {
+      json: { client_id: clientId, document_expired: documentExpired, failure_forgotten: failureForgotten },
+      text: `Forgot ${[documentExpired && 'the cached document', failureForgotten && 'the remembered failure'].filter(Boolean).join(' and ')} `
+        + `of ${clientId}: its next use fetches it again.`,
+    };
+  },
+};
+
+export const cimdCommands: CommandSpec[] = [cimdPolicy, ruleCommand('allow'), ruleCommand('deny'), cimdRemove, cimdList, cimdForget];
