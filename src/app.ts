@@ -57,6 +57,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   const metrics = createMetrics(db, config.metricsToken);
   const rateLimits = createRateLimits(config.rateLimits, db);
   rateLimits.onRefused = metrics.rateLimited;
+  // Every sign-in form runs on the configured limits and the shared count (database or Redis).
+  const loginThrottle = { policy: config.loginThrottle, attempts: rateLimits.loginAttempts };
 
   // oidc-provider reads its keys once, so a rotated or retired key means a new Provider
   // (src/oidc/provider-holder.ts). Anything that holds a Provider instance (event listeners, routes
@@ -76,9 +78,9 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     router.get('/readyz', readiness(db));
     router.get('/metrics', metrics.endpoint);
     registerAssetRoutes(router);
-    registerInteractionRoutes(router, { provider, db, loginThrottle: config.loginThrottle });
-    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle: config.loginThrottle });
-    registerAdminRoutes(router, { provider, db, config, secrets, mountPath, refreshSigningKeys: () => providers.refresh() });
+    registerInteractionRoutes(router, { provider, db, loginThrottle });
+    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle });
+    registerAdminRoutes(router, { provider, db, config, secrets, mountPath, loginThrottle, refreshSigningKeys: () => providers.refresh() });
     return { provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider) };
   };
   const providers = await ProviderHolder.create({ db, keyEncryptionSecret: secrets.keyEncryptionSecret, build: buildGeneration });
@@ -106,7 +108,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     }
   });
   // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
-  app.use(registrationGate({ db, mountPath, rateLimit: config.registration }));
+  app.use(registrationGate({ db, mountPath, rateLimit: config.registration, attempts: rateLimits.registrationAttempts }));
   app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
   return {
     app,

@@ -1,8 +1,7 @@
-// Counts failed sign-ins per bucket (an email, an IP) in the database, so every server process shares
-// the count. A fixed window opens at a bucket's first failure; at the limit the bucket is locked until it ends.
+// What sign-in throttling counts and how: the policy, the bucket names (an email, an IP) every store
+// shares, and the store contract. The database store is login-throttle-sql.ts; Redis is src/rate-limit/.
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Queryable } from '../db/db.ts';
 
 export interface LoginThrottlePolicy {
   maxFailuresPerEmail: number;
@@ -12,6 +11,9 @@ export interface LoginThrottlePolicy {
 
 /** OWASP Authentication Cheat Sheet-style defaults: 5 per email, 20 per IP, per 15 minutes. */
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = { maxFailuresPerEmail: 5, maxFailuresPerIp: 20, windowSeconds: 900 };
+
+/** The longest window LOGIN_THROTTLE_WINDOW_SECONDS allows: a bucket older than this has surely ended. */
+export const MAX_THROTTLE_WINDOW_SECONDS = 24 * 3600;
 
 /** The email's bucket: normalised the way accounts compare emails, hashed so attempted addresses are not kept. */
 export function emailBucket(email: string): string {
@@ -37,48 +39,32 @@ export type Reservation =
   | { allowed: false; bucket: string; retryAfterSeconds: number; lockedNow: boolean };
 
 /**
- * Counts one attempt against the bucket before the password is checked, in one atomic statement, so
- * parallel guesses from several processes cannot slip past the limit. Over the limit the count stops
- * at limit + 2: limit + 1 marks the first refused attempt (`lockedNow`, for the audit trail), limit + 2 the later ones.
+ * Where failed sign-ins are counted, shared by every server process. Every store keeps the same rules:
+ * a fixed window opens at a bucket's first counted attempt; past the limit the bucket is locked until
+ * that window ends.
  */
-export async function reserveAttempt(db: Queryable, bucket: string, limit: number, windowSeconds: number, now: Date): Promise<Reservation> {
-  const { rows } = await db.query<{ failures: number; window_started_at: Date }>(
-    `INSERT INTO login_throttle AS t (bucket, failures, window_started_at) VALUES ($1, 1, $2::timestamptz)
-     ON CONFLICT (bucket) DO UPDATE SET
-       failures = CASE WHEN t.window_started_at <= $2::timestamptz - $3::int * interval '1 second' THEN 1
-                       WHEN t.failures > $4::int THEN $4::int + 2
-                       ELSE t.failures + 1 END,
-       window_started_at = CASE WHEN t.window_started_at <= $2::timestamptz - $3::int * interval '1 second'
-                                THEN $2::timestamptz ELSE t.window_started_at END
-     RETURNING failures, window_started_at`,
-    [bucket, now, windowSeconds, limit],
-  );
-  const row = rows[0]!;
-  const windowStartedAt = new Date(row.window_started_at);
-  if (row.failures <= limit) return { allowed: true, bucket, windowStartedAt };
+export interface LoginAttemptStore {
+  /**
+   * Counts one attempt before the password is checked, atomically, so parallel guesses from several
+   * processes cannot slip past the limit. Over the limit the count stops at limit + 2: limit + 1 marks
+   * the first refused attempt (`lockedNow`, for the audit trail), limit + 2 the later ones.
+   */
+  reserveAttempt(bucket: string, limit: number, windowSeconds: number, now: Date): Promise<Reservation>;
+  /** Gives back an attempt that turned out not to be a failure (a success, or one refused by another bucket); only within its window. */
+  releaseAttempt(reservation: { bucket: string; windowStartedAt: Date }): Promise<void>;
+  /** Forgets a bucket's failures (a correct password for that email). */
+  clearBucket(bucket: string): Promise<void>;
+}
+
+/** The operator's limits and the store that enforces them: what every sign-in form is given. */
+export interface LoginThrottle {
+  policy: LoginThrottlePolicy;
+  attempts: LoginAttemptStore;
+}
+
+/** The verdict on a bucket's count after a reservation, the same for every store; Retry-After runs to the window's end (at least 1). */
+export function reservationOf(bucket: string, failures: number, windowStartedAt: Date, limit: number, windowSeconds: number, now: Date): Reservation {
+  if (failures <= limit) return { allowed: true, bucket, windowStartedAt };
   const endsAt = windowStartedAt.getTime() + windowSeconds * 1000;
-  return { allowed: false, bucket, retryAfterSeconds: Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000)), lockedNow: row.failures === limit + 1 };
-}
-
-/** Gives back an attempt that turned out not to be a failure (a success, or one refused by another bucket). */
-export async function releaseAttempt(db: Queryable, reservation: { bucket: string; windowStartedAt: Date }): Promise<void> {
-  await db.query(
-    'UPDATE login_throttle SET failures = failures - 1 WHERE bucket = $1 AND window_started_at = $2::timestamptz AND failures > 0',
-    [reservation.bucket, reservation.windowStartedAt],
-  );
-}
-
-/** Forgets a bucket's failures (a correct password for that email). */
-export async function clearBucket(db: Queryable, bucket: string): Promise<void> {
-  await db.query('DELETE FROM login_throttle WHERE bucket = $1', [bucket]);
-}
-
-/** The longest window LOGIN_THROTTLE_WINDOW_SECONDS allows: a bucket older than this has surely ended. */
-export const MAX_THROTTLE_WINDOW_SECONDS = 24 * 3600;
-
-/** Deletes buckets whose window has ended (they would be reset on their next use anyway). */
-export async function purgeLoginThrottle(db: Queryable, windowSeconds = MAX_THROTTLE_WINDOW_SECONDS, now = new Date()): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM login_throttle WHERE window_started_at <= $1::timestamptz - $2::int * interval '1 second'`, [now, windowSeconds]);
-  return rowCount;
+  return { allowed: false, bucket, retryAfterSeconds: Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000)), lockedNow: failures === limit + 1 };
 }

@@ -4,9 +4,7 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import type { Account } from './schema.ts';
 import { authenticateAccount } from './store.ts';
-import {
-  clearBucket, emailBucket, ipBucket, releaseAttempt, reserveAttempt, type LoginThrottlePolicy,
-} from './login-throttle.ts';
+import { emailBucket, ipBucket, type LoginThrottle } from './login-throttle.ts';
 
 export interface SignInAttempt {
   email: string;
@@ -25,25 +23,26 @@ export type SignInResult =
 
 /**
  * Signs in with email and password. Throttled requests are refused before the password is checked,
- * for known and unknown emails alike. `policy` is the operator's limits: pass `config.loginThrottle`
- * (required, so no sign-in form can silently run on other limits than the configured ones).
+ * for known and unknown emails alike. `throttle` is the operator's limits and the app's store (the
+ * database, or Redis with REDIS_URL): required, so no sign-in form can silently run on other limits or
+ * another count than the configured ones.
  */
 export async function signInWithPassword(
-  db: Db, attempt: SignInAttempt, policy: LoginThrottlePolicy, now = new Date(),
+  db: Db, attempt: SignInAttempt, { policy, attempts }: LoginThrottle, now = new Date(),
 ): Promise<SignInResult> {
   if (!attempt.email || !attempt.password) return { ok: false, reason: 'bad_credentials' };
-  const ip = await reserveAttempt(db, ipBucket(attempt.ip), policy.maxFailuresPerIp, policy.windowSeconds, now);
+  const ip = await attempts.reserveAttempt(ipBucket(attempt.ip), policy.maxFailuresPerIp, policy.windowSeconds, now);
   if (!ip.allowed) return refuse(db, attempt, ip, 'ip');
-  const email = await reserveAttempt(db, emailBucket(attempt.email), policy.maxFailuresPerEmail, policy.windowSeconds, now);
+  const email = await attempts.reserveAttempt(emailBucket(attempt.email), policy.maxFailuresPerEmail, policy.windowSeconds, now);
   if (!email.allowed) {
-    await releaseAttempt(db, ip);
+    await attempts.releaseAttempt(ip);
     return refuse(db, attempt, email, 'email');
   }
   const account = await authenticateAccount(db, attempt.email, attempt.password);
   if (!account) return { ok: false, reason: 'bad_credentials' };
   // Success: the email starts afresh, and this attempt was no failure of the IP's.
-  await clearBucket(db, email.bucket);
-  await releaseAttempt(db, ip);
+  await attempts.clearBucket(email.bucket);
+  await attempts.releaseAttempt(ip);
   return { ok: true, account };
 }
 

@@ -36,7 +36,7 @@ export function requireAdminPage({ provider, db, mountPath }: AdminDeps): Koa.Mi
   };
 }
 
-export function registerConsoleSignIn(router: Router, { provider, db, config, mountPath }: AdminDeps, noStore: Koa.Middleware): void {
+export function registerConsoleSignIn(router: Router, { provider, db, loginThrottle, mountPath }: AdminDeps, noStore: Koa.Middleware): void {
   const render = (ctx: Koa.Context, data: { email?: string; error?: string }) =>
     renderView('admin/login', { email: data.email ?? '', error: data.error, status: STATUS[String(ctx.query.status ?? '')] });
 
@@ -50,7 +50,7 @@ export function registerConsoleSignIn(router: Router, { provider, db, config, mo
   router.post('/admin/login', noStore, async (ctx) => {
     const { email, password } = loginForm.parse(ctx.request.body ?? {});
     // The same throttled sign-in as every other form: per email and per IP, shared by all processes.
-    const result = await signInWithPassword(db, { email, password, ...facts(ctx) }, config.loginThrottle);
+    const result = await signInWithPassword(db, { email, password, ...facts(ctx) }, loginThrottle);
     if (!result.ok && result.reason === 'throttled') {
       const minutes = Math.ceil(result.retryAfterSeconds / 60);
       ctx.set('Retry-After', String(result.retryAfterSeconds));

@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { bodyParser } from '@koa/bodyparser';
 import type { Config } from '../config.ts';
+import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import type { Db } from '../db/db.ts';
 import type { Secrets } from '../secrets.ts';
 import type { AdminActor } from './actor.ts';
@@ -16,6 +17,8 @@ import { registerConsoleResourcePages } from './console-resources.ts';
 
 export interface AdminDeps {
   provider: Provider; db: Db; config: Config; secrets: Secrets; mountPath: string;
+  /** The console's sign-in form shares every form's limits and count (app.ts). */
+  loginThrottle: LoginThrottle;
   /** Makes this process sign with the current key set now (others follow within KEY_REFRESH_SECONDS). */
   refreshSigningKeys: () => Promise<unknown>;
 }

@@ -5,12 +5,14 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { ipBucket } from '../accounts/login-throttle.ts';
 import { removeClientRemains } from '../clients/lifecycle.ts';
-import { countRegistrationAttempt, type RegistrationRateLimit } from '../clients/registration-rate-limit.ts';
+import type { RegistrationAttemptStore, RegistrationRateLimit } from '../clients/registration-rate-limit.ts';
 
 export interface RegistrationGateOptions {
   db: Db;
   mountPath: string;
   rateLimit: RegistrationRateLimit;
+  /** Where registrations are counted: the database, or Redis with REDIS_URL (src/rate-limit/throttle-stores.ts). */
+  attempts: RegistrationAttemptStore;
 }
 
 function refuse(ctx: Koa.Context, status: number, error: string, description: string): void {
@@ -20,12 +22,12 @@ function refuse(ctx: Koa.Context, status: number, error: string, description: st
   ctx.body = { error, error_description: description };
 }
 
-export function registrationGate({ db, mountPath, rateLimit }: RegistrationGateOptions): Koa.Middleware {
+export function registrationGate({ db, mountPath, rateLimit, attempts }: RegistrationGateOptions): Koa.Middleware {
   const registration = `${mountPath}/reg`;
   return async (ctx, next) => {
     if (ctx.path === registration && ctx.method === 'POST') {
       // Counted before anything is parsed, so a flood costs one small write per request.
-      const allowance = await countRegistrationAttempt(db, ipBucket(ctx.ip), rateLimit);
+      const allowance = await attempts.countRegistrationAttempt(ipBucket(ctx.ip), rateLimit);
       if (!allowance.allowed) {
         ctx.set('Retry-After', String(allowance.retryAfterSeconds));
         return refuse(ctx, 429, 'temporarily_unavailable',

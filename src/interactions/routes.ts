@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { signInWithPassword } from '../accounts/sign-in.ts';
-import type { LoginThrottlePolicy } from '../accounts/login-throttle.ts';
+import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { renderView } from '../views.ts';
 import { allowFormRedirectTo } from '../http/security-headers.ts';
@@ -14,7 +14,7 @@ import { registerConsentRoutes, renderConsentPage } from './consent-routes.ts';
 
 const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
 
-export interface InteractionDeps { provider: Provider; db: Db; loginThrottle: LoginThrottlePolicy }
+export interface InteractionDeps { provider: Provider; db: Db; loginThrottle: LoginThrottle }
 
 const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string });
 

@@ -2,11 +2,12 @@
 // on a timer. find() already ignores them; this keeps the table small.
 import type { Db } from '../db/db.ts';
 import { log } from '../log.ts';
-import { purgeLoginThrottle } from '../accounts/login-throttle.ts';
+import { purgeLoginThrottle } from '../accounts/login-throttle-sql.ts';
 import { purgeUnusedRegistrations } from '../clients/expiry.ts';
-import { purgeRegistrationRate } from '../clients/registration-rate-limit.ts';
+import { purgeRegistrationRate } from '../clients/registration-rate-sql.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/retention.ts';
 import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
+import { purgeMetadataDocumentCache } from '../cimd/store.ts';
 
 export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number> {
   const { rowCount } = await db.query(
@@ -24,12 +25,14 @@ export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number
 export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtlSeconds = 7 * 24 * 3600,
   auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS): () => void {
   const timer = setInterval(() => {
-    // Sign-in throttle buckets whose window has passed go too (login-throttle.ts).
+    // Sign-in throttle buckets whose window has passed go too (login-throttle-sql.ts).
     // So do self-registered clients never used, and registration rate buckets (src/clients/).
     purgeExpiredRows(db).then(() => purgeLoginThrottle(db))
       .then(() => purgeUnusedRegistrations(db, unusedClientTtlSeconds)).then(() => purgeRegistrationRate(db))
       // Ended rate-limit windows, and audit events past their retention (src/rate-limit/, src/audit/).
-      .then(() => purgeRateLimitCounters(db)).then(() => purgeExpiredAuditEvents(db, auditRetentionDays)).catch((error: unknown) => {
+      .then(() => purgeRateLimitCounters(db)).then(() => purgeExpiredAuditEvents(db, auditRetentionDays))
+      // Metadata documents nothing refers to any more, stale re-consent flags, old fetch failures (src/cimd/).
+      .then(() => purgeMetadataDocumentCache(db)).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { signInWithPassword } from '../accounts/sign-in.ts';
-import type { LoginThrottlePolicy } from '../accounts/login-throttle.ts';
+import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { listGrantsForAccount, listSecurityEventsForAccount } from '../grants/store.ts';
@@ -15,7 +15,7 @@ import { renderView } from '../views.ts';
 import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
 import { currentAccount, signInSession, signOutEverywhere, signOutSession } from './session.ts';
 
-export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottlePolicy }
+export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle }
 
 const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
 const grantForm = z.object({ grant_id: z.string().min(1).max(200) });

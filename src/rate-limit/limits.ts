@@ -1,5 +1,6 @@
 // The rate limits of the token endpoint (per client IP, per client) and of metadata-document fetches
-// (per document host, per requesting IP), their store (database or Redis), and the OAuth 429 they give.
+// (per document host, per requesting IP), their store (database or Redis), and the OAuth 429 they give;
+// and the stores of the sign-in and registration limits (throttle-stores.ts), on the same Redis connection.
 import { createHash } from 'node:crypto';
 import type Koa from 'koa';
 import { errors } from 'oidc-provider';
@@ -7,6 +8,7 @@ import type { Queryable } from '../db/db.ts';
 import { ipBucket } from '../accounts/login-throttle.ts';
 import { databaseCounterStore, type CounterStore } from './counter-store.ts';
 import { redisCounterStore } from './redis-store.ts';
+import { createThrottleStores, type ThrottleStores } from './throttle-stores.ts';
 import { WindowCounter, type Verdict } from './window-counter.ts';
 
 export interface RateLimitConfig {
@@ -26,7 +28,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   redisUrl: undefined, redisKeyPrefix: 'portcullis:rl:',
 };
 
-export interface RateLimits {
+export interface RateLimits extends ThrottleStores {
   tokenByIp: WindowCounter;
   tokenByClient: WindowCounter;
   cimdFetchByHost: WindowCounter;
@@ -43,7 +45,8 @@ export interface RateLimits {
 const SYNC_FRACTION = 0.1;
 
 export function createRateLimits(config: RateLimitConfig, db: Queryable): RateLimits {
-  const store: CounterStore = config.redisUrl ? redisCounterStore(config.redisUrl, config.redisKeyPrefix) : databaseCounterStore(db);
+  const redisStore = config.redisUrl ? redisCounterStore(config.redisUrl, config.redisKeyPrefix) : undefined;
+  const store: CounterStore = redisStore ?? databaseCounterStore(db);
   const batched = (name: string, limit: number, windowSeconds: number) =>
     new WindowCounter({ name, limit, windowSeconds, store, syncEvery: Math.max(1, Math.ceil(limit * SYNC_FRACTION)) });
   const exact = (name: string, limit: number, windowSeconds: number) =>
@@ -53,6 +56,7 @@ export function createRateLimits(config: RateLimitConfig, db: Queryable): RateLi
     tokenByClient: batched('token_client', config.tokenMaxPerClient, config.tokenWindowSeconds),
     cimdFetchByHost: exact('cimd_fetch_host', config.cimdFetchMaxPerHost, config.cimdFetchWindowSeconds),
     cimdFetchByIp: exact('cimd_fetch_ip', config.cimdFetchMaxPerIp, config.cimdFetchWindowSeconds),
+    ...createThrottleStores(db, redisStore?.redis, config.redisKeyPrefix),
     backend: config.redisUrl ? 'redis' : 'database',
     onRefused: undefined,
     close: () => store.close(),

@@ -5,6 +5,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { expect } from 'vitest';
 import { createAdminApiToken } from '../../src/admin/api-tokens.ts';
 import { registerAdminRoutes } from '../../src/admin/routes.ts';
+import { databaseLoginAttempts } from '../../src/accounts/login-throttle-sql.ts';
 import { addAccount } from '../../src/accounts/store.ts';
 import { csrfTokenOf, pathOf } from '../helpers/oauth-flow.ts';
 import { createTestApp, PASSWORD, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
@@ -82,6 +83,7 @@ export function registeredAdminRoutes(app: TestApp): AdminRoute[] {
   const router = new Router();
   registerAdminRoutes(router, {
     provider: app.provider, db: app.db, config: app.config, secrets: TEST_SECRETS, mountPath: '', refreshSigningKeys: async () => {},
+    loginThrottle: { policy: app.config.loginThrottle, attempts: databaseLoginAttempts(app.db) },
   });
   return router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({
     method: method as AdminRoute['method'], path: layer.path as string, api: (layer.path as string).startsWith('/admin/api/'),

@@ -5,16 +5,20 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { createTestApp, notesResource, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, csrfTokenOf, follow, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
 import { signInWithPassword } from '../../src/accounts/sign-in.ts';
-import { ipBucket, reserveAttempt } from '../../src/accounts/login-throttle.ts';
+import { ipBucket, type LoginThrottle } from '../../src/accounts/login-throttle.ts';
+import { databaseLoginAttempts, reserveAttempt } from '../../src/accounts/login-throttle-sql.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const POLICY = { maxFailuresPerEmail: 3, maxFailuresPerIp: 6, windowSeconds: 900 };
 let app: TestApp;
 let clientId: string;
+/** The app's limits counted where the app counts them without REDIS_URL: the database. */
+let THROTTLE: LoginThrottle;
 beforeAll(async () => {
   app = await createTestApp({
     TRUST_PROXY: 'true', LOGIN_MAX_FAILURES_PER_EMAIL: '3', LOGIN_MAX_FAILURES_PER_IP: '6', LOGIN_THROTTLE_WINDOW_SECONDS: '900',
   });
+  THROTTLE = { policy: POLICY, attempts: databaseLoginAttempts(app.db) };
   await app.addResource(notesResource(NOTES));
   clientId = (await registerClient(app)).client_id;
 });
@@ -108,7 +112,7 @@ describe('per-IP throttling', () => {
 
   it('successful sign-ins from one IP (an office behind NAT) never lock it', async () => {
     for (let i = 0; i < 8; i++) {
-      const result = await signInWithPassword(app.db, { email: (await app.addUser()).email, password: PASSWORD, ip: '192.0.2.50' }, POLICY);
+      const result = await signInWithPassword(app.db, { email: (await app.addUser()).email, password: PASSWORD, ip: '192.0.2.50' }, THROTTLE);
       expect(result.ok).toBe(true);
     }
   });
@@ -127,7 +131,7 @@ describe('the window and the database', () => {
     const start = new Date('2030-01-01T00:00:00Z');
     const at = (seconds: number) => new Date(start.getTime() + seconds * 1000);
     const attempt = (password: string, seconds: number) =>
-      signInWithPassword(app.db, { email: user.email, password, ip: '192.0.2.60' }, POLICY, at(seconds));
+      signInWithPassword(app.db, { email: user.email, password, ip: '192.0.2.60' }, THROTTLE, at(seconds));
     for (let i = 0; i < 3; i++) expect(await attempt('wrong', i)).toEqual({ ok: false, reason: 'bad_credentials' });
     expect(await attempt(PASSWORD, 100)).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 800 });
     expect(await attempt(PASSWORD, 899)).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
@@ -143,7 +147,7 @@ describe('the window and the database', () => {
 
   it('a second server on the same database sees the same lock', async () => {
     const user = await app.addUser();
-    for (let i = 0; i < 3; i++) await signInWithPassword(app.db, { email: user.email, password: 'wrong', ip: '192.0.2.70' }, POLICY);
+    for (let i = 0; i < 3; i++) await signInWithPassword(app.db, { email: user.email, password: 'wrong', ip: '192.0.2.70' }, THROTTLE);
     const { createApp } = await import('../../src/app.ts');
     const { TEST_SECRETS } = await import('../helpers/test-app.ts');
     const supertest = (await import('supertest')).default;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { countRegistrationAttempt } from '../../src/clients/registration-rate-limit.ts';
+import { countRegistrationAttempt } from '../../src/clients/registration-rate-sql.ts';
 import { digestClientSecret } from '../../src/oidc/client-secret.ts';
 import { createTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 
