@@ -37,6 +37,9 @@ const environmentSchema = z.object({
   // How often a server checks the database for rotated or retired signing keys (one tiny query); at most a
   // minute, because retiring a key allows for a server still signing with the old one that long.
   KEY_REFRESH_SECONDS: seconds(1, 60).default(5),
+  // How long a rotated key is published before it signs: longer than a resource server's JWKS refetch
+  // cooldown (30 s in the kit and jose) plus KEY_REFRESH_SECONDS, so none refuses the first new token.
+  KEY_PUBLISH_AHEAD_SECONDS: seconds(0, 86400).default(60),
   // Log level for the one-line request and startup logs.
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   // A request an existing grant covers skips the consent page (`remember`), native apps included;
@@ -107,6 +110,7 @@ export type Config = {
   signingAlg: 'ES256' | 'EdDSA' | 'RS256';
   purgeIntervalSeconds: number;
   keyRefreshSeconds: number;
+  keyPublishAheadSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   trustProxy: boolean;
   loginThrottle: LoginThrottlePolicy;
@@ -152,6 +156,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     signingAlg: env.SIGNING_ALG,
     purgeIntervalSeconds: env.PURGE_INTERVAL_SECONDS,
     keyRefreshSeconds: env.KEY_REFRESH_SECONDS,
+    keyPublishAheadSeconds: env.KEY_PUBLISH_AHEAD_SECONDS,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
     loginThrottle: {

@@ -48,7 +48,8 @@ export const userJson = (user: AccountActivity) => ({
 });
 
 export const keyJson = (key: SigningKeyInfo) => ({
-  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), superseded_at: iso(key.supersededAt),
+  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), activates_at: iso(key.activatesAt),
+  superseded_at: iso(key.supersededAt),
   retirable_at: iso(key.retirableAt), retired_at: iso(key.retiredAt),
 });
 

@@ -29,6 +29,8 @@ const resourceBody = z.strictObject(resourceSettings);
 const newUserBody = z.strictObject({ email: z.string(), password: z.string(), is_admin: z.boolean().default(false) });
 const passwordBody = z.strictObject({ password: z.string() });
 const retireBody = z.strictObject({ force: z.boolean().default(false) });
+/** `now`: sign with the new keys at once instead of publishing them KEY_PUBLISH_AHEAD_SECONDS first. */
+const rotateBody = z.strictObject({ now: z.boolean().default(false) });
 
 const toSettings = (body: z.infer<typeof resourceBody>) => ({
   name: body.name,
@@ -101,9 +103,11 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
 
   api('get', '/keys', async (ctx) => { ctx.body = { keys: (await listAdminKeys(db)).map(keyJson) }; });
   api('post', '/keys/rotate', async (ctx, { actor }) => {
-    const { kids } = await rotateKeys(db, secrets.keyEncryptionSecret, actor, refreshSigningKeys);
+    const { now } = rotateBody.parse(body(ctx));
+    const { kids, activatesAt } = await rotateKeys(
+      db, secrets.keyEncryptionSecret, actor, refreshSigningKeys, now ? 0 : config.keyPublishAheadSeconds);
     ctx.status = 201;
-    ctx.body = { kids };
+    ctx.body = { kids, activates_at: activatesAt.toISOString() };
   });
   api('post', '/keys/:kid/retire', async (ctx, { actor }) => {
     const { force } = retireBody.parse(body(ctx));

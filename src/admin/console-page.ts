@@ -20,7 +20,8 @@ const STATUS_MESSAGES: Record<string, string> = {
   'user-disabled': 'Account disabled: signed out everywhere, and every grant it gave has ended.',
   'user-enabled': 'Account enabled.',
   'password-reset': 'Password changed. The person was signed out everywhere.',
-  'keys-rotated': 'New signing keys added: every server signs with them within a minute; older keys keep verifying.',
+  'keys-rotated': 'New signing keys published: every server signs with them from their activation time below; older keys keep verifying.',
+  'keys-rotated-now': 'New signing keys added, signing at once: resource servers that fetched the key set in the last 30 seconds may refuse new tokens for up to 30 seconds.',
   'key-retired': 'Key retired: it is no longer published, and its private half is erased.',
 };
 

@@ -10,7 +10,7 @@ import { loadOverview } from './overview.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './routes.ts';
 import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
 
-export function registerConsolePages({ page }: AdminRoutes, { db, secrets, mountPath, refreshSigningKeys }: AdminDeps): void {
+export function registerConsolePages({ page }: AdminRoutes, { db, config, secrets, mountPath, refreshSigningKeys }: AdminDeps): void {
   page('get', '', async (ctx, admin) => {
     await renderConsolePage(ctx, admin, 'overview', 'overview', await loadOverview(db));
   });
@@ -59,12 +59,15 @@ export function registerConsolePages({ page }: AdminRoutes, { db, secrets, mount
 
   // Signing keys
   const showKeys = async (ctx: Koa.Context, admin: AdminRequest, error?: string) => {
-    await renderConsolePage(ctx, admin, 'keys', 'keys', { keys: await listAdminKeys(db), now: new Date(), error });
+    await renderConsolePage(ctx, admin, 'keys', 'keys', {
+      keys: await listAdminKeys(db), now: new Date(), publishAheadSeconds: config.keyPublishAheadSeconds, error,
+    });
   };
   page('get', '/keys', (ctx, admin) => showKeys(ctx, admin));
   page('post', '/keys/rotate', (ctx, admin) => formAction(ctx, mountPath, async () => {
-    await rotateKeys(db, secrets.keyEncryptionSecret, admin.actor, refreshSigningKeys);
-    return { path: '/keys', status: 'keys-rotated' };
+    const now = field(ctx, 'now') === 'on';
+    const rotated = await rotateKeys(db, secrets.keyEncryptionSecret, admin.actor, refreshSigningKeys, now ? 0 : config.keyPublishAheadSeconds);
+    return { path: '/keys', status: rotated.publishedAheadSeconds === 0 ? 'keys-rotated-now' : 'keys-rotated' };
   }, (error) => showKeys(ctx, admin, error)));
   page('post', '/keys/retire', (ctx, admin) => formAction(ctx, mountPath, async () => {
     await retireKey(db, field(ctx, 'kid'), field(ctx, 'force') === 'on', admin.actor, refreshSigningKeys);

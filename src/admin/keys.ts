@@ -2,7 +2,7 @@
 // src/oidc/keys*.ts (which running servers pick up without a restart): list, rotate, retire.
 import type { Db } from '../db/db.ts';
 import { AppError } from '../errors.ts';
-import { rotateSigningKeys, type KeyOperator } from '../oidc/keys.ts';
+import { rotateSigningKeys, type KeyOperator, type RotatedKeys } from '../oidc/keys.ts';
 import { listSigningKeys, retireSigningKey, SigningKeyError } from '../oidc/keys-lifecycle.ts';
 import type { AdminActor } from './actor.ts';
 
@@ -13,16 +13,20 @@ const operatorOf = (by: AdminActor): KeyOperator => ({
   actor: by.actor, accountId: by.accountId, ip: by.ip, userAgent: by.userAgent, requestId: by.requestId,
 });
 
-/** `refresh` makes this process use the new key set at once; other processes follow on their own key check. */
+/**
+ * `publishAheadSeconds`: KEY_PUBLISH_AHEAD_SECONDS, or 0 when the admin asked to rotate now (a compromised
+ * key). `refresh` makes this process publish the new key set at once; other processes follow on their own
+ * key check.
+ */
 export async function rotateKeys(
-  db: Db, keyEncryptionSecret: string, by: AdminActor, refresh: () => Promise<unknown>,
-): Promise<{ kids: string[] }> {
-  const kids = await rotateSigningKeys(db, keyEncryptionSecret, operatorOf(by));
+  db: Db, keyEncryptionSecret: string, by: AdminActor, refresh: () => Promise<unknown>, publishAheadSeconds: number,
+): Promise<RotatedKeys> {
+  const rotated = await rotateSigningKeys(db, keyEncryptionSecret, operatorOf(by), publishAheadSeconds);
   await refresh();
-  return { kids };
+  return rotated;
 }
 
-const STATUS_BY_CODE = { not_found: 404, already_retired: 409, signing_key: 409, still_verifying: 409 } as const;
+const STATUS_BY_CODE = { not_found: 404, already_retired: 409, signing_key: 409, pending_key: 409, still_verifying: 409 } as const;
 
 export async function retireKey(db: Db, kid: string, force: boolean, by: AdminActor, refresh: () => Promise<unknown>) {
   try {

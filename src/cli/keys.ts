@@ -7,24 +7,28 @@ import { formatTable, type CommandSpec } from './command.ts';
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 const minute = (date: Date | null) => (date ? date.toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z') : '-');
+// Activation is seconds away after a rotation: the minute alone would hide when it happens.
+const second = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const keyJson = (key: SigningKeyInfo) => ({
-  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt),
+  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), activates_at: iso(key.activatesAt),
   superseded_at: iso(key.supersededAt), retirable_at: iso(key.retirableAt), retired_at: iso(key.retiredAt),
 });
 
 const keysList: CommandSpec = {
   name: 'keys list',
   usage: '',
-  summary: 'list signing keys: signing (signs new tokens), verifying (published for tokens it signed), retired',
+  summary: 'list signing keys: pending (published, signs from its activation), signing, verifying (published for tokens it signed), retired',
   options: {},
   async run({ db }) {
     const keys = await listSigningKeys(db);
     return {
       json: { keys: keys.map(keyJson) },
       text: formatTable(
-        ['KID', 'ALG', 'STATUS', 'CREATED', 'RETIRABLE FROM', 'RETIRED'],
-        keys.map((key) => [key.kid, key.alg, key.status, minute(key.createdAt), minute(key.retirableAt), minute(key.retiredAt)]),
+        ['KID', 'ALG', 'STATUS', 'CREATED', 'SIGNS FROM', 'RETIRABLE FROM', 'RETIRED'],
+        keys.map((key) => [
+          key.kid, key.alg, key.status, minute(key.createdAt), second(key.activatesAt), minute(key.retirableAt), minute(key.retiredAt),
+        ]),
         'No signing keys yet: the server creates them at its first start.',
       ),
     };
@@ -33,20 +37,31 @@ const keysList: CommandSpec = {
 
 const keysRotate: CommandSpec = {
   name: 'keys rotate',
-  usage: '',
-  summary: 'add a new signing key per algorithm; it signs from now on, older keys keep verifying until retired',
-  options: {},
-  async run({ db, config }) {
+  usage: '[--now]',
+  summary: 'add a new signing key per algorithm, published at once and signing after KEY_PUBLISH_AHEAD_SECONDS (--now: at once, for a compromised key)',
+  options: { now: { type: 'boolean' } },
+  async run({ db, config }, args) {
     const { keyEncryptionSecret } = loadSecrets(config);
+    const aheadSeconds = args.flag('now') ? 0 : config.keyPublishAheadSeconds;
     // Refused with KeyDecryptionError when KEY_ENCRYPTION_SECRET cannot read the current keys.
-    const kids = await rotateSigningKeys(db, keyEncryptionSecret, { actor: 'cli' });
+    const { kids, activatesAt, publishedAheadSeconds } = await rotateSigningKeys(db, keyEncryptionSecret, { actor: 'cli' }, aheadSeconds);
+    const refresh = `KEY_REFRESH_SECONDS (${config.keyRefreshSeconds} s here)`;
+    const when = publishedAheadSeconds === 0
+      ? [
+        `Running servers sign with them within ${refresh}, without publishing them first: resource servers that`,
+        'fetched our JWKS in the last 30 s may refuse the new tokens for up to 30 s (their refetch cooldown).',
+      ]
+      : [
+        `Running servers publish them within ${refresh} and sign with them from ${second(activatesAt)}`,
+        `(in ${publishedAheadSeconds} s, KEY_PUBLISH_AHEAD_SECONDS), so resource servers already hold them. For a compromised key, rotate --now.`,
+      ];
     return {
-      json: { kids },
+      json: { kids, activates_at: activatesAt.toISOString() },
       text: [
         'Added signing keys:',
         ...kids.map((kid) => `  ${kid}`),
-        `Running servers sign with them within KEY_REFRESH_SECONDS (${config.keyRefreshSeconds} s here); the older keys stay published.`,
-        'Retire an older key (keys retire --kid K) once the tokens it signed have expired: `keys list` says from when.',
+        ...when,
+        'The older keys stay published. Retire one (keys retire --kid K) once the tokens it signed have expired: `keys list` says from when.',
       ].join('\n'),
     };
   },
@@ -55,7 +70,7 @@ const keysRotate: CommandSpec = {
 const keysRetire: CommandSpec = {
   name: 'keys retire',
   usage: '--kid KID [--force]',
-  summary: 'stop publishing a key and erase its private half; refused for the signing key, and for a recent one without --force',
+  summary: 'stop publishing a key and erase its private half; refused for the signing key, and for a recent or pending one without --force',
   options: { kid: { type: 'string' }, force: { type: 'boolean' } },
   async run({ db }, args) {
     const kid = args.required('kid');

@@ -1,5 +1,5 @@
 // The Provider (with everything wired to it) that serves new requests, rebuilt when the published signing
-// keys change: oidc-provider reads its `jwks` option once, at construction, so a new key set is a new Provider.
+// keys or the one that signs change: oidc-provider reads `jwks` once, at construction, so each is a new Provider.
 import type { JWK } from 'jose';
 import type { Db } from '../db/db.ts';
 import { describeThrown, log } from '../log.ts';
@@ -15,6 +15,8 @@ export interface ProviderHolderOptions<T> {
 export class ProviderHolder<T> {
   readonly #options: ProviderHolderOptions<T>;
   #current: T;
+  // The kids in signing order (signing, pending, verifying): a rotation or retirement changes the set, an
+  // activation (a pending key's `activates_at` passing) only the order, and either means a new generation.
   #kids: string;
   #refreshing: Promise<boolean> | undefined;
   // A request keeps the generation it started on, however long it runs and whatever is rebuilt meanwhile.
@@ -46,8 +48,9 @@ export class ProviderHolder<T> {
   }
 
   /**
-   * Asks the database whether the published keys changed (one small query) and, if so, builds the next
-   * generation from them. True when it rebuilt. Concurrent calls share one check.
+   * Asks the database whether the published keys or the key that signs changed (one small query, nothing
+   * decrypted) and, if so, builds the next generation from them. True when it rebuilt. Concurrent calls
+   * share one check. Run every KEY_REFRESH_SECONDS, so a key signs within that long after `activates_at`.
    */
   refresh(): Promise<boolean> {
     this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = undefined; });

@@ -37,7 +37,7 @@ function send(agent: ReturnType<AdminTestApp['browser']>, route: AdminRoute, bod
 // Form fields a real attack would send, so a missing check would have something to act on.
 const formFor = (csrf: string) => ({
   csrf, uri: NOTES, client_id: ids.clientId, account_id: ids.accountId, kid: ids.kid, name: 'Hijacked', scope_0: 'x:y', risk_0: 'read',
-  email: 'intruder@example.com', password: 'a long enough password', force: 'on',
+  email: 'intruder@example.com', password: 'a long enough password', force: 'on', now: 'on',
 });
 
 beforeAll(async () => {

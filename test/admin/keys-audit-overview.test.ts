@@ -20,12 +20,13 @@ describe('signing keys', () => {
     const before = (await app.api().get('/admin/api/keys')).body.keys as { kid: string; alg: string; status: string }[];
     const oldEs256 = before.find((k) => k.alg === 'ES256' && k.status === 'signing')!;
     const browser = await app.adminBrowser();
-    expect((await followConsole(browser, await postConsoleForm(browser, '/admin/keys/rotate'))).text).toContain('New signing keys added');
+    expect((await followConsole(browser, await postConsoleForm(browser, '/admin/keys/rotate', { now: 'on' }))).text)
+      .toContain('New signing keys added, signing at once: resource servers that fetched the key set in the last 30 seconds may refuse');
     const { rows } = await app.db.query<{ details: Record<string, unknown> }>(
       `SELECT details FROM audit_events WHERE event_type = 'keys.rotated' ORDER BY id DESC LIMIT 1`);
     expect(rows[0]!.details).toMatchObject({ actor: app.admin.id });
 
-    const rotated = await app.api().post('/admin/api/keys/rotate');
+    const rotated = await app.api().post('/admin/api/keys/rotate').send({ now: true });
     expect(rotated.status).toBe(201);
     expect(rotated.body.kids).toHaveLength(3);
     const after = (await app.api().get('/admin/api/keys')).body.keys as { kid: string; alg: string; status: string }[];
@@ -52,6 +53,59 @@ describe('signing keys', () => {
     const page = await followConsole(browser, await postConsoleForm(browser, '/admin/keys/retire', { kid: verifying.kid, force: 'on' }));
     expect(page.text).toContain('Key retired');
     expect((await app.http().get('/jwks')).body.keys.map((k: { kid: string }) => k.kid)).not.toContain(verifying.kid);
+  });
+});
+
+describe('signing keys published ahead', () => {
+  type Key = { kid: string; alg: string; status: string; activates_at: string; superseded_at: string | null };
+  const listKeys = async () => (await app.api().get('/admin/api/keys')).body.keys as Key[];
+
+  it('a rotation without `now` publishes pending keys with their activation time; the current keys keep signing', async () => {
+    const signingBefore = (await listKeys()).filter((k) => k.status === 'signing').map((k) => k.kid);
+    const rotated = await app.api().post('/admin/api/keys/rotate').send({});
+    expect(rotated.status).toBe(201);
+    const activatesAt = Date.parse(rotated.body.activates_at);
+    // KEY_PUBLISH_AHEAD_SECONDS defaults to 60, counted on the database clock.
+    expect(Math.abs(activatesAt - Date.now() - 60_000)).toBeLessThan(10_000);
+    const keys = await listKeys();
+    for (const kid of rotated.body.kids as string[]) {
+      expect(keys.find((k) => k.kid === kid)).toMatchObject({ status: 'pending', activates_at: rotated.body.activates_at, superseded_at: null });
+    }
+    expect(keys.filter((k) => k.status === 'signing').map((k) => k.kid)).toEqual(signingBefore);
+    // Published at once (this process refreshed after the rotation).
+    const jwks = (await app.http().get('/jwks')).body.keys.map((k: { kid: string }) => k.kid);
+    expect(jwks).toEqual(expect.arrayContaining(rotated.body.kids));
+    const { rows } = await app.db.query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM audit_events WHERE event_type = 'keys.rotated' ORDER BY id DESC LIMIT 1`);
+    expect(rows[0]!.details).toMatchObject({ kids: rotated.body.kids, activates_at: rotated.body.activates_at });
+
+    const page = await (await app.adminBrowser()).get('/admin/keys');
+    expect(page.text).toContain('Pending');
+    expect(page.text).toContain(`datetime="${rotated.body.activates_at}"`);
+  });
+
+  it('a pending key is retired only when forced (the rotation is cancelled), and `now` must be a boolean', async () => {
+    const pending = (await listKeys()).find((k) => k.status === 'pending')!;
+    const refused = await app.api().post(`/admin/api/keys/${pending.kid}/retire`).send({});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('pending_key');
+    expect(refused.body.error_description).toContain(pending.activates_at);
+    const cancelled = await app.api().post(`/admin/api/keys/${pending.kid}/retire`).send({ force: true });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.key).toMatchObject({ kid: pending.kid, status: 'retired' });
+    expect((await app.http().get('/jwks')).body.keys.map((k: { kid: string }) => k.kid)).not.toContain(pending.kid);
+
+    for (const body of [{ now: 'yes' }, { now: 1 }, { ahead: 0 }]) {
+      const bad = await app.api().post('/admin/api/keys/rotate').send(body);
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(bad.body.error).toBe('invalid_request');
+    }
+
+    const browser = await app.adminBrowser();
+    const page = await followConsole(browser, await postConsoleForm(browser, '/admin/keys/rotate'));
+    expect(page.text).toContain('New signing keys published: every server signs with them from their activation time');
+    // Two left of the API's rotation (one was cancelled above), three of the console's.
+    expect((await listKeys()).filter((k) => k.status === 'pending')).toHaveLength(5);
   });
 });
 

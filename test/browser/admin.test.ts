@@ -117,7 +117,9 @@ describe('the operator console in a real browser', () => {
 
     await page.getByRole('link', { name: 'Signing keys', exact: true }).click();
     await Promise.all([page.waitForURL(/status=keys-rotated/), page.getByRole('button', { name: 'Rotate keys' }).click()]);
-    expect(await page.locator('.pill', { hasText: 'Verifying only' }).count()).toBe(3);
+    // Published ahead of signing (KEY_PUBLISH_AHEAD_SECONDS): the new keys are pending, the old ones still sign.
+    expect(await page.locator('.pill', { hasText: 'Pending' }).count()).toBe(3);
+    expect(await page.locator('.pill', { hasText: 'Signing' }).count()).toBe(3);
     await saveScreenshot(page, 'admin-keys.png');
 
     await page.getByRole('link', { name: 'Audit log', exact: true }).click();

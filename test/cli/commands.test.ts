@@ -33,26 +33,85 @@ describe('migrate', () => {
   });
 });
 
+// Each CLI run starts Node and opens the database: several in one test outlast the default timeout.
+const SEVERAL_CLI_RUNS = 120_000;
+
 describe('keys rotate', () => {
-  it('adds a key set of three and prints their kids', async () => {
+  it('adds a key set of three and prints their kids; into an empty key set they sign at once', async () => {
     const sandbox = await fresh();
     const countKeys = () => sandbox.withDb(async (db) =>
       (await db.query<{ kid: string }>('SELECT kid FROM signing_keys')).rows.map((row) => row.kid));
 
     const first = await sandbox.cli(['keys', 'rotate', '--json']);
     expect(first.code).toBe(0);
-    const kids = parseJsonOutput(first).kids;
+    const { kids, activates_at: firstActivation } = parseJsonOutput(first) as { kids: string[]; activates_at: string };
     expect(kids).toHaveLength(3);
-    expect((await countKeys()).sort()).toEqual([...(kids as string[])].sort());
+    expect((await countKeys()).sort()).toEqual([...kids].sort());
+    // Nothing was published before, so nothing can be waited for: the first keys sign at once.
+    expect(Date.parse(firstActivation)).toBeLessThanOrEqual(Date.now());
 
     const second = await sandbox.cli(['keys', 'rotate']);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('Running servers sign with them within KEY_REFRESH_SECONDS');
+    expect(second.stdout).toContain('Running servers publish them within KEY_REFRESH_SECONDS (5 s here) and sign with them from ');
+    expect(second.stdout).toContain('(in 60 s, KEY_PUBLISH_AHEAD_SECONDS)');
     expect(await countKeys()).toHaveLength(6);
     const events = await sandbox.withDb((db) => listAuditEvents(db, { type: 'keys.rotated' }));
     expect(events).toHaveLength(2);
-    expect(events[1]?.details).toEqual({ actor: 'cli', kids });
-  });
+    expect(events[1]?.details).toEqual({ actor: 'cli', kids, activates_at: firstActivation });
+  }, SEVERAL_CLI_RUNS);
+
+  it('publishes ahead (KEY_PUBLISH_AHEAD_SECONDS): `keys list` shows the new keys pending with their activation time', async () => {
+    const sandbox = await fresh();
+    expect((await sandbox.cli(['keys', 'rotate'])).code).toBe(0);
+    const rotated = await sandbox.cli(['keys', 'rotate', '--json'], { KEY_PUBLISH_AHEAD_SECONDS: '600' });
+    const { kids, activates_at: activatesAt } = parseJsonOutput(rotated) as { kids: string[]; activates_at: string };
+    expect(Math.abs(Date.parse(activatesAt) - Date.now() - 600_000)).toBeLessThan(20_000);
+
+    const listed = parseJsonOutput(await sandbox.cli(['keys', 'list', '--json'])).keys as { kid: string; status: string; activates_at: string }[];
+    expect(listed.filter((key) => key.status === 'pending')).toEqual(kids.map((kid) => expect.objectContaining({ kid, activates_at: activatesAt })));
+    expect(listed.filter((key) => key.status === 'signing')).toHaveLength(3);
+    const text = await sandbox.cli(['keys', 'list']);
+    expect(text.stdout).toMatch(/^KID +ALG +STATUS +CREATED +SIGNS FROM +RETIRABLE FROM +RETIRED$/m);
+    expect(text.stdout).toContain(`${kids[0]}  ES256  pending`);
+    expect(text.stdout).toContain(activatesAt.replace(/\.\d{3}Z$/, 'Z'));
+
+    // Retiring a pending key cancels the rotation for its algorithm: refused unless forced.
+    const refused = await sandbox.cli(['keys', 'retire', '--kid', kids[0]!]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: signing key \S+ is pending: it is published and starts signing ES256 tokens at /);
+    expect(refused.stderr).not.toMatch(STACK_FRAME);
+    const forced = await sandbox.cli(['keys', 'retire', '--kid', kids[0]!, '--force', '--json']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(parseJsonOutput(forced).key).toMatchObject({ kid: kids[0], status: 'retired' });
+    const events = await sandbox.withDb((db) => listAuditEvents(db, { type: 'keys.retired' }));
+    expect(events[0]?.details).toEqual({ actor: 'cli', kid: kids[0], alg: 'ES256', forced: true, pending: true });
+  }, SEVERAL_CLI_RUNS);
+
+  it('--now signs at once and says what resource servers may do; bad arguments are usage errors', async () => {
+    const sandbox = await fresh();
+    expect((await sandbox.cli(['keys', 'rotate'])).code).toBe(0);
+    const now = await sandbox.cli(['keys', 'rotate', '--now']);
+    expect(now.code, now.stderr).toBe(0);
+    expect(now.stdout).toContain('resource servers that\nfetched our JWKS in the last 30 s may refuse the new tokens for up to 30 s');
+    const newKids = now.stdout.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+    const listed = parseJsonOutput(await sandbox.cli(['keys', 'list', '--json'])).keys as { kid: string; status: string }[];
+    expect(listed.filter((key) => key.status === 'signing').map((key) => key.kid).sort()).toEqual(newKids.sort());
+    expect(listed.filter((key) => key.status === 'pending')).toEqual([]);
+
+    for (const [args, message] of [
+      [['keys', 'rotate', '--now=yes'], 'error: keys rotate: --now takes no value'],
+      [['keys', 'rotate', '--ahead', '0'], 'error: keys rotate: unknown option --ahead'],
+      [['keys', 'rotate', '--now', 'please'], 'error: keys rotate: unexpected argument please'],
+    ] as const) {
+      const bad = await sandbox.cli([...args]);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr, args.join(' ')).toContain(message);
+    }
+    const invalid = await sandbox.cli(['keys', 'rotate'], { KEY_PUBLISH_AHEAD_SECONDS: '-5' });
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.stderr).toContain('KEY_PUBLISH_AHEAD_SECONDS');
+    expect(await sandbox.withDb(async (db) => (await db.query('SELECT 1 FROM signing_keys')).rowCount)).toBe(6);
+  }, SEVERAL_CLI_RUNS);
 
   it('refuses to add keys under a KEY_ENCRYPTION_SECRET that cannot read the existing ones', async () => {
     const sandbox = await fresh();

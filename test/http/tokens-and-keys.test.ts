@@ -49,7 +49,7 @@ describe('signing keys', () => {
     await app.addResource(notesResource());
     const before = await issue(app, 'https://mcp.example.com/mcp');
     const secrets = TEST_SECRETS;
-    const newKids = await rotateSigningKeys(app.db, secrets.keyEncryptionSecret, { actor: 'test' });
+    const { kids: newKids } = await rotateSigningKeys(app.db, secrets.keyEncryptionSecret, { actor: 'test' }, 0);
     // A server started after the rotation (as after a restart) on the same database.
     const restarted = await createApp({ config: app.config, db: app.db, secrets });
     const { default: request } = await import('supertest');

@@ -43,7 +43,7 @@ describe('rotation on a running app', () => {
   it('is published within the check interval; new tokens carry the new kid and older tokens still verify', async () => {
     await start();
     const before = await issue();
-    const newKids = await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli);
+    const { kids: newKids } = await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli, 0);
     stopWatching = app.signingKeys.watch(1);
     const deadline = Date.now() + 5000;
     while (!(await jwks()).keys.some((key) => key.kid === newKids[0]) && Date.now() < deadline) {
@@ -64,7 +64,7 @@ describe('rotation on a running app', () => {
   it('refresh() rebuilds only when the published keys changed', async () => {
     await start();
     expect(await app.signingKeys.refresh()).toBe(false);
-    await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli);
+    await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli, 0);
     const [first, second] = await Promise.all([app.signingKeys.refresh(), app.signingKeys.refresh()]);
     expect([first, second]).toEqual([true, true]); // concurrent calls share one check and one rebuild
     expect(await app.signingKeys.refresh()).toBe(false);
@@ -80,7 +80,7 @@ describe('rotation on a running app', () => {
     expect(login.text).toContain('name="password"');
     const interactionPath = new URL(login.request.url).pathname;
 
-    const newKids = await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli);
+    const { kids: newKids } = await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli, 0);
     expect(await app.signingKeys.refresh()).toBe(true);
 
     const consent = await signIn(browser, interactionPath, user.email);
@@ -101,7 +101,7 @@ describe('retirement on a running app', () => {
     await start();
     const before = await issue();
     const oldKid = kidOf(before.access_token)!;
-    await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli);
+    await rotateSigningKeys(app.db, TEST_SECRETS.keyEncryptionSecret, cli, 0);
     await app.signingKeys.refresh();
     const after = await issue();
 

@@ -38,7 +38,7 @@ describe('listing and rotating', () => {
 
   it('a rotation makes the new keys sign and the old ones verify, published newest first, and is audited', async () => {
     const oldKids = await publishedSigningKeyIds(testDb.db);
-    const newKids = await rotateSigningKeys(testDb.db, SECRET, { actor: 'admin_console', accountId: undefined, ip: '203.0.113.9' });
+    const { kids: newKids, activatesAt } = await rotateSigningKeys(testDb.db, SECRET, { actor: 'admin_console', accountId: undefined, ip: '203.0.113.9' }, 0);
     const keys = await listSigningKeys(testDb.db);
     expect(keys).toHaveLength(6);
     for (const kid of newKids) expect(byKid(keys, kid).status).toBe('signing');
@@ -46,19 +46,19 @@ describe('listing and rotating', () => {
       const old = byKid(keys, kid);
       const successor = keys.find((key) => key.alg === old.alg && key.status === 'signing')!;
       expect(old.status).toBe('verifying');
-      expect(old.supersededAt).toEqual(successor.createdAt);
-      expect(old.retirableAt!.getTime() - successor.createdAt.getTime()).toBe(KEY_VERIFICATION_WINDOW_SECONDS * 1000);
+      expect(old.supersededAt).toEqual(successor.activatesAt);
+      expect(old.retirableAt!.getTime() - successor.activatesAt.getTime()).toBe(KEY_VERIFICATION_WINDOW_SECONDS * 1000);
     }
     // oidc-provider signs with the first key of an algorithm in its JWKS: the new one must come first.
     const jwks = await loadSigningJwks(testDb.db, SECRET);
     for (const alg of ['ES256', 'EdDSA', 'RS256']) expect(newKids).toContain(jwks.find((jwk) => jwk.alg === alg)?.kid);
     expect(jwks.map((jwk) => jwk.kid)).toEqual(await publishedSigningKeyIds(testDb.db));
     const [event] = await listAuditEvents(testDb.db, { type: 'keys.rotated' });
-    expect(event?.details).toEqual({ actor: 'admin_console', kids: newKids });
+    expect(event?.details).toEqual({ actor: 'admin_console', kids: newKids, activates_at: activatesAt.toISOString() });
   });
 
   it('refuses to rotate under a KEY_ENCRYPTION_SECRET that cannot read the current keys, adding nothing', async () => {
-    await expect(rotateSigningKeys(testDb.db, 'x'.repeat(40), cli)).rejects.toThrow(KeyDecryptionError);
+    await expect(rotateSigningKeys(testDb.db, 'x'.repeat(40), cli, 0)).rejects.toThrow(KeyDecryptionError);
     expect(await listSigningKeys(testDb.db)).toHaveLength(3);
     expect(await listAuditEvents(testDb.db, { type: 'keys.rotated' })).toHaveLength(0);
   });
@@ -75,7 +75,7 @@ describe('retiring', () => {
 
   it('refuses a key superseded less than the verification window ago, saying from when it may go', async () => {
     const old = await signingKid('ES256');
-    await rotateSigningKeys(testDb.db, SECRET, cli);
+    await rotateSigningKeys(testDb.db, SECRET, cli, 0);
     const error = await refusal(retireSigningKey(testDb.db, old, { operator: cli }));
     expect(error.code).toBe('still_verifying');
     expect(error.retirableAt).toEqual(byKid(await listSigningKeys(testDb.db), old).retirableAt);
@@ -86,7 +86,7 @@ describe('retiring', () => {
 
   it('with force, retires a recent key at once: unpublished, private half erased, audited as forced', async () => {
     const old = await signingKid('EdDSA');
-    await rotateSigningKeys(testDb.db, SECRET, cli);
+    await rotateSigningKeys(testDb.db, SECRET, cli, 0);
     const retired = await retireSigningKey(testDb.db, old, { force: true, operator: cli });
     expect(retired).toMatchObject({ kid: old, status: 'retired', retirableAt: null });
     expect(byKid(await listSigningKeys(testDb.db), old).status).toBe('retired');
@@ -100,7 +100,7 @@ describe('retiring', () => {
 
   it('retires without force once the window has passed', async () => {
     const old = await signingKid('RS256');
-    await rotateSigningKeys(testDb.db, SECRET, cli);
+    await rotateSigningKeys(testDb.db, SECRET, cli, 0);
     const { retirableAt } = byKid(await listSigningKeys(testDb.db), old);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(retirableAt!.getTime() - 1000);
@@ -115,14 +115,14 @@ describe('retiring', () => {
   it('refuses an unknown kid and a key already retired', async () => {
     expect((await refusal(retireSigningKey(testDb.db, 'no-such-kid', { force: true, operator: cli }))).code).toBe('not_found');
     const old = await signingKid('ES256');
-    await rotateSigningKeys(testDb.db, SECRET, cli);
+    await rotateSigningKeys(testDb.db, SECRET, cli, 0);
     await retireSigningKey(testDb.db, old, { force: true, operator: cli });
     expect((await refusal(retireSigningKey(testDb.db, old, { force: true, operator: cli }))).code).toBe('already_retired');
   });
 
   it('the database itself refuses a retired key that keeps its private half', async () => {
     const old = await signingKid('ES256');
-    await rotateSigningKeys(testDb.db, SECRET, cli);
+    await rotateSigningKeys(testDb.db, SECRET, cli, 0);
     await expect(testDb.db.query('UPDATE signing_keys SET retired_at = now() WHERE kid = $1', [old])).rejects.toThrow(/signing_keys_private_half_until_retired/);
   });
 });
