@@ -6,8 +6,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // A first PGlite initdb takes seconds; Postgres-backed suites create schemas per test.
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A first PGlite initdb takes seconds (tens of seconds on a slow, busy 2-core machine, where CLI
+    // tests spawn several processes); Postgres-backed suites create schemas per test.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

@@ -24,6 +24,8 @@ export interface TokenRoundTrips {
   refresh: RoundTripSnapshot;
   /** A whole flow in a browser already signed in (prompt=consent), request by request, token included. */
   sessionFlow: { request: string; snapshot: RoundTripSnapshot }[];
+  /** A whole flow in a fresh browser that signs in with the password, request by request, token included. */
+  loginFlow: { request: string; snapshot: RoundTripSnapshot }[];
 }
 
 /**
@@ -65,10 +67,10 @@ export async function measureTokenRoundTrips(db: Db): Promise<TokenRoundTrips> {
     const refresh = counting.snapshot();
 
     // The same browser again: signed in, so authorize → consent page → approve → resume → token.
-    const sessionFlow: TokenRoundTrips['sessionFlow'] = [];
+    let steps: TokenRoundTrips['sessionFlow'] = [];
     const step = async (request: string) => {
       await flushAuditWrites();
-      sessionFlow.push({ request, snapshot: counting.snapshot() });
+      steps.push({ request, snapshot: counting.snapshot() });
       counting.reset();
     };
     counting.reset();
@@ -79,7 +81,19 @@ export async function measureTokenRoundTrips(db: Db): Promise<TokenRoundTrips> {
     await flushAuditWrites();
     await exchangeCode(connection, clientId, again.code, again.verifier);
     await step('POST /token → 200');
-    return { codeExchange, refresh, sessionFlow };
+    const sessionFlow = steps;
+
+    // A fresh browser: authorize → sign-in page → password → consent page → approve → resume → token.
+    steps = [];
+    counting.reset();
+    const signedIn = await obtainCode({
+      connection, jar: new CookieJar(),
+      observe: (method, path, status) => step(`${method} ${path.split('?')[0]} → ${status}`),
+    }, { clientId, resource: BENCH_RESOURCE.uri, scope: BENCH_SCOPE, credentials: { email: account.email, password: BENCH_PASSWORD } });
+    await flushAuditWrites();
+    await exchangeCode(connection, clientId, signedIn.code, signedIn.verifier);
+    await step('POST /token → 200');
+    return { codeExchange, refresh, sessionFlow, loginFlow: steps };
   } finally {
     connection.close();
     server.closeAllConnections();

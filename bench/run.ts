@@ -146,11 +146,14 @@ async function main(): Promise<void> {
     console.log(`  ${name}: ${snapshot.read} read, ${snapshot.consume} consume, ${snapshot.write} write, ${snapshot.other} other, ${snapshot.transactions} transactions`);
     for (const line of describeStatements(snapshot, 110)) console.log(`    ${line}`);
   }
-  const flowTotal = trips.sessionFlow.reduce((sum, step) => sum + step.snapshot.total, 0);
-  console.log(`  one flow in a signed-in browser (prompt=consent), request by request: ${flowTotal} round trips`);
-  for (const { request, snapshot } of trips.sessionFlow) {
-    const path = request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid');
-    console.log(`    ${path.padEnd(38)} ${String(snapshot.total).padStart(2)}: ${snapshot.statements.map(brief).join(', ')}`);
+  for (const [name, flow] of [['one flow in a signed-in browser (prompt=consent)', trips.sessionFlow],
+    ['one flow in a fresh browser with a password sign-in', trips.loginFlow]] as const) {
+    const flowTotal = flow.reduce((sum, step) => sum + step.snapshot.total, 0);
+    console.log(`  ${name}, request by request: ${flowTotal} round trips`);
+    for (const { request, snapshot } of flow) {
+      const path = request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid');
+      console.log(`    ${path.padEnd(38)} ${String(snapshot.total).padStart(2)}: ${snapshot.statements.map(brief).join(', ')}`);
+    }
   }
 
   const bare = start<{ port: number }>('bare koa', 'yardstick-server.ts', { YARDSTICK_MODE: 'bare' });

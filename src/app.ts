@@ -16,7 +16,7 @@ import { mountAt } from './http/mount.ts';
 import { ensureSigningKeys } from './oidc/keys.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
 import { createProvider } from './oidc/provider.ts';
-import { settlePendingConsume } from './oidc/adapter.ts';
+import { settlePendingConsume, settlePendingDestroy } from './oidc/adapter.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
 import { registerPortalRoutes } from './portal/routes.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -101,7 +101,12 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use(csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://') }));
   app.use((ctx, next) => providers.forRequest(ctx).routes(ctx, next));
   app.use(async (ctx, next) => {
-    await next();
+    try {
+      await next();
+    } finally {
+      // An old session id must not outlive the request that replaced it, even one that failed.
+      await settlePendingDestroy(db, ctx);
+    }
     if (!(await settlePendingConsume(db, ctx, config.refreshGraceSeconds))) {
       ctx.status = 400;
       ctx.body = { error: 'invalid_grant', error_description: 'refresh token already used' };

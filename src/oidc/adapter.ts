@@ -1,10 +1,13 @@
 // oidc-provider's storage adapter over our Db: every model in the one `oidc_models` table.
-// Owns atomic consumption of codes and refresh tokens, and the refresh-token grace window.
+// Owns atomic consumption of codes and refresh tokens, the refresh-token grace window, and the
+// round-trip savings: reads loaded together (prefetch), writes that ride along with the next one.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { requestCache } from './request-cache.ts';
 import { graceSecondsFor, payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
 import { prefetchForTokenRequest } from './token-prefetch.ts';
+import { prefetchForAuthorization, prefetchForInteraction } from './authorization-prefetch.ts';
+import { currentRequestContext } from './request-scope.ts';
 
 /** Checks run on a stored payload before it is consumed; throwing leaves it unconsumed. */
 export type ConsumeGuard = (payload: AdapterPayload) => void;
@@ -45,6 +48,17 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // Only a refresh token's successor carries its predecessor's deferred consumption.
       const pending = this.model === 'RefreshToken' ? requestCache.takePendingConsume() : undefined;
       requestCache.forget(this.model, id);
+      // A renewed session id is saved with the removal of the old one, in one statement (see destroy).
+      const replaced = this.model === 'Session' ? requestCache.takePendingDestroy(this.model) : undefined;
+      if (replaced) {
+        requestCache.forget(replaced.model, replaced.id);
+        await db.query(
+          `WITH replaced AS (DELETE FROM oidc_models WHERE model = $8 AND id = $9)
+           INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) ${upsertValues} ${upsertConflict}`,
+          [...values, replaced.model, replaced.id],
+        );
+        return;
+      }
       if (!pending) {
         await db.query(`INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) ${upsertValues} ${upsertConflict}`, values);
         return;
@@ -62,10 +76,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       let cached = requestCache.get(this.model, id);
-      if (cached === undefined && this.model === 'Client') {
-        const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
-        if (await prefetchForTokenRequest(db, ctx, id, options.refreshGraceSeconds)) cached = requestCache.get(this.model, id);
-      }
+      if (cached === undefined && await this.prefetch(id)) cached = requestCache.get(this.model, id);
       if (cached !== undefined) return cached ?? undefined;
       const row = await this.selectOne('id = $2', id);
       requestCache.set(this.model, id, row ?? null);
@@ -73,7 +84,11 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return this.selectOne('uid = $2', uid);
+      const cached = requestCache.getByUid(this.model, uid);
+      if (cached !== undefined) return cached ?? undefined;
+      const row = await this.selectOne('uid = $2', uid);
+      requestCache.setByUid(this.model, uid, row ?? null);
+      return row;
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -96,6 +111,14 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
     }
 
     async destroy(id: string): Promise<void> {
+      // oidc-provider renews the session id whenever an authorization resumes: it drops the old id and
+      // saves the session under the new one. Inside its routes the drop waits for that save, and the
+      // request's end settles it if no save came (settlePendingWrites).
+      const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+      if (this.model === 'Session' && ctx?.oidc && requestCache.deferDestroy(this.model, id, ctx)) {
+        requestCache.forget(this.model, id);
+        return;
+      }
       await db.query('DELETE FROM oidc_models WHERE model = $1 AND id = $2', [this.model, id]);
       requestCache.forget(this.model, id);
     }
@@ -103,6 +126,20 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
     async revokeByGrantId(grantId: string): Promise<void> {
       await db.query('DELETE FROM oidc_models WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
       requestCache.clearModel(this.model);
+    }
+
+    /** Loads what this request will read next along with `id`, when it is the first read of a known kind. */
+    private async prefetch(id: string): Promise<boolean> {
+      const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+      switch (this.model) {
+        case 'Client': return prefetchForTokenRequest(db, ctx, id, options.refreshGraceSeconds);
+        case 'Session': return prefetchForAuthorization(db, ctx, id);
+        // Our login and consent pages run outside oidc-provider's routes, in our request scope; a
+        // resumed authorization in a browser with no session yet (just signed in) starts here too.
+        case 'Interaction': return (ctx ? ctx.oidc?.route === 'resume' : currentRequestContext() !== undefined)
+          ? prefetchForInteraction(db, id) : false;
+        default: return false;
+      }
     }
 
     private async selectOne(condition: string, value: string): Promise<AdapterPayload | undefined> {
@@ -118,6 +155,12 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
 
 function isTokenRequest(): boolean {
   return (Provider.ctx as KoaContextWithOIDC | undefined)?.oidc?.route === 'token';
+}
+
+/** A session id dropped in this request but not yet deleted (no save followed): deletes it now. */
+export async function settlePendingDestroy(db: Db, ctx: object): Promise<void> {
+  const pending = requestCache.takePendingDestroy(undefined, ctx);
+  if (pending) await db.query('DELETE FROM oidc_models WHERE model = $1 AND id = $2', [pending.model, pending.id]);
 }
 
 /**

@@ -1,14 +1,20 @@
-// What the adapter read during one oidc-provider request, and a consume it deferred, so a token
-// request costs as few database round trips as possible. Keyed by the request's koa context.
+// What the adapter read during one request (by id, and by uid), and a consume or session removal it
+// deferred to the next write, so each request costs as few database round trips as possible. Keyed by
+// the request's koa context.
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
 import { currentRequestContext } from './request-scope.ts';
 
 interface RequestState {
   payloads: Map<string, AdapterPayload | null>;
+  /** Lookups by uid (oidc-provider finds a Session by its uid when it loads an interaction). */
+  byUid: Map<string, AdapterPayload | null>;
   accounts: Map<string, Account>;
   /** A refresh token whose consumption waits to be written with its successor (adapter.ts). */
   pendingConsume?: { model: string; id: string } | undefined;
+  /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be
+   * deleted with the save of its successor (adapter.ts). */
+  pendingDestroy?: { model: string; id: string } | undefined;
 }
 
 const byRequest = new WeakMap<object, RequestState>();
@@ -19,13 +25,17 @@ function state(ctx: object | undefined = Provider.ctx ?? currentRequestContext()
   if (!ctx) return undefined;
   let current = byRequest.get(ctx);
   if (!current) {
-    current = { payloads: new Map(), accounts: new Map() };
+    current = { payloads: new Map(), byUid: new Map(), accounts: new Map() };
     byRequest.set(ctx, current);
   }
   return current;
 }
 
 const key = (model: string, id: string) => `${model}\u0000${id}`;
+
+function forgetKeysOf(map: Map<string, unknown>, model: string): void {
+  for (const cacheKey of map.keys()) if (cacheKey.startsWith(`${model}\u0000`)) map.delete(cacheKey);
+}
 
 export const requestCache = {
   /** undefined: not read in this request; null: read and absent. */
@@ -36,13 +46,24 @@ export const requestCache = {
   set(model: string, id: string, payload: AdapterPayload | null | undefined): void {
     state()?.payloads.set(key(model, id), payload ? { ...payload } : null);
   },
+  getByUid(model: string, uid: string): AdapterPayload | null | undefined {
+    const value = state()?.byUid.get(key(model, uid));
+    return value ? { ...value } : value;
+  },
+  setByUid(model: string, uid: string, payload: AdapterPayload | null | undefined): void {
+    state()?.byUid.set(key(model, uid), payload ? { ...payload } : null);
+  },
+  /** After a write to `id`: its cached read is stale, and so is any lookup of the model by uid. */
   forget(model: string, id: string): void {
-    state()?.payloads.delete(key(model, id));
+    const current = state();
+    current?.payloads.delete(key(model, id));
+    if (current) forgetKeysOf(current.byUid, model);
   },
   clearModel(model: string): void {
-    const payloads = state()?.payloads;
-    if (!payloads) return;
-    for (const cacheKey of payloads.keys()) if (cacheKey.startsWith(`${model}\u0000`)) payloads.delete(cacheKey);
+    const current = state();
+    if (!current) return;
+    forgetKeysOf(current.payloads, model);
+    forgetKeysOf(current.byUid, model);
   },
   setAccount(row: { id: string; email: string; is_admin: boolean; disabled_at: string | null }): void {
     state()?.accounts.set(row.id, { id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null });
@@ -62,6 +83,21 @@ export const requestCache = {
     const current = state(ctx ?? Provider.ctx ?? currentRequestContext());
     const pending = current?.pendingConsume;
     if (current) current.pendingConsume = undefined;
+    return pending;
+  },
+  /** Defers a delete to the next save of the same model in this request; false outside a request. */
+  deferDestroy(model: string, id: string, ctx: object): boolean {
+    const current = state(ctx);
+    if (!current || current.pendingDestroy) return false;
+    current.pendingDestroy = { model, id };
+    return true;
+  },
+  /** The pending delete, if it is of `model` (or of any model when omitted), taken off the request. */
+  takePendingDestroy(model?: string, ctx?: object): { model: string; id: string } | undefined {
+    const current = state(ctx ?? Provider.ctx ?? currentRequestContext());
+    const pending = current?.pendingDestroy;
+    if (!pending || (model !== undefined && pending.model !== model)) return undefined;
+    current.pendingDestroy = undefined;
     return pending;
   },
 };

@@ -79,6 +79,9 @@ async function adminQuery(databaseUrl: string, sql: string): Promise<void> {
   }
 }
 
+/** Below vitest's testTimeout (vitest.config.ts), so a hung command fails with its output, not a timeout. */
+const CLI_KILL_AFTER_MS = 100_000;
+
 function runProcess(args: string[], env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,8 +89,9 @@ function runProcess(args: string[], env: Record<string, string>): Promise<RunRes
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    // A hung command must fail its test, not leave a process holding DATA_DIR behind.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    // A hung command must fail its test, not leave a process holding DATA_DIR behind. Generous: a
+    // command's first PGlite initdb on a slow, busy 2-core machine has taken over 25 s.
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_KILL_AFTER_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
