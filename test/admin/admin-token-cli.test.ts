@@ -9,7 +9,7 @@ let server: RunningServer;
 beforeAll(async () => {
   sandbox = await createSandbox();
   server = await startServer(sandbox);
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   await sandbox?.cleanup();
@@ -41,7 +41,7 @@ describe('admin-token', () => {
     const events = await sandbox.withDb((db) => db.query<{ event_type: string }>(
       `SELECT event_type FROM audit_events WHERE event_type LIKE 'admin_token.%' ORDER BY id`));
     expect(events.rows.map((r) => r.event_type)).toEqual(['admin_token.created', 'admin_token.revoked']);
-  }, 60_000);
+  }, 180_000);
 
   it('says what is wrong, without a stack trace: a missing name (exit 2), an unknown id (exit 1)', async () => {
     const noName = await sandbox.cli(['admin-token', 'create']);
@@ -51,5 +51,5 @@ describe('admin-token', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no admin API token with id no-such-token');
     expect(unknown.stderr).not.toMatch(STACK_FRAME);
-  }, 60_000);
+  }, 180_000);
 });

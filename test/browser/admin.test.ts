@@ -58,7 +58,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => mcp.listen(0, '127.0.0.1', resolve));
   mcpOrigin = `http://127.0.0.1:${(mcp.address() as AddressInfo).port}`;
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await browser?.close();
   await callbacks?.close();
@@ -131,7 +131,7 @@ describe('the operator console in a real browser', () => {
     await saveScreenshot(page, 'admin-audit.png');
 
     expect(violations).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it('shows a signed-in person who is not an admin a 403 page with nothing of the console', async () => {
     const page = await openPage(browser);

@@ -72,5 +72,5 @@ describe('cimd commands', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).not.toMatch(STACK_FRAME);
     }
-  }, 90_000);
+  }, 180_000);
 });

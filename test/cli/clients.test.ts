@@ -187,7 +187,7 @@ describe('client disable / enable / delete through the CLI', () => {
 
     const types = (await sandbox.withDb((db) => listAuditEvents(db))).filter((e) => e.client_id === id).map((e) => e.event_type);
     expect(types).toEqual(['client.deleted', 'client.enabled', 'client.disabled', 'client.registered']);
-  }, 90_000);
+  }, 180_000);
 
   it('an unknown client is an error (exit 1); a missing --id a usage error (exit 2)', async () => {
     const unknown = await sandbox.cli(['client', 'disable', '--id', 'no-such-client']);
@@ -196,5 +196,5 @@ describe('client disable / enable / delete through the CLI', () => {
     const missing = await sandbox.cli(['client', 'delete']);
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toBe('error: client delete: --id is required');
-  }, 60_000);
+  }, 180_000);
 });

@@ -22,7 +22,7 @@ beforeAll(async () => {
     // One event from long ago, outside the window the tests ask for.
     await db.query(`INSERT INTO audit_events (occurred_at, event_type) VALUES ('2001-01-01T00:00:00Z', 'login.failed')`);
   });
-}, 60_000);
+}, 180_000);
 afterAll(async () => sandbox?.cleanup());
 
 const lines = (stdout: string) => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -129,5 +129,5 @@ describe.skipIf(!onPostgres)('two server processes on one PostgreSQL', () => {
     const refreshed = await tokenAt(second, { grant_type: 'refresh_token', client_id: clientId, refresh_token: rotated.body.refresh_token });
     expect(refreshed.status).toBe(400);
     expect(refreshed.body.error).toBe('invalid_grant');
-  }, 60_000);
+  }, 180_000);
 });
