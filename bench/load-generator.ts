@@ -73,8 +73,8 @@ async function onEachConnection<R>(count: number, pool: HttpConnection[], work: 
 /** Refresh chains by name ('portcullis', or one a yardstick handed over): each entry is a chain's current token. */
 export interface RefreshChains { port: number; clientId: string; tokens: string[] }
 const refreshSets = new Map<string, RefreshChains>();
-let sessionJars: CookieJar[] = [];
-let sessionTarget: PortcullisTarget | undefined;
+/** Signed-in browsers by name ('portcullis', or a yardstick's), with the server they are signed in to. */
+const sessionSets = new Map<string, { target: PortcullisTarget; jars: CookieJar[] }>();
 
 /** Authorization with a password login in a fresh browser, then the code exchange. */
 async function fullFlowWithLogin(connection: HttpConnection, target: PortcullisTarget) {
@@ -136,12 +136,12 @@ serveCommands({ pid: process.pid }, {
   },
 
   /** One browser per user, signed in once (its first flow), for the flows with an existing session. */
-  async prepareSessions({ target, users }: { target: PortcullisTarget; users: number }) {
+  async prepareSessions({ target, users, name = 'portcullis' }: { target: PortcullisTarget; users: number; name?: string }) {
     const pool = connections(target.port, 8);
-    sessionTarget = target;
-    sessionJars = await onEachConnection(users, pool, async (connection) => (await fullFlowWithLogin(connection, target)).jar);
+    const jars = await onEachConnection(users, pool, async (connection) => (await fullFlowWithLogin(connection, target)).jar);
     closeAll(pool);
-    return { sessions: sessionJars.length };
+    sessionSets.set(name, { target, jars });
+    return { sessions: jars.length };
   },
 
   /**
@@ -149,10 +149,11 @@ serveCommands({ pid: process.pid }, {
    * that signs in with the password; without, each user's signed-in browser is reused and
    * prompt=consent makes every flow show and answer the consent page.
    */
-  async flows({ timing, login }: { timing: Timing; login: boolean }) {
-    const target = sessionTarget;
-    if (!target) throw new Error('prepareSessions first');
-    const users = sessionJars.slice(0, timing.concurrency).map((jar) =>
+  async flows({ timing, login, name = 'portcullis' }: { timing: Timing; login: boolean; name?: string }) {
+    const sessions = sessionSets.get(name);
+    if (!sessions) throw new Error(`prepareSessions ${name} first`);
+    const { target } = sessions;
+    const users = sessions.jars.slice(0, timing.concurrency).map((jar) =>
       ({ jar, connection: new HttpConnection(HOST, target.port) }));
     const result = await timedRound(users, timing.durationMs, async (user) => {
       if (login) {

@@ -1,5 +1,7 @@
 // The "oidc-provider in memory" yardstick, in its own process: a bare oidc-provider (default in-memory
-// adapter) set up like src/oidc/provider.ts for the refresh path, with refresh-token chains minted in process.
+// adapter) set up like src/oidc/provider.ts for the refresh path, with refresh-token chains minted in
+// process, and the least login and consent pages its interaction API allows (interaction-pages.ts), so
+// whole flows can be measured on oidc-provider alone: no database, no page templates, no audit trail.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +10,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { serveCommands } from './child-process.ts';
 import { REDIRECT_URI } from './oauth-browser.ts';
 import { BENCH_RESOURCE, BENCH_SCOPE } from './fixtures.ts';
+import { handleInteraction } from './interaction-pages.ts';
 
 const CLIENT_ID = 'bench-memory-client';
 const RESOURCE = BENCH_RESOURCE.uri;
@@ -29,6 +32,7 @@ const configuration: Configuration = {
     grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], id_token_signed_response_alg: 'ES256',
   }],
   cookies: { keys: ['k'.repeat(40)] },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
   scopes: ['openid', 'offline_access'],
   responseTypes: ['code'],
@@ -41,6 +45,7 @@ const configuration: Configuration = {
         scope: BENCH_SCOPE, audience: RESOURCE, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } },
       }),
       useGrantedResource: () => true,
+      defaultResource: () => RESOURCE,
     },
   },
   issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -49,6 +54,9 @@ const configuration: Configuration = {
   ttl: {
     AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,
     Grant: REFRESH_TTL_SECONDS,
+    // As ours (src/oidc/provider.ts): an hour for an interaction, 14 days for a session.
+    Interaction: 3600,
+    Session: 14 * 24 * 3600,
     // Absolute lifetime from the first token of the chain, as ours.
     RefreshToken: (_ctx, token) =>
       Math.max(1, (typeof token.iiat === 'number' ? token.iiat : epoch()) + REFRESH_TTL_SECONDS - epoch()),
@@ -56,7 +64,15 @@ const configuration: Configuration = {
 };
 
 const provider = new Provider(`http://127.0.0.1:${port}`, configuration);
-server.on('request', provider.callback());
+const oidc = provider.callback();
+server.on('request', (req, res) => {
+  void handleInteraction(provider, req, res, RESOURCE).then((handled) => {
+    if (!handled) void oidc(req, res);
+  }).catch((error: unknown) => {
+    res.statusCode = 500;
+    res.end(String(error));
+  });
+});
 
 /** A grant for the resource and the first refresh token of its chain, as a code exchange would leave them. */
 async function newChain(): Promise<string> {

@@ -197,25 +197,34 @@ async function main(): Promise<void> {
   ]);
 
   await load.call('prepareSessions', { target, users: CONCURRENCY });
-  const [bareB, flowsSession] = await alternate('Authorization-code flows with a signed-in session (authorize → consent page → approve → token, prompt=consent):', [
+  // The same flows on oidc-provider alone (in memory, minimal pages): what the stack costs without us.
+  const memoryTarget: PortcullisTarget = { ...target, port: inMemory.port, clientId: inMemory.clientId };
+  await load.call('prepareSessions', { target: memoryTarget, users: CONCURRENCY, name: 'memory' });
+  const memoryFlows = (login: boolean) => (d: number) => load.call<RoundResult>('flows', { timing: timing(d), login, name: 'memory' });
+  const [bareB, memorySessionA, flowsSession] = await alternate('Authorization-code flows with a signed-in session (authorize → consent page → approve → token, prompt=consent):', [
     bareSeries,
+    { label: 'in memory, existing session', unit: 'flows/s', server: memory, run: memoryFlows(false) },
     { label: 'flow, existing session', unit: 'flows/s', server, run: (d) => load.call<RoundResult>('flows', { timing: timing(d), login: false }) },
   ]);
 
-  const [argon, flowsLogin] = await alternate('Authorization-code flows with a password login each (fresh browser per flow):', [
+  const [argon, memoryLoginA, flowsLogin] = await alternate('Authorization-code flows with a password login each (fresh browser per flow):', [
     { label: 'argon2 verify', unit: 'verify/s', server: hasher, run: (d) => hasher.call<RoundResult>('verify', { concurrency: CONCURRENCY, durationMs: d }) },
+    { label: 'in memory, password login', unit: 'flows/s', server: memory, run: memoryFlows(true) },
     { label: 'flow, password login', unit: 'flows/s', server, run: (d) => load.call<RoundResult>('flows', { timing: timing(d), login: true }) },
   ]);
   const rows = await server.call<{ model: string; n: number }[]>('tableSizes');
   const kitRows = await runKitBench({ start, alternate, load, concurrency: CONCURRENCY });
 
   const s = { bareA: summarise(bareA!), sign: summarise(signA!), memory: summarise(memoryA!), refresh: summarise(refreshA!), bareB: summarise(bareB!),
-    session: summarise(flowsSession!), argon: summarise(argon!), login: summarise(flowsLogin!) };
+    session: summarise(flowsSession!), argon: summarise(argon!), login: summarise(flowsLogin!),
+    memorySession: summarise(memorySessionA!), memoryLogin: summarise(memoryLoginA!) };
   const refreshRatio = pairedRatio(refreshA!, signA!);
   const memoryRatio = pairedRatio(memoryA!, signA!);
   const refreshOverMemory = pairedRatio(refreshA!, memoryA!);
   const sessionRatio = pairedRatio(flowsSession!, bareB!, 1 / 5);
   const loginRatio = pairedRatio(flowsLogin!, argon!);
+  const memorySessionRatio = pairedRatio(memorySessionA!, bareB!, 1 / 5);
+  const memoryLoginRatio = pairedRatio(memoryLoginA!, argon!);
   const verdict = (pass: boolean) => (pass ? 'PASS' : 'BELOW');
   const latency = (x: { p50Ms: number; p99Ms: number }) => `p50 ${ms(x.p50Ms)}, p99 ${ms(x.p99Ms)}`;
   const errors = (x: { errors: number }) => (x.errors ? `, ${x.errors} errors` : '');
@@ -236,11 +245,19 @@ async function main(): Promise<void> {
       yardstick: `in memory ${int(s.memory.rate)}/s`, ratio: `${refreshOverMemory.toFixed(2)}×`, target: '', verdict: '',
     },
     {
+      figure: 'oidc-provider in memory: flows/s, existing session (yardstick)', measured: `${int(s.memorySession.rate)}/s, ${latency(s.memorySession)}${errors(s.memorySession)}`,
+      yardstick: `bare koa ${int(s.bareB.rate)}/s ÷ 5`, ratio: `${memorySessionRatio.toFixed(2)}×`, target: 'the stack alone, no database', verdict: '',
+    },
+    {
       figure: 'code flows/s, existing session', measured: `${int(s.session.rate)}/s, ${latency(s.session)}${errors(s.session)}`,
       yardstick: `bare koa ${int(s.bareB.rate)}/s ÷ 5`, ratio: `${sessionRatio.toFixed(2)}×`, target: '≥ 0.7 × (bare ÷ 5)',
       verdict: verdict(sessionRatio >= 0.7 && s.session.errors === 0),
     },
     { figure: 'argon2id verify/s (yardstick)', measured: `${int(s.argon.rate)}/s, ${latency(s.argon)}`, yardstick: '', ratio: '', target: '', verdict: '' },
+    {
+      figure: 'oidc-provider in memory: flows/s, password login (yardstick)', measured: `${int(s.memoryLogin.rate)}/s, ${latency(s.memoryLogin)}${errors(s.memoryLogin)}`,
+      yardstick: `argon2 ${int(s.argon.rate)}/s`, ratio: `${memoryLoginRatio.toFixed(2)}×`, target: 'the stack alone, no database', verdict: '',
+    },
     {
       figure: 'code flows/s, password login', measured: `${int(s.login.rate)}/s, ${latency(s.login)}${errors(s.login)}`,
       yardstick: `argon2 ${int(s.argon.rate)}/s`, ratio: `${loginRatio.toFixed(2)}×`, target: '≥ 0.8× hasher',
@@ -252,7 +269,8 @@ async function main(): Promise<void> {
   ];
   console.log('\nCPU per operation (medians over rounds):');
   for (const [label, results] of [['bare koa', bareA!], ['koa+sign', signA!], ['oidc-provider in memory', memoryA!], ['refresh grant', refreshA!],
-    ['flow, existing session', flowsSession!], ['argon2 verify', argon!], ['flow, password login', flowsLogin!]] as const) {
+    ['in memory, existing session', memorySessionA!], ['flow, existing session', flowsSession!], ['argon2 verify', argon!],
+    ['in memory, password login', memoryLoginA!], ['flow, password login', flowsLogin!]] as const) {
     console.log(costLine(label, results));
   }
   console.log(costDifference('refresh grant − in memory', refreshA!, memoryA!));
