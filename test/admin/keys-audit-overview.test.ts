@@ -107,6 +107,20 @@ describe('signing keys published ahead', () => {
     // Two left of the API's rotation (one was cancelled above), three of the console's.
     expect((await listKeys()).filter((k) => k.status === 'pending')).toHaveLength(5);
   });
+
+  it('the console offers a pending key one "Cancel rotation" button, whose form cancels it', async () => {
+    const pending = (await listKeys()).find((k) => k.status === 'pending')!;
+    const browser = await app.adminBrowser();
+    const keysPage = await browser.get('/admin/keys');
+    const row = keysPage.text.slice(keysPage.text.indexOf(pending.kid), keysPage.text.indexOf('</tr>', keysPage.text.indexOf(pending.kid)));
+    expect(row).toContain('Cancel rotation');
+    expect(row).not.toMatch(/>Retire</);
+    expect(row).toMatch(/<input type="hidden" name="force" value="on">/);
+    const page = await followConsole(browser, await postConsoleForm(browser, '/admin/keys/retire', { kid: pending.kid, force: 'on' }));
+    expect(page.status).toBe(200);
+    expect((await listKeys()).find((k) => k.kid === pending.kid)!.status).toBe('retired');
+    expect((await app.http().get('/jwks')).body.keys.map((k: { kid: string }) => k.kid)).not.toContain(pending.kid);
+  });
 });
 
 describe('the audit log', () => {
