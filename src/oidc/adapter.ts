@@ -113,7 +113,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
     async destroy(id: string): Promise<void> {
       // oidc-provider renews the session id whenever an authorization resumes: it drops the old id and
       // saves the session under the new one. Inside its routes the drop waits for that save, and the
-      // request's end settles it if no save came (settlePendingWrites).
+      // request's end settles it if no save came (settlePendingDestroy, app.ts).
       const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
       if (this.model === 'Session' && ctx?.oidc && requestCache.deferDestroy(this.model, id, ctx)) {
         requestCache.forget(this.model, id);
