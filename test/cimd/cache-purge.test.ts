@@ -2,27 +2,20 @@
 // month; one whose client still has a grant, token or session stays, so a changed document still asks again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, exchangeCode, follow, obtainCode, pkcePair } from '../helpers/oauth-flow.ts';
 import { purgeMetadataDocumentCache, UNUSED_DOCUMENT_RETENTION_DAYS } from '../../src/cimd/store.ts';
 import { endGrants } from '../../src/grants/store.ts';
-import { CIMD_DEV_ENV, clientDocument, startDocumentServer, type DocumentServer } from './document-server.ts';
+import { clientDocument, type DocumentServer } from './document-server.ts';
+import { startCimdTestApp, stopCimdTestApp } from './cimd-test-app.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const CALLBACK = 'https://app.example.com/callback';
 let app: TestApp;
 let docs: DocumentServer;
 let email: string;
-beforeAll(async () => {
-  docs = await startDocumentServer();
-  app = await createTestApp(CIMD_DEV_ENV);
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
-afterAll(async () => {
-  await app?.close();
-  await docs?.close();
-});
+beforeAll(async () => ({ app, docs, email } = await startCimdTestApp(NOTES)));
+afterAll(() => stopCimdTestApp({ app, docs }));
 
 const authorize = (browser: TestAgent, clientId: string) => follow(browser, authorizeQuery({
   clientId, resource: NOTES, scope: 'notes:read', redirectUri: CALLBACK, state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256',

@@ -8,24 +8,17 @@ import { cimdCommands } from '../../src/cli/cimd.ts';
 import { FAILURE_MEMORY_SECONDS } from '../../src/cimd/failure-store.ts';
 import { purgeMetadataDocumentCache } from '../../src/cimd/store.ts';
 import { setDomainPolicyMode, setDomainRule } from '../../src/cimd/domain-policy.ts';
-import { TEST_SECRETS, createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { TEST_SECRETS, createTestApp, type TestApp } from '../helpers/test-app.ts';
 import { REDIRECT_URI, authorizeQuery, exchangeCode, follow, obtainCode, pkcePair } from '../helpers/oauth-flow.ts';
-import { CIMD_DEV_ENV, clientDocument, startDocumentServer, type DocumentServer } from './document-server.ts';
+import { CIMD_DEV_ENV, clientDocument, type DocumentServer } from './document-server.ts';
+import { startCimdTestApp, stopCimdTestApp } from './cimd-test-app.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 let app: TestApp;
 let docs: DocumentServer;
 let email: string;
-beforeAll(async () => {
-  docs = await startDocumentServer();
-  app = await createTestApp(CIMD_DEV_ENV);
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
-afterAll(async () => {
-  await app?.close();
-  await docs?.close();
-});
+beforeAll(async () => ({ app, docs, email } = await startCimdTestApp(NOTES)));
+afterAll(() => stopCimdTestApp({ app, docs }));
 
 const start = (clientId: string) =>
   authorizeQuery({ clientId, resource: NOTES, scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' });

@@ -4,24 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { createApp } from '../../src/app.ts';
-import { TEST_SECRETS, createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 import { REDIRECT_URI, authorizeQuery, exchangeCode, follow, obtainCode, pkcePair, refresh, signIn } from '../helpers/oauth-flow.ts';
-import { CIMD_DEV_ENV, clientDocument, startDocumentServer, type DocumentServer } from './document-server.ts';
+import { clientDocument, type DocumentServer } from './document-server.ts';
+import { startCimdTestApp, stopCimdTestApp } from './cimd-test-app.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 let app: TestApp;
 let docs: DocumentServer;
 let email: string;
-beforeAll(async () => {
-  docs = await startDocumentServer();
-  app = await createTestApp(CIMD_DEV_ENV);
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
-afterAll(async () => {
-  await app?.close();
-  await docs?.close();
-});
+beforeAll(async () => ({ app, docs, email } = await startCimdTestApp(NOTES)));
+afterAll(() => stopCimdTestApp({ app, docs }));
 
 describe('Client ID Metadata Documents', () => {
   it('are advertised in both metadata documents', async () => {

@@ -2,26 +2,19 @@
 // its name or redirect URIs, the grants given before are flagged and the next authorization asks again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, decide, follow, obtainCode, pkcePair } from '../helpers/oauth-flow.ts';
 import { listAuditEvents } from '../../src/audit/store.ts';
-import { CIMD_DEV_ENV, clientDocument, startDocumentServer, type DocumentServer } from './document-server.ts';
+import { clientDocument, type DocumentServer } from './document-server.ts';
+import { startCimdTestApp, stopCimdTestApp } from './cimd-test-app.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const CALLBACK = 'https://app.example.com/callback';
 let app: TestApp;
 let docs: DocumentServer;
 let email: string;
-beforeAll(async () => {
-  docs = await startDocumentServer();
-  app = await createTestApp(CIMD_DEV_ENV);
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
-afterAll(async () => {
-  await app?.close();
-  await docs?.close();
-});
+beforeAll(async () => ({ app, docs, email } = await startCimdTestApp(NOTES)));
+afterAll(() => stopCimdTestApp({ app, docs }));
 
 /** Publishes a new version of the document and lets the cached copy expire (as time passing would). */
 async function publish(path: string, document: Record<string, unknown>) {
