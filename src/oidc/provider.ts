@@ -12,6 +12,7 @@ import { alignTokenRequestResource, createResourceDirectory } from './resource-s
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
+import { rememberAuthorizationErrors } from './leaving-interstitial.ts';
 import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
@@ -183,6 +184,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     return clientSecretMatches(this.clientSecret, presented);
   };
   subscribeAuditEvents(provider, db);
+  rememberAuthorizationErrors(provider);
   revealRegisteredSecrets(provider);
   return provider;
 }
