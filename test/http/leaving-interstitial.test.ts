@@ -34,6 +34,8 @@ function expectLeavingPage(response: { status: number; headers: Record<string, s
   expect(response.headers.location).toBeUndefined();
   expect(response.text).toContain('You are leaving Portcullis for 127.0.0.1:33418');
   expect(response.text).not.toContain('<script');
+  expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+  expect(response.headers['cache-control']).toBe('no-store');
   const destination = clientRedirectOf(response);
   if (error) expect(destination.searchParams.get('error') ?? new URLSearchParams(destination.hash.slice(1)).get('error')).toBe(error);
   return destination;
