@@ -1,6 +1,6 @@
 // What the consent page offers (who asks, for which resource, the new scopes grouped by risk with
-// safe defaults, the identity claims asked, and what is already granted) and what approving records: exactly the scopes and claims the
-// person left checked, added to the grant; the rest declined; irreversible scopes never kept.
+// safe defaults, the identity claims asked, what is already granted) and what approving records: exactly
+// the scopes and claims left checked, added to the grant; the rest declined; irreversible scopes never kept.
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
