@@ -27,6 +27,7 @@ import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
 import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
+import { leavingInterstitial } from './oidc/leaving-interstitial.ts';
 import { describeThrown, log } from './log.ts';
 import { accessLog } from './http/access-log.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -114,6 +115,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   });
   // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
   app.use(registrationGate({ db, mountPath, rateLimit: config.registration, attempts: rateLimits.registrationAttempts }));
+  // Unvetted clients' error and logout redirects become a "You are leaving" page (RFC 9700 §4.11.2).
+  app.use(leavingInterstitial());
   app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
   return {
     app,

@@ -8,6 +8,7 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { renderView } from '../views.ts';
 import { buildConsentOffer, describeConsent, grantConsent, ScopeNotOfferedError } from './consent.ts';
+import { ClaimNotOfferedError } from './identity-claims.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -15,6 +16,9 @@ const consentForm = z.object({
   decision: z.enum(['approve', 'deny']),
   // One checkbox per scope: absent, one value or several.
   scope: z.union([z.string().max(128), z.array(z.string().max(128)).max(100)]).optional()
+    .transform((value) => [value ?? []].flat()),
+  // One checkbox per identity claim (identity-claims.ts), the same shape.
+  claim: z.union([z.string().max(128), z.array(z.string().max(128)).max(20)]).optional()
     .transform((value) => [value ?? []].flat()),
 });
 
@@ -35,7 +39,7 @@ export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
     if (details.uid !== ctx.params.uid || details.prompt.name !== 'consent') ctx.throw(400, 'this consent step is not expected now');
     const form = consentForm.safeParse(ctx.request.body ?? {});
     if (!form.success) return ctx.throw(400, 'the consent form was not filled in as expected');
-    const { decision, scope: chosen } = form.data;
+    const { decision, scope: chosen, claim: chosenClaims } = form.data;
     const offer = await buildConsentOffer(db, provider, details);
     const clientId = String(details.params.client_id);
     const accountId = details.session?.accountId;
@@ -54,14 +58,18 @@ export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
     }
     let granted: Awaited<ReturnType<typeof grantConsent>>;
     try {
-      granted = await grantConsent(provider, details, offer, chosen);
+      granted = await grantConsent(provider, details, offer, chosen, chosenClaims);
     } catch (error) {
-      if (error instanceof ScopeNotOfferedError) ctx.throw(400, 'a permission was submitted that this page did not offer');
+      if (error instanceof ScopeNotOfferedError || error instanceof ClaimNotOfferedError) {
+        ctx.throw(400, 'a permission was submitted that this page did not offer');
+      }
       throw error;
     }
     await recordAuditEvent(db, {
       type: 'consent.granted', accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
-      ...facts(ctx), details: { grant_id: granted.grantId, declined: granted.declined, kept: granted.kept },
+      ...facts(ctx), details: {
+        grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
+      },
     });
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId: granted.grantId } }, { mergeWithLastSubmission: true });
   });

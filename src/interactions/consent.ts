@@ -1,12 +1,14 @@
 // What the consent page offers (who asks, for which resource, the new scopes grouped by risk with
-// safe defaults, and what is already granted) and what approving records: exactly the scopes the
-// person left checked, added to the grant; the rest declined; irreversible scopes never kept.
+// safe defaults, the identity claims asked, what is already granted) and what approving records: exactly
+// the scopes and claims left checked, added to the grant; the rest declined; irreversible scopes never kept.
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import { riskClasses, type Resource, type ResourceScope, type Risk } from '../resources/schema.ts';
 import { findResourceByUri } from '../resources/store.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
+import { findAccountById } from '../accounts/store.ts';
+import { offeredClaims, recordIdentityAnswer, type OfferedClaim } from './identity-claims.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -25,6 +27,8 @@ export interface ConsentOffer {
   resource: Resource | undefined;
   offered: OfferedScope[];
   kept: ResourceScope[];
+  /** Identity claims asked and not answered before (identity-claims.ts): each a line to tick. */
+  claims: OfferedClaim[];
 }
 
 const splitScopes = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
@@ -46,7 +50,9 @@ export async function buildConsentOffer(db: Db, provider: Provider, details: Int
   const offered = declared
     .filter((s) => requested.has(s.scope) && !keptNames.has(s.scope))
     .map((s) => ({ ...s, checked: s.risk === 'read' }));
-  return { indicator, resource, offered, kept };
+  const account = details.session?.accountId ? await findAccountById(db, details.session.accountId) : undefined;
+  const claims = offeredClaims(prompt.missingOIDCScope ?? [], { email: account?.email });
+  return { indicator, resource, offered, kept, claims };
 }
 
 export async function describeConsent(offer: ConsentOffer, details: InteractionDetails, client: Client) {
@@ -67,6 +73,8 @@ export async function describeConsent(offer: ConsentOffer, details: InteractionD
     groups,
     kept: offer.kept,
     stepUp: offer.kept.length > 0 && offer.offered.length > 0,
+    claims: offer.claims,
+    signsIn: (prompt.missingOIDCScope ?? []).includes('openid'),
     wantsOfflineAccess: (prompt.missingOIDCScope ?? []).includes('offline_access'),
   };
 }
@@ -86,7 +94,9 @@ export class ScopeNotOfferedError extends Error {
  * offered ones left unchecked are declined (so this request does not ask again), and irreversible
  * scopes not chosen now are removed from the grant.
  */
-export async function grantConsent(provider: Provider, details: InteractionDetails, offer: ConsentOffer, chosen: string[]) {
+export async function grantConsent(
+  provider: Provider, details: InteractionDetails, offer: ConsentOffer, chosen: string[], chosenClaims: string[] = [],
+) {
   const offeredNames = new Set(offer.offered.map((s) => s.scope));
   const notOffered = chosen.filter((scope) => !offeredNames.has(scope));
   if (notOffered.length > 0) throw new ScopeNotOfferedError(`not offered: ${notOffered.join(' ')}`);
@@ -95,8 +105,9 @@ export async function grantConsent(provider: Provider, details: InteractionDetai
   const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined)
     ?? new provider.Grant({ accountId, clientId });
   const prompt = details.prompt.details as PromptDetails;
-  if (prompt.missingOIDCScope?.length) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
-  if (prompt.missingOIDCClaims?.length) grant.addOIDCClaims(prompt.missingOIDCClaims);
+  // Identity claims only as ticked (issue 11 §5). `missingOIDCClaims` (the `claims` request
+  // parameter) is never granted here: oidc-provider's claimsParameter feature stays off.
+  recordIdentityAnswer(grant, prompt.missingOIDCScope ?? [], offer.claims, chosenClaims);
   const declined = offer.offered.map((s) => s.scope).filter((scope) => !chosen.includes(scope));
   if (offer.indicator) {
     const irreversible = new Set((offer.resource?.scopes ?? []).filter((s) => s.risk === 'irreversible').map((s) => s.scope));
@@ -107,7 +118,10 @@ export async function grantConsent(provider: Provider, details: InteractionDetai
     if (declined.length > 0) grant.rejectResourceScope(offer.indicator, declined.join(' '));
   }
   const grantId = await grant.save();
-  return { grantId, resource: offer.resource?.uri ?? offer.indicator, scopes: chosen, declined, kept: offer.kept.map((s) => s.scope) };
+  return {
+    grantId, resource: offer.resource?.uri ?? offer.indicator, scopes: chosen, declined, kept: offer.kept.map((s) => s.scope),
+    claims: chosenClaims, declinedClaims: offer.claims.map((c) => c.scope).filter((scope) => !chosenClaims.includes(scope)),
+  };
 }
 
 type Grant = InstanceType<Provider['Grant']>;

@@ -5,6 +5,8 @@ import { renderView } from '../views.ts';
 
 export async function renderErrorPage(ctx: KoaContextWithOIDC, out: ErrorOut): Promise<void> {
   ctx.type = 'html';
+  // This page never sends the person on, so the leaving page (leaving-interstitial.ts) leaves it alone.
+  ctx.state.errorPageRendered = true;
   ctx.body = await renderView('error', {
     title: 'This sign-in request cannot continue',
     error: out.error,

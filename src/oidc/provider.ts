@@ -12,12 +12,14 @@ import { alignTokenRequestResource, createResourceDirectory } from './resource-s
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
+import { rememberAuthorizationErrors } from './leaving-interstitial.ts';
 import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
+import { oidcClaimsConfiguration } from '../interactions/identity-claims.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
 import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
@@ -86,7 +88,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       if (!account || account.disabled) return undefined;
       return { accountId: account.id, claims: () => ({ sub: account.id, email: account.email }) };
     },
-    claims: { openid: ['sub'], email: ['email'] },
+    // Every claim a client can receive has a line on the consent page (src/interactions/identity-claims.ts).
+    claims: oidcClaimsConfiguration,
     scopes: ['openid', 'offline_access'],
     // OAuth 2.1: the authorization code flow only; no implicit, no hybrid, no password grant.
     responseTypes: ['code'],
@@ -181,6 +184,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     return clientSecretMatches(this.clientSecret, presented);
   };
   subscribeAuditEvents(provider, db);
+  rememberAuthorizationErrors(provider);
   revealRegisteredSecrets(provider);
   return provider;
 }

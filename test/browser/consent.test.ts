@@ -141,18 +141,66 @@ describe('consent in a real browser', () => {
     await page.context().close();
   });
 
-  it('Deny sends access_denied with the state back to the client, and no grant is stored', async () => {
+  it('Deny on a never-approved client stops at the leaving page; its link sends access_denied with the state, and no grant is stored', async () => {
     const client = await McpClient.register(app.issuer, callbacks.redirectUri);
     const request = client.authorization(NOTES, 'notes:read notes:write');
     const page = await openPage(browser);
     await reachConsent(page, request.url, email);
-    const callback = await answer(page, 'Deny');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Deny', exact: true }).click()]);
+    const host = new URL(callbacks.redirectUri).host;
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`You are leaving Portcullis for ${host}`);
+    await saveScreenshot(page, 'leaving-access-denied.png');
+    const delivered = callbacks.next();
+    await page.getByRole('link', { name: `Continue to ${host}` }).click();
+    const callback = await delivered;
     expect(callback.get('error')).toBe('access_denied');
     expect(callback.get('state')).toBe(request.state);
     expect(callback.get('iss')).toBe(app.issuer);
     expect(callback.get('code')).toBeNull();
     const { rows } = await app.db.query(`SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'clientId' = $1`, [client.clientId]);
     expect(rows).toEqual([]);
+    await page.context().close();
+  });
+
+  it('lists the email the client asks for as a line to tick; left unticked, the ID token carries none', async () => {
+    const client = await McpClient.register(app.issuer, callbacks.redirectUri, 'Email Agent');
+    const request = client.authorization(NOTES, 'openid email notes:read');
+    const page = await openPage(browser);
+    await reachConsent(page, request.url, email);
+    const line = page.getByLabel(`Your email address (${email})`);
+    expect(await line.isVisible()).toBe(true);
+    expect(await line.isChecked()).toBe(false);
+    expect(await page.locator('fieldset.identity-claims legend').textContent()).toBe('About you');
+    await saveScreenshot(page, 'consent-email.png');
+    const tokens = await client.redeem(await answer(page, 'Allow checked'), request);
+    expect(tokens.id_token).toEqual(expect.any(String));
+    expect(decodeJwt(tokens.id_token!)).not.toHaveProperty('email');
+    await page.context().close();
+  });
+
+  it('a self-registered client\'s logout redirect stops at the leaving page naming the host', async () => {
+    const registered = await fetch(`${app.issuer}/reg`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'Logout Agent', redirect_uris: [callbacks.redirectUri], post_logout_redirect_uris: [callbacks.redirectUri],
+        token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const { client_id: clientId } = await registered.json() as { client_id: string };
+    const page = await openPage(browser);
+    await page.goto(`${app.issuer}/session/end?${new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: callbacks.redirectUri, state: 'bye' })}`);
+    // Not signed in: oidc-provider confirms by itself; otherwise the person clicks Sign out.
+    if (await page.getByRole('button', { name: 'Sign out' }).count()) {
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out' }).click()]);
+    }
+    const host = new URL(callbacks.redirectUri).host;
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`You are leaving Portcullis for ${host}`);
+    expect(await page.locator('main').textContent()).toContain('You are signed out');
+    await saveScreenshot(page, 'leaving-logout.png');
+    const delivered = callbacks.next();
+    await page.getByRole('link', { name: `Continue to ${host}` }).click();
+    expect((await delivered).get('state')).toBe('bye');
     await page.context().close();
   });
 });

@@ -53,6 +53,7 @@ export async function startCallbackServer(): Promise<CallbackServer> {
 
 const tokenResponse = z.object({
   access_token: z.string(), token_type: z.string(), refresh_token: z.string().optional(), scope: z.string().optional(),
+  id_token: z.string().optional(),
 });
 export type TokenResponse = z.infer<typeof tokenResponse>;
 

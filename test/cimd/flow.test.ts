@@ -5,7 +5,7 @@ import request from 'supertest';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { createApp } from '../../src/app.ts';
 import { TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
-import { REDIRECT_URI, authorizeQuery, exchangeCode, follow, obtainCode, pkcePair, refresh, signIn } from '../helpers/oauth-flow.ts';
+import { REDIRECT_URI, authorizeQuery, clientRedirectOf, exchangeCode, follow, obtainCode, pkcePair, refresh, signIn } from '../helpers/oauth-flow.ts';
 import { clientDocument, type DocumentServer } from './document-server.ts';
 import { startCimdTestApp, stopCimdTestApp } from './cimd-test-app.ts';
 
@@ -40,6 +40,16 @@ describe('Client ID Metadata Documents', () => {
     expect(decodeJwt(token.body.access_token)).toMatchObject({ aud: NOTES, client_id: clientId, scope: 'notes:read' });
     const rotated = await refresh(app, { client_id: clientId, refresh_token: token.body.refresh_token });
     expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+  });
+
+  it('no operator vetted it: an error before approval stops at the leaving page (issue 11 §8)', async () => {
+    const clientId = docs.url('/leaving/client.json');
+    docs.serveJson('/leaving/client.json', clientDocument(clientId, REDIRECT_URI));
+    const page = await app.browser().get(authorizeQuery({ clientId, resource: NOTES, scope: 'notes:read', state: 's' }));
+    expect(page.status, page.text).toBe(200);
+    expect(page.headers.location).toBeUndefined();
+    expect(page.text).toContain(`You are leaving Portcullis for ${new URL(REDIRECT_URI).host}`);
+    expect(clientRedirectOf(page).searchParams.get('error')).toBe('invalid_request');
   });
 
   it('a redirect_uri the document does not list is refused on a page, never redirected to', async () => {

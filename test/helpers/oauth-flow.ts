@@ -118,3 +118,23 @@ export async function refresh(app: TestApp, params: Record<string, string | stri
   }
   return app.http().post('/token').type('form').send(body.toString());
 }
+
+/** The "Continue to …" link of the leaving page (views/leaving.ejs); undefined when the page has none. */
+export const leavingLinkOf = (html: string) => {
+  const href = /<a class="button primary" href="([^"]*)"/.exec(html)?.[1];
+  const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&#34;': '"', '&#39;': "'" };
+  return href?.replace(/&(amp|lt|gt|#34|#39);/g, (entity) => entities[entity]!);
+};
+
+/**
+ * Where an answer sends the browser back to the client: the 303's Location, or, for a client nobody
+ * vetted, the link of the "You are leaving" page that stands in for the automatic redirect.
+ */
+export function clientRedirectOf(response: { status: number; headers: Record<string, string>; text: string }): URL {
+  if (response.status === 303) return new URL(response.headers.location!);
+  expect(response.status, response.text).toBe(200);
+  expect(response.headers.location).toBeUndefined();
+  const href = leavingLinkOf(response.text);
+  expect(href, response.text).toEqual(expect.any(String));
+  return new URL(href!);
+}

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
-import { authorizeQuery, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, REDIRECT_URI, refresh, registerClient } from '../helpers/oauth-flow.ts';
+import { authorizeQuery, clientRedirectOf, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, REDIRECT_URI, refresh, registerClient } from '../helpers/oauth-flow.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const CALENDAR = 'https://calendar.example.com/mcp';
@@ -64,8 +64,8 @@ describe('PKCE', () => {
   async function authorizeWith(challenge: Record<string, string | undefined>) {
     const { client_id } = await registerClient(app);
     const response = await app.browser().get(authorizeQuery({ clientId: client_id, resource: NOTES, scope: 'notes:read', state: 's1', ...challenge }));
-    expect(response.status).toBe(303);
-    return new URL(response.headers.location as string);
+    // Self-registered: the error waits on the leaving page (src/oidc/leaving-interstitial.ts).
+    return clientRedirectOf(response);
   }
 
   it('refuses an authorization request without code_challenge', async () => {
@@ -171,21 +171,21 @@ describe('resource indicators (RFC 8707)', () => {
   it('an unknown resource is refused with invalid_target at authorization', async () => {
     const { client_id } = await registerClient(app);
     const response = await app.browser().get(authorizeQuery({ clientId: client_id, resource: 'https://unknown.example/mcp', scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
-    const location = new URL(response.headers.location as string);
+    const location = clientRedirectOf(response);
     expect(location.searchParams.get('error')).toBe('invalid_target');
   });
 
   it('two resources in one authorization request are refused', async () => {
     const { client_id } = await registerClient(app);
     const response = await app.browser().get(authorizeQuery({ clientId: client_id, resource: [NOTES, CALENDAR], scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
-    const location = new URL(response.headers.location as string);
+    const location = clientRedirectOf(response);
     expect(location.searchParams.get('error')).toBe('invalid_target');
   });
 
   it('omitting resource when several are registered is refused with a message naming resource', async () => {
     const { client_id } = await registerClient(app);
     const response = await app.browser().get(authorizeQuery({ clientId: client_id, scope: 'notes:read', state: 's', codeChallenge: pkcePair().challenge, codeChallengeMethod: 'S256' }));
-    const location = new URL(response.headers.location as string);
+    const location = clientRedirectOf(response);
     expect(location.searchParams.get('error')).toBe('invalid_target');
     expect(location.searchParams.get('error_description')).toMatch(/resource is required/);
   });
@@ -228,7 +228,7 @@ describe('consent decisions', () => {
     expect(page.text).toContain('notes:read');
     const denied = await browser.post(`${consentPath}/confirm`).type('form').send({ decision: 'deny', csrf: csrfTokenOf(page.text) });
     const back = await follow(browser, new URL(denied.headers.location as string, ISSUER).pathname + new URL(denied.headers.location as string, ISSUER).search);
-    const location = new URL(back.headers.location as string);
+    const location = clientRedirectOf(back);
     expect(location.origin + location.pathname).toBe(REDIRECT_URI);
     expect(location.searchParams.get('error')).toBe('access_denied');
     expect(location.searchParams.get('state')).toBe('deny-state');

@@ -5,7 +5,7 @@ import { decodeJwt } from 'jose';
 import type TestAgent from 'supertest/lib/agent.js';
 import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
 import {
-  authorizeQuery, checkedScopes, csrfTokenOf, decide, exchangeCode, follow, obtainCode, pkcePair, refresh, registerClient, REDIRECT_URI, signIn,
+  authorizeQuery, checkedScopes, clientRedirectOf, csrfTokenOf, decide, exchangeCode, follow, obtainCode, pkcePair, refresh, registerClient, REDIRECT_URI, signIn,
 } from '../helpers/oauth-flow.ts';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
@@ -94,7 +94,7 @@ describe('the consent page', () => {
     const browser = app.browser();
     const { page } = await authorize(browser, client_id, 'notes:read notes:write');
     const back = await decide(browser, interactionPath(page), 'approve', []);
-    const callback = new URL(back.headers.location as string);
+    const callback = clientRedirectOf(back);
     expect(callback.origin + callback.pathname).toBe(REDIRECT_URI);
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.get('state')).toBe('st4te');
@@ -107,7 +107,7 @@ describe('the consent page', () => {
     const browser = app.browser();
     const { page } = await authorize(browser, client_id, 'notes:read');
     const back = await decide(browser, interactionPath(page), 'deny');
-    const callback = new URL(back.headers.location as string);
+    const callback = clientRedirectOf(back);
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.get('state')).toBe('st4te');
     expect(callback.searchParams.get('iss')).toBe(app.config.issuer);
