@@ -64,7 +64,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // A rotated refresh token and its successor are written in one statement: the successor exists
       // only if the old token was consumed by this very request (see consume below).
       await rotateRefreshToken(db, Provider.ctx as KoaContextWithOIDC | undefined, pending.id,
-        { values, grantId: payload.grantId, expiresAt }, options.refreshGraceSeconds, upsertConflict);
+        { values, grantId: payload.grantId, expiresAt }, options.refreshGraceSeconds);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {

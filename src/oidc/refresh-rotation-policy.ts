@@ -55,10 +55,11 @@ const consumeCtes = `predecessor AS (
     SELECT 1 FROM predecessor WHERE predecessor.rotated_from IS NULL OR EXISTS (SELECT 1 FROM claim)
   )`;
 
-/** The successor row: the caller's columns $5… ($5 model, $6 id, $7 payload, $8 grant, $9 uid, $10 user code, $11 expiry). */
-const rotateSql = (upsertConflict: string) => `WITH ${consumeCtes}
+// The successor row: $5 model, $6 id, $7 payload, $8 grant, $9 uid, $10 user code, $11 expiry. Its id
+// is new (oidc-provider draws it at random), so a plain insert.
+const rotateSql = `WITH ${consumeCtes}
   INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, rotated_from)
-  SELECT $5, $6, $7::jsonb, $8, $9, $10, $11::timestamptz, $1 WHERE EXISTS (SELECT 1 FROM won) ${upsertConflict}`;
+  SELECT $5, $6, $7::jsonb, $8, $9, $10, $11::timestamptz, $1 WHERE EXISTS (SELECT 1 FROM won)`;
 
 const consumeOnlySql = `WITH ${consumeCtes} SELECT 1 FROM won`;
 
@@ -74,8 +75,8 @@ export interface SuccessorRow {
  * statement won the token. Throws invalid_grant (after revoking the grant) when it lost.
  */
 export async function rotateRefreshToken(db: Queryable, ctx: KoaContextWithOIDC | undefined, predecessorId: string,
-  successor: SuccessorRow, refreshGraceSeconds: number, upsertConflict: string): Promise<void> {
-  const { rowCount } = await db.query(rotateSql(upsertConflict),
+  successor: SuccessorRow, refreshGraceSeconds: number): Promise<void> {
+  const { rowCount } = await db.query(rotateSql,
     [predecessorId, refreshGraceSeconds, successor.values[1], successor.expiresAt, ...successor.values]);
   if (rowCount === 0) await refuseLostRace(ctx, successor.grantId);
 }

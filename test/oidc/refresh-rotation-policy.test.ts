@@ -26,7 +26,7 @@ async function rotate(db: Db, from: string, grantId: string): Promise<string> {
   const expiresAt = new Date(Date.now() + 3600_000);
   await rotateRefreshToken(db, undefined, from, {
     values: ['RefreshToken', id, JSON.stringify({ grantId }), grantId, null, null, expiresAt], grantId, expiresAt,
-  }, GRACE, '');
+  }, GRACE);
   return id;
 }
 
