@@ -31,7 +31,7 @@ export function createMetrics(db: Db, metricsToken: string | undefined): Metrics
     name: 'portcullis_consents_total', help: 'Consent decisions', labelNames: ['decision'], registers: [registry],
   });
   const replays = new Counter({
-    name: 'portcullis_refresh_token_replays_total', help: 'Refresh tokens presented again after their grace window (grant revoked)', registers: [registry],
+    name: 'portcullis_refresh_token_replays_total', help: 'Refresh tokens replayed: a rotated or superseded token presented again (grant revoked)', registers: [registry],
   });
   const loginFailures = new Counter({
     name: 'portcullis_login_failures_total', help: 'Failed sign-ins, by reason', labelNames: ['reason'], registers: [registry],

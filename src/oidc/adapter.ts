@@ -1,10 +1,11 @@
 // oidc-provider's storage adapter over our Db: every model in the one `oidc_models` table.
-// Owns atomic consumption of codes and refresh tokens, the refresh-token grace window, and the
-// round-trip savings: reads loaded together (prefetch), writes that ride along with the next one.
+// Owns atomic consumption of codes and the round-trip savings: reads loaded together (prefetch), writes
+// that ride along with the next one. Refresh-token rotation rules: refresh-rotation-policy.ts.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { requestCache } from './request-cache.ts';
-import { graceSecondsFor, payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
+import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
+import { consumeRefreshToken, graceSecondsFor, rotateRefreshToken } from './refresh-rotation-policy.ts';
 import { prefetchForTokenRequest } from './token-prefetch.ts';
 import { prefetchForAuthorization, prefetchForInteraction } from './authorization-prefetch.ts';
 import { currentRequestContext } from './request-scope.ts';
@@ -18,11 +19,8 @@ export interface AdapterOptions {
   consumeGuards?: Partial<Record<string, ConsumeGuard>>;
 }
 
-// Conditional: of two concurrent redemptions exactly one changes the row. A refresh token
-// re-consumed inside its grace window keeps its first consumption time, so the window never slides.
-const consumeSql = `UPDATE oidc_models SET consumed_at = COALESCE(consumed_at, now())
-  WHERE model = $1 AND id = $2
-    AND (consumed_at IS NULL OR ($3::int > 0 AND consumed_at > now() - make_interval(secs => $3::int)))`;
+// Conditional: of two concurrent redemptions of a code exactly one changes the row.
+const consumeCodeSql = `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`;
 
 const upsertValues = `VALUES ($1, $2, $3, $4, $5, $6, $7)`;
 const upsertConflict = `ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
@@ -65,13 +63,8 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       }
       // A rotated refresh token and its successor are written in one statement: the successor exists
       // only if the old token was consumed by this very request (see consume below).
-      const { rowCount } = await db.query(
-        `WITH consumed AS (${consumeSql.replaceAll('$1', '$8').replaceAll('$2', '$9').replaceAll('$3', '$10')} RETURNING 1)
-         INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at)
-         SELECT $1, $2, $3::jsonb, $4, $5, $6, $7::timestamptz WHERE EXISTS (SELECT 1 FROM consumed) ${upsertConflict}`,
-        [...values, pending.model, pending.id, graceSecondsFor(pending.model, options.refreshGraceSeconds)],
-      );
-      if (rowCount === 0) throw alreadyUsed(pending.model);
+      await rotateRefreshToken(db, Provider.ctx as KoaContextWithOIDC | undefined, pending.id,
+        { values, grantId: payload.grantId, expiresAt }, options.refreshGraceSeconds);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -106,8 +99,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // consume rides along with that save (one round trip, atomically). Anything else consumes now.
       if (this.model === 'RefreshToken' && isTokenRequest() && requestCache.deferConsume(this.model, id)) return;
       // oidc-provider does not look at consume's result, so the loser of a race must fail here.
-      const { rowCount } = await db.query(consumeSql, [this.model, id, this.grace]);
-      if (rowCount === 0) throw alreadyUsed(this.model);
+      if (!(await consumeNow(db, this.model, id, options.refreshGraceSeconds))) throw alreadyUsed(this.model);
     }
 
     async destroy(id: string): Promise<void> {
@@ -144,13 +136,18 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
 
     private async selectOne(condition: string, value: string): Promise<AdapterPayload | undefined> {
       const { rows } = await db.query<StoredPayloadRow>(
-        `SELECT ${storedPayloadColumns('$3')} FROM oidc_models
-         WHERE model = $1 AND ${condition} AND (expires_at IS NULL OR expires_at > now())`,
+        `SELECT ${storedPayloadColumns('$3')} FROM oidc_models t
+         WHERE t.model = $1 AND t.${condition} AND (t.expires_at IS NULL OR t.expires_at > now())`,
         [this.model, value, this.grace],
       );
       return rows[0] ? payloadFromRow(rows[0]) : undefined;
     }
   };
+}
+
+async function consumeNow(db: Db, model: string, id: string, refreshGraceSeconds: number): Promise<boolean> {
+  if (model === 'RefreshToken') return consumeRefreshToken(db, id, refreshGraceSeconds);
+  return (await db.query(consumeCodeSql, [model, id])).rowCount > 0;
 }
 
 function isTokenRequest(): boolean {
@@ -171,6 +168,5 @@ export async function settlePendingDestroy(db: Db, ctx: object): Promise<void> {
 export async function settlePendingConsume(db: Db, ctx: object, refreshGraceSeconds: number): Promise<boolean> {
   const pending = requestCache.takePendingConsume(ctx);
   if (!pending) return true;
-  const { rowCount } = await db.query(consumeSql, [pending.model, pending.id, graceSecondsFor(pending.model, refreshGraceSeconds)]);
-  return rowCount > 0;
+  return consumeNow(db, pending.model, pending.id, refreshGraceSeconds);
 }

@@ -1,5 +1,5 @@
 // Turns oidc-provider's events into audit records: tokens issued, and grants revoked, which on the
-// token endpoint means a replayed code or a refresh token reused after its grace window.
+// token endpoint means a replayed code or refresh token (refresh-rotation-policy.ts says which reuse is one).
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';

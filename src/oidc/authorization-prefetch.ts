@@ -21,7 +21,7 @@ type PrefetchRow = {
 
 const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
 const stored = (alias: string) =>
-  `json_build_object('payload', ${alias}.payload, 'consumed_at', ${alias}.consumed_at, 'in_grace', false)`;
+  `json_build_object('payload', ${alias}.payload, 'consumed', floor(extract(epoch FROM ${alias}.consumed_at))::int8)`;
 
 // $1 session id (from the cookie) or null, $2 interaction id or null, $3 client_id when the request names
 // it. Without a session id, the session is the one the interaction belongs to (by uid). The client comes

@@ -1,28 +1,21 @@
-// How a stored oidc_models row becomes the payload oidc-provider sees: the `consumed` mark, and the
-// refresh-token grace window in which a consumed token still reads as unused.
+// How a stored oidc_models row becomes the payload oidc-provider sees: the payload plus the `consumed`
+// mark, which the rotation policy derives from the row (refresh-rotation-policy.ts).
 import type { AdapterPayload } from 'oidc-provider';
+import { consumedMarkSql } from './refresh-rotation-policy.ts';
 
-/** Columns every payload read selects; $grace is the placeholder for the grace window in seconds. */
-export const storedPayloadColumns = (grace: string) =>
-  `payload, consumed_at, consumed_at > now() - make_interval(secs => ${grace}::int) AS in_grace`;
+/**
+ * Columns every payload read selects from `oidc_models t`; $grace is the placeholder for the model's
+ * grace window in seconds (graceSecondsFor).
+ */
+export const storedPayloadColumns = (grace: string) => `t.payload, ${consumedMarkSql('t', grace)} AS consumed`;
 
 export interface StoredPayloadRow {
   payload: AdapterPayload;
-  consumed_at: Date | string | null;
-  in_grace: boolean | null;
+  /** Epoch seconds when the row reads as consumed; null while it may be used. */
+  consumed: number | null;
 }
 
-/**
- * Inside the grace window a rotated refresh token reads as unused, so an honest retry is served a
- * fresh successor; after it, oidc-provider sees `consumed` and revokes the grant. Codes have no window.
- */
+/** A consumed row carries `consumed`, which oidc-provider checks (a refresh token: revoke the grant). */
 export function payloadFromRow(row: StoredPayloadRow): AdapterPayload {
-  if (row.consumed_at !== null && !row.in_grace) {
-    return { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) };
-  }
-  return row.payload;
+  return row.consumed === null ? row.payload : { ...row.payload, consumed: Number(row.consumed) };
 }
-
-/** The grace window that applies to a model: only refresh tokens have one. */
-export const graceSecondsFor = (model: string, refreshGraceSeconds: number) =>
-  (model === 'RefreshToken' ? refreshGraceSeconds : 0);

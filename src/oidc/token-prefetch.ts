@@ -5,6 +5,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { requestCache } from './request-cache.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
+import { graceSecondsFor } from './refresh-rotation-policy.ts';
 
 const TOKEN_MODEL_BY_GRANT: Record<string, string> = {
   authorization_code: 'AuthorizationCode',
@@ -27,7 +28,7 @@ const prefetchSql = `
   )
   SELECT
     (SELECT c.payload FROM oidc_models c WHERE c.model = 'Client' AND c.id = $1 AND ${live('c')}) AS client,
-    (SELECT json_build_object('payload', payload, 'consumed_at', consumed_at, 'in_grace', in_grace) FROM token) AS token,
+    (SELECT json_build_object('payload', payload, 'consumed', consumed) FROM token) AS token,
     (SELECT g.payload FROM oidc_models g WHERE g.model = 'Grant' AND g.id = (SELECT grant_id FROM token) AND ${live('g')}) AS grant,
     (SELECT json_build_object('id', a.id, 'email', a.email, 'is_admin', a.is_admin, 'disabled_at', a.disabled_at)
        FROM accounts a WHERE a.id = (SELECT account_id FROM token)) AS account`;
@@ -43,8 +44,7 @@ export async function prefetchForTokenRequest(db: Db, ctx: KoaContextWithOIDC | 
   const tokenValue = model === 'AuthorizationCode' ? params.code : params.refresh_token;
   if (!model || typeof tokenValue !== 'string' || tokenValue.length > 512) return false;
 
-  const grace = model === 'RefreshToken' ? refreshGraceSeconds : 0;
-  const { rows } = await db.query<PrefetchRow>(prefetchSql, [clientId, model, tokenValue, grace]);
+  const { rows } = await db.query<PrefetchRow>(prefetchSql, [clientId, model, tokenValue, graceSecondsFor(model, refreshGraceSeconds)]);
   const row = rows[0];
   requestCache.set('Client', clientId, row?.client ?? null);
   requestCache.set(model, tokenValue, row?.token ? payloadFromRow(row.token) : null);

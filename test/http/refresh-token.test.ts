@@ -1,5 +1,6 @@
-// Refresh tokens: rotation on every use, an honest retry inside the grace window, replay after it
-// revoking the whole grant (and being recorded), and resource checks that never burn the token.
+// Refresh tokens: rotation on every use, an honest retry inside the grace window that leaves one usable
+// successor, every other reuse revoking the whole grant (recorded and counted), and resource checks
+// that never burn the token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
@@ -11,8 +12,9 @@ const OTHER = 'https://other.example.com/mcp';
 let app: TestApp;
 let email: string;
 
+const METRICS_TOKEN = 'm'.repeat(40);
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ METRICS_TOKEN });
   await app.addResource(notesResource(NOTES));
   await app.addResource({ uri: OTHER, name: 'Other', scopes: [{ scope: 'other:read', risk: 'read', description: '' }] });
   email = (await app.addUser()).email;
@@ -25,6 +27,28 @@ async function tokens() {
   const response = await exchangeCode(app, { client_id: clientId, code: code!, code_verifier: verifier });
   expect(response.status).toBe(200);
   return { clientId, refreshToken: response.body.refresh_token as string };
+}
+
+/** Grants and refresh tokens of a client still stored (a revoked grant leaves none). */
+async function liveRowsOf(clientId: string) {
+  const { rows } = await app.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM oidc_models WHERE model IN ('RefreshToken', 'Grant') AND payload->>'clientId' = $1", [clientId]);
+  return rows[0]!.n;
+}
+
+async function replaysRecordedFor(clientId: string) {
+  await flushAuditWrites();
+  const { rows } = await app.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_events WHERE event_type = 'refresh_token.replay_detected' AND client_id = $1", [clientId]);
+  return rows[0]!.n;
+}
+
+/** portcullis_refresh_token_replays_total, as Prometheus scrapes it. */
+async function replayMetric() {
+  await flushAuditWrites();
+  const response = await app.http().get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
+  expect(response.status).toBe(200);
+  return Number(/^portcullis_refresh_token_replays_total (\d+)/m.exec(response.text)?.[1] ?? 'NaN');
 }
 
 /** Moves a consumed refresh token's consumption back in time: the clock, faked in the database. */
@@ -44,14 +68,50 @@ describe('refresh token rotation', () => {
     expect(second.status).toBe(200);
   });
 
-  it('an honest retry within the grace window succeeds and does not revoke anything', async () => {
+  it('an honest retry within the grace window succeeds; its successor is the only one that keeps working', async () => {
     const { clientId, refreshToken } = await tokens();
-    const first = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
+    const lost = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
+    expect(lost.status).toBe(200);
+    // The client never saw `lost` (response cut off) and retries with the token it still has.
     const retry = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
     expect(retry.status, JSON.stringify(retry.body)).toBe(200);
-    // Both successors stay usable: the retrying client may have kept either.
-    expect((await refresh(app, { client_id: clientId, refresh_token: first.body.refresh_token })).status).toBe(200);
-    expect((await refresh(app, { client_id: clientId, refresh_token: retry.body.refresh_token })).status).toBe(200);
+    expect(retry.body.refresh_token).not.toBe(lost.body.refresh_token);
+    // The chain goes on from the retry's successor, and nothing was revoked.
+    const next = await refresh(app, { client_id: clientId, refresh_token: retry.body.refresh_token });
+    expect(next.status, JSON.stringify(next.body)).toBe(200);
+    expect((await refresh(app, { client_id: clientId, refresh_token: next.body.refresh_token })).status).toBe(200);
+    expect(await replaysRecordedFor(clientId)).toBe(0);
+  });
+
+  it('a thief replaying a rotated token inside the window: the honest client\'s next refresh is a replay, the grant ends for both, audited and counted', async () => {
+    const { clientId, refreshToken } = await tokens();
+    const before = await replayMetric();
+    const honest = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
+    expect(honest.status).toBe(200);
+    const thief = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
+    expect(thief.status).toBe(200); // indistinguishable from an honest retry, so it is answered…
+    // …and the successor it superseded is the honest client's: its use reveals the theft.
+    const revealed = await refresh(app, { client_id: clientId, refresh_token: honest.body.refresh_token });
+    expect(revealed.status).toBe(400);
+    expect(revealed.body.error).toBe('invalid_grant');
+    const thiefNext = await refresh(app, { client_id: clientId, refresh_token: thief.body.refresh_token });
+    expect(thiefNext.body.error).toBe('invalid_grant');
+    expect(await liveRowsOf(clientId)).toBe(0);
+    expect(await replaysRecordedFor(clientId)).toBe(1);
+    expect(await replayMetric()).toBe(before + 1);
+  });
+
+  it('once the successor has been used, the old token replayed inside the window revokes the grant', async () => {
+    const { clientId, refreshToken } = await tokens();
+    const rotated = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
+    const used = await refresh(app, { client_id: clientId, refresh_token: rotated.body.refresh_token });
+    expect(used.status).toBe(200);
+    const replay = await refresh(app, { client_id: clientId, refresh_token: refreshToken });
+    expect(replay.status).toBe(400);
+    expect(replay.body.error).toBe('invalid_grant');
+    expect((await refresh(app, { client_id: clientId, refresh_token: used.body.refresh_token })).body.error).toBe('invalid_grant');
+    expect(await liveRowsOf(clientId)).toBe(0);
+    expect(await replaysRecordedFor(clientId)).toBe(1);
   });
 
   it('concurrent refreshes with one token (clients sharing a credential store) all succeed', async () => {
