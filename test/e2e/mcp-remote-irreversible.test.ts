@@ -35,12 +35,17 @@ afterAll(async () => {
 const toolText = (answer: JsonRpcAnswer) =>
   ((answer.result?.content as { text?: string }[] | undefined)?.[0]?.text) ?? JSON.stringify(answer);
 
-/** The person answers the consent page behind `url`: ticks `tick`, then "Allow checked"; waits for the callback. */
+/**
+ * The person answers the consent page behind `url`: signs in if asked, ticks `tick`, then "Allow checked";
+ * returns the scope boxes as offered, once the browser is back at mcp-remote's callback.
+ */
 async function consent(page: Page, url: string, email: string, tick: string[], screenshot: string) {
   await reachConsent(page, url, email);
+  const offered = await scopeBoxes(page);
   for (const label of tick) await page.getByLabel(label).check();
   await saveScreenshot(page, screenshot);
   await Promise.all([page.waitForURL(/\/oauth\/callback\?/), page.getByRole('button', { name: 'Allow checked', exact: true }).click()]);
+  return offered;
 }
 
 describe('mcp-remote with an irreversible scope', () => {
@@ -64,9 +69,9 @@ describe('mcp-remote with an irreversible scope', () => {
     const deleting = remote.callTool('delete_all_notes', { confirm: true });
     const stepUp = new URL(await remote.waitForOpenedUrl(2));
     expect(stepUp.searchParams.get('scope')?.split(' ')).toContain('notes:delete');
-    await reachConsent(page, stepUp.href, person.email);
-    expect(await scopeBoxes(page)).toEqual({ 'notes:delete': false });
-    await consent(page, stepUp.href, person.email, ['Delete all your notes'], 'mcp-remote-2-irreversible.png');
+    // Only the new scope is offered, unticked: the irreversible one is never pre-approved.
+    expect(await consent(page, stepUp.href, person.email, ['Delete all your notes'], 'mcp-remote-2-irreversible.png'))
+      .toEqual({ 'notes:delete': false });
     expect(toolText(await deleting)).toBe('Deleted 2 notes.');
     const afterYes = await remote.tokens();
     expect(decodeJwt(afterYes.access_token).scope).toContain('notes:delete');
@@ -95,7 +100,8 @@ describe('mcp-remote with an irreversible scope', () => {
     const secondYes = new URL(await remote.waitForOpenedUrl(3));
     expect(secondYes.searchParams.get('scope')?.split(' ')).toContain('notes:delete');
     expect(notes.store.list(person.id)).toEqual(['written later']);
-    await consent(page, secondYes.href, person.email, ['Delete all your notes'], 'mcp-remote-3-second-yes.png');
+    expect(await consent(page, secondYes.href, person.email, ['Delete all your notes'], 'mcp-remote-3-second-yes.png'))
+      .toEqual({ 'notes:delete': false });
     expect(toolText(await deletingAgain)).toBe('Deleted 1 notes.');
 
     // Time passes: the token has 30 s left, so mcp-remote refreshes on its own, repeating the spent

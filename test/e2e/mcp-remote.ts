@@ -49,10 +49,16 @@ export class McpRemote {
     return new McpRemote(child, dir);
   }
 
-  /** Sends one JSON-RPC request and resolves with its answer (which may wait for a sign-in to finish). */
-  request(method: string, params: Record<string, unknown> = {}): Promise<JsonRpcAnswer> {
+  /**
+   * Sends one JSON-RPC request and resolves with its answer (which may wait for a sign-in to finish);
+   * rejects with mcp-remote's last log lines when none comes within `timeoutMs`.
+   */
+  request(method: string, params: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<JsonRpcAnswer> {
     const id = this.nextId++;
-    const answered = new Promise<JsonRpcAnswer>((resolve) => this.waiting.set(id, resolve));
+    const answered = new Promise<JsonRpcAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${method} from mcp-remote; its stderr:\n${this.stderr.slice(-4000)}`)), timeoutMs);
+      this.waiting.set(id, (answer) => { clearTimeout(timer); resolve(answer); });
+    });
     this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
     return answered;
   }
