@@ -73,6 +73,15 @@ describe('a refresh that repeats a spent irreversible scope', () => {
     expect(plain.body.scope).toBe('notes:read');
   });
 
+  it('treats an irreversible scope the person left unticked the same way: dropped, not invalid_scope', async () => {
+    const { client_id: clientId } = await registerClient(app);
+    const first = await consentAndRedeem(app.browser(), clientId, 'notes:read notes:delete', ['notes:read']);
+    expect(first.scope).toBe('notes:read');
+    const refreshed = await refresh(app, { client_id: clientId, refresh_token: first.refresh_token, scope: 'notes:read notes:delete' });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    expect(refreshed.body.scope).toBe('notes:read');
+  });
+
   it('does not pick up the scope from a new consent whose code is not yet redeemed', async () => {
     const { clientId, browser, first } = await signedInWithDelete();
     // A second "yes" to notes:delete puts it back on the grant until its code is redeemed…
