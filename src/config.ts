@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { LoginThrottlePolicy } from './accounts/login-throttle.ts';
 import type { RateLimitConfig } from './rate-limit/limits.ts';
 import { DOMAIN_POLICY_MODES, domainName, type ConfiguredDomainPolicy } from './cimd/domain-policy.ts';
+import { MIN_ACCESS_TOKEN_TTL_SECONDS } from './resources/schema.ts';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -24,8 +25,9 @@ const environmentSchema = z.object({
   KEY_ENCRYPTION_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
   // Seconds in which a rotated refresh token may be presented again (an honest retry) without revoking the grant.
   REFRESH_GRACE_SECONDS: seconds(0, 60).default(10),
-  // Default access-token lifetime for resources that set none (MCP: short-lived tokens); capped at 1 hour.
-  ACCESS_TOKEN_TTL_SECONDS: seconds(30, 3600).default(300),
+  // Default access-token lifetime for resources that set none (MCP: short-lived tokens); capped at 1 hour,
+  // at least 120 s so clients that refresh with 60 s left do not refresh on every call.
+  ACCESS_TOKEN_TTL_SECONDS: seconds(MIN_ACCESS_TOKEN_TTL_SECONDS, 3600).default(300),
   // Authorization codes are single-use and short-lived (OAuth 2.1 §4.1.2 recommends ≤ 10 min; we use ≤ 60 s).
   AUTHORIZATION_CODE_TTL_SECONDS: seconds(10, 60).default(60),
   // Refresh-token lifetime (absolute, from the first issue of the chain).

@@ -10,6 +10,12 @@ export const TOOL_SCOPES = {
   delete_all_notes: ['notes:delete'],
 } as const satisfies Record<string, readonly string[]>;
 
+/**
+ * Registered with risk `irreversible` (`resource add --scope notes:delete=irreversible`): Portcullis puts it
+ * in one token per consent, and the kit lets that token make one call needing it.
+ */
+export const SINGLE_USE_SCOPES = ['notes:delete'];
+
 /** The baseline a client asks for first (RFC 9728 scopes_supported): reading. More is asked for by step-up. */
 export const BASELINE_SCOPES = ['notes:read'];
 

@@ -7,7 +7,7 @@ import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
 import {
   createResourceServer, createToolScopes, nodeBearerAuth, nodeProtectedResourceMetadata, type IntrospectionOptions, type NodeRequest,
 } from '../../src/resource-server/index.ts';
-import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, TOOL_SCOPES } from './notes.ts';
+import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, SINGLE_USE_SCOPES, TOOL_SCOPES } from './notes.ts';
 
 export interface NotesServerOptions {
   /** Port to listen on; 0 picks a free one (tests). */
@@ -102,7 +102,7 @@ export async function startNotesServer(options: NotesServerOptions): Promise<Not
   const validateHost = hostHeaderValidation(allowedHostnames(resource));
   const validateOrigin = originValidation(allowedHostnames(resource));
   const serveMetadata = nodeProtectedResourceMetadata(kit);
-  const requireToken = nodeBearerAuth(kit, { toolScopes: createToolScopes(TOOL_SCOPES) });
+  const requireToken = nodeBearerAuth(kit, { toolScopes: createToolScopes(TOOL_SCOPES, { singleUseScopes: SINGLE_USE_SCOPES }) });
   const mcpPath = resource.pathname.replace(/\/+$/, '') || '/';
 
   handle = async (req: NodeRequest, res) => {

@@ -5,7 +5,7 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { checkProtectedResourceMetadata, type MetadataCheck } from '../resources/metadata-check.ts';
-import { accessTokenFormats, newResourceSchema, resourceScopeSchema, type Resource } from '../resources/schema.ts';
+import { accessTokenFormats, MIN_ACCESS_TOKEN_TTL_SECONDS, newResourceSchema, resourceScopeSchema, type Resource } from '../resources/schema.ts';
 import { findResourceByUri, listResources } from '../resources/store.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import { adminAuditEvent, type AdminActor } from './actor.ts';
@@ -24,7 +24,7 @@ export const resourceSettingsSchema = z.object({
   name: z.string().trim().min(1).max(200),
   scopes: z.array(resourceScopeSchema).min(1, 'declare at least one scope').max(100)
     .refine((scopes) => new Set(scopes.map((s) => s.scope)).size === scopes.length, 'scopes must be unique'),
-  accessTokenTtlSeconds: z.number().int().min(30).max(3600).optional(),
+  accessTokenTtlSeconds: z.number().int().min(MIN_ACCESS_TOKEN_TTL_SECONDS).max(3600).optional(),
   accessTokenFormat: z.enum(accessTokenFormats).default('jwt'),
   /** null: any client; a list: only these clients may obtain tokens for the resource. */
   allowedClientIds: clientIds.nullable().default(null),

@@ -1,10 +1,16 @@
-// Irreversible scopes are single-use: the token that carries one lives a minute at most, no refresh
-// token carries one, and redeeming the code spends them from the grant, so every new use needs a
-// fresh consent (consent-policy.ts asks for it).
+// Irreversible scopes are single-use: only the access token of the code exchange carries one (five
+// minutes at most), redeeming the code spends them from the grant and no refresh token carries one,
+// so every new use needs a fresh consent (consent-policy.ts asks for it).
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { scopesWithRisk, type ResourceDirectory } from './resource-servers.ts';
 
-export const IRREVERSIBLE_ACCESS_TOKEN_TTL_SECONDS = 60;
+/**
+ * Long enough that a client which treats a token with 60 s or less left as expired (mcp-remote does)
+ * still uses it for minutes instead of refreshing it away at once, which would lose the scope: the
+ * refresh gives a token without it (spent-scope-refresh.ts). Short, because the token can still act
+ * irreversibly until it is used; the resource-server kit lets it do so once (single-use-scopes.ts).
+ */
+export const IRREVERSIBLE_ACCESS_TOKEN_TTL_SECONDS = 300;
 
 interface ScopedToken { scope?: string | undefined; resourceServer?: { audience?: string } | undefined }
 interface GrantSource { kind?: string; scope?: string; resource?: string | string[] | undefined; grantId?: string }

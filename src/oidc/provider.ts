@@ -20,6 +20,7 @@ import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBindi
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
 import { oidcClaimsConfiguration } from '../interactions/identity-claims.ts';
+import { withSpentScopesDroppedOnRefresh } from './spent-scope-refresh.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
 import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
@@ -59,7 +60,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
 
   const configuration: Configuration = {
     // Outermost: the token endpoint's per-client rate limit counts before the client is resolved.
-    adapter: withRateLimit(withMetadataDocumentClients(createAdapterClass(db, {
+    // Innermost wrapper: a refresh repeating a spent irreversible scope is trimmed (spent-scope-refresh.ts).
+    adapter: withRateLimit(withMetadataDocumentClients(withSpentScopesDroppedOnRefresh(createAdapterClass(db, {
       refreshGraceSeconds: config.refreshGraceSeconds,
       consumeGuards: {
         AuthorizationCode: (payload) => {
@@ -67,7 +69,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
           if (ctx?.oidc) alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
         },
       },
-    }), metadataDocuments), rateLimits),
+    }), resources), metadataDocuments), rateLimits),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
     // Cookie prefixes (RFC 6265bis §4.1.3) on an https issuer make browsers refuse a cookie of that name
     // planted over http or by a sibling host. `__Host-` demands Path=/ and no Domain: the session cookie
@@ -145,7 +147,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     },
     ttl: {
       // Each resource's own lifetime (resources table, capped at an hour); the default otherwise.
-      // A token carrying an irreversible scope lives a minute at most (irreversible-scopes.ts).
+      // A token carrying an irreversible scope lives five minutes at most (irreversible-scopes.ts).
       AccessToken: (ctx, token) => irreversible.capAccessTokenTtl(ctx, token,
         token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds),
       AuthorizationCode: config.authorizationCodeTtlSeconds,

@@ -17,6 +17,8 @@ export type { ProtectedResourceMetadata, MetadataResponse } from './metadata.ts'
 export { requireScopes, stepUpScopes } from './scopes.ts';
 export { createToolScopes, calledTools } from './tool-scopes.ts';
 export type { ToolScopes, ToolScopesOptions } from './tool-scopes.ts';
+export { createSingleUseScopes } from './single-use-scopes.ts';
+export type { SingleUseScopes, SingleUseScopesOptions, SingleUseTokenInfo } from './single-use-scopes.ts';
 
 export { koaBearerAuth, koaProtectedResourceMetadata } from './koa.ts';
 export type { KoaAuthState } from './koa.ts';

@@ -2,6 +2,7 @@
 // batch) before the tool runs, so a token with only the baseline scopes gets a step-up challenge.
 import { ResourceServerError } from './errors.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
+import { createSingleUseScopes, type SingleUseTokenInfo } from './single-use-scopes.ts';
 
 export interface ToolScopes {
   /** The scopes `tool` needs: its entry, or `defaultScopes` for tools not listed. */
@@ -9,13 +10,19 @@ export interface ToolScopes {
   /**
    * Throws insufficient_scope when a `tools/call` in `message` (one JSON-RPC message or a batch) needs a
    * scope the token lacks. The challenge covers every call of a batch at once. Other methods pass.
+   * With `singleUseScopes`, a call that passes and needs one spends the token for such calls.
    */
-  check(info: { scopes: readonly string[] }, message: unknown): void;
+  check(info: SingleUseTokenInfo, message: unknown): void;
 }
 
 export interface ToolScopesOptions {
   /** Scopes for tools not in the map (default: none beyond what the route requires). */
   defaultScopes?: string[];
+  /**
+   * Scopes good for one tool call per token (Portcullis's `irreversible` risk class): a second call
+   * needing one with the same token is refused with 403 insufficient_scope (single-use-scopes.ts).
+   */
+  singleUseScopes?: readonly string[];
 }
 
 /** The tool names called in a JSON-RPC message or batch; malformed entries are the transport's to refuse. */
@@ -34,16 +41,20 @@ export function createToolScopes(map: Record<string, readonly string[]>, options
   const table = new Map(Object.entries(map).map(([tool, scopes]) => [tool, [...scopes]]));
   const defaults = options.defaultScopes ?? [];
   const requiredFor = (tool: string) => [...(table.get(tool) ?? defaults)];
+  const singleUse = options.singleUseScopes?.length ? createSingleUseScopes(options.singleUseScopes) : undefined;
   return {
     requiredFor,
     check(info, message) {
-      const required = [...new Set(calledTools(message).flatMap(requiredFor))];
+      const callsRequired = calledTools(message).map(requiredFor);
+      const required = [...new Set(callsRequired.flat())];
       const missing = missingScopes(info.scopes, required);
-      if (missing.length === 0) return;
       // The tool name came from the caller: it is not echoed into the challenge, the scope names are ours.
-      throw new ResourceServerError('insufficient_scope', `this tool call needs the scope ${missing.join(' ')}`, {
-        scopes: stepUpScopes(info.scopes, required),
-      });
+      if (missing.length > 0) {
+        throw new ResourceServerError('insufficient_scope', `this tool call needs the scope ${missing.join(' ')}`, {
+          scopes: stepUpScopes(info.scopes, required),
+        });
+      }
+      singleUse?.spend(info, callsRequired);
     },
   };
 }

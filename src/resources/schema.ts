@@ -11,6 +11,13 @@ export type Risk = (typeof riskClasses)[number];
 export const accessTokenFormats = ['jwt', 'opaque'] as const;
 export type AccessTokenFormat = (typeof accessTokenFormats)[number];
 
+/**
+ * The shortest access-token lifetime anyone may configure. MCP clients (mcp-remote among them) treat a
+ * token with 60 s or less left as expired and refresh before each request: a shorter lifetime would
+ * make them refresh on every call. 120 s leaves a minute of use past that margin (migration 0015).
+ */
+export const MIN_ACCESS_TOKEN_TTL_SECONDS = 120;
+
 // RFC 6749 §3.3 scope-token: printable ASCII except space, double quote and backslash.
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'a scope is 1–128 printable characters without spaces, quotes or backslashes');
 
@@ -32,7 +39,7 @@ export const newResourceSchema = z.object({
   name: z.string().trim().min(1).max(200),
   scopes: z.array(resourceScopeSchema).min(1, 'declare at least one scope').refine(
     (scopes) => new Set(scopes.map((s) => s.scope)).size === scopes.length, 'scopes must be unique'),
-  accessTokenTtlSeconds: z.number().int().min(30).max(3600).optional(),
+  accessTokenTtlSeconds: z.number().int().min(MIN_ACCESS_TOKEN_TTL_SECONDS).max(3600).optional(),
   accessTokenFormat: z.enum(accessTokenFormats).default('jwt'),
 });
 

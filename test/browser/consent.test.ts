@@ -137,7 +137,7 @@ describe('consent in a real browser', () => {
     const tokens = await client.redeem(await answer(page, 'Allow checked'), request);
     const claims = decodeJwt(tokens.access_token);
     expect(claims.scope).toBe('notes:read notes:delete');
-    expect(claims.exp! - claims.iat!).toBeLessThanOrEqual(60);
+    expect(claims.exp! - claims.iat!).toBeLessThanOrEqual(300);
     await page.context().close();
   });
 

@@ -60,7 +60,7 @@ describe('resource add', () => {
       [['--uri', 'ftp://files.example.com', '--scope', 'a=read'], 'error: --uri: resource must be an http or https URI'],
       [['--uri', 'https://files.example.com#x', '--scope', 'a=read'], 'error: --uri: resource must not contain a fragment'],
       [['--uri', 'https://files.example.com', '--scope', 'openid=read'], 'error: --scope: openid and offline_access are reserved'],
-      [['--uri', 'https://files.example.com', '--scope', 'a=read', '--ttl', '5'], 'error: --ttl: Too small: expected number to be >=30'],
+      [['--uri', 'https://files.example.com', '--scope', 'a=read', '--ttl', '5'], 'error: --ttl: Too small: expected number to be >=120'],
       [['--uri', 'https://files.example.com', '--scope', 'a'], 'error: resource add: --scope expects SCOPE=RISK, got "a"'],
     ];
     for (const [options, message] of cases) {
