@@ -1,11 +1,13 @@
 // The authorization server's /token/introspection (RFC 7662) as kit servers and attackers see it: a JWT
 // access token gets active true or false like an opaque one (never 400 unsupported_token_type), and a
 // public client, which authenticates with nothing, is refused 401 invalid_client whatever the token.
+import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addIntrospectionClient } from '../../src/clients/store.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { retireSigningKey } from '../../src/oidc/keys-lifecycle.ts';
+import { createResourceServer } from '../../src/resource-server/index.ts';
 import { exchangeCode, obtainCode, registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 
@@ -87,6 +89,24 @@ describe('a JWT access token at the introspection endpoint', () => {
     expect((await introspect(access_token)).body).toEqual({ active: false });
     const fresh = await tokensFor(JWT);
     expect((await introspect(fresh.access_token)).body).toMatchObject({ active: true, aud: JWT });
+  });
+
+  it('verifies for a kit server in introspection mode (which sends every token there)', async () => {
+    const { port } = app.server.address() as AddressInfo;
+    const kit = createResourceServer({
+      resource: JWT, issuer: ISSUER, introspection: { ...introspector, cacheTtlSeconds: 0 },
+      // The app answers for ISSUER but listens on a random port: route there with the issuer's Host.
+      fetch: (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        const headers = new Headers(init?.headers);
+        headers.set('host', url.host);
+        return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, { ...init, headers });
+      },
+    });
+    const { access_token } = await tokensFor(JWT);
+    await expect(kit.verifyAccessToken(access_token)).resolves.toMatchObject({ clientId, scopes: ['notes:read'] });
+    const other = await tokensFor(OTHER);
+    await expect(kit.verifyAccessToken(other.access_token)).rejects.toMatchObject({ code: 'invalid_token' });
   });
 
   it('with a wrong client secret is refused 401 invalid_client, as for any token', async () => {
