@@ -21,6 +21,9 @@ const newSecret = () => randomBytes(32).toString('base64url');
 
 function readOrCreateStoredSecrets(dataDir: string): Secrets {
   const path = join(dataDir, 'secrets.json');
+  // secrets.json may be the first thing in DATA_DIR (created private), or sit in one an older version
+  // left loose (tightened): either way before it is read or written.
+  ensurePrivateDataDir(dataDir);
   try {
     return storedSecretsSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
   } catch (error) {
@@ -29,8 +32,6 @@ function readOrCreateStoredSecrets(dataDir: string): Secrets {
     }
   }
   const created: Secrets = { cookieKeys: [newSecret()], keyEncryptionSecret: newSecret() };
-  // secrets.json may be the first thing in DATA_DIR: the directory is made private before it is written.
-  ensurePrivateDataDir(dataDir);
   // 'wx': if another process created it a moment ago, fail and read theirs instead of overwriting.
   try {
     writeFileSync(path, JSON.stringify(created, null, 2), { mode: 0o600, flag: 'wx' });

@@ -3,7 +3,7 @@
 // every file (PGlite's data, secrets.json, the lock, the socket) 0600. One owned by another user is refused.
 import { chmodSync, chownSync, lstatSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSandbox, STACK_FRAME, startServer, type Sandbox } from '../cli/harness.ts';
 
 /** Every entry under `root` (itself included) whose permission bits are not the private ones. */
@@ -29,20 +29,20 @@ function countEntries(root: string): number {
 
 let sandbox: Sandbox;
 let previousUmask: number;
-beforeAll(async () => {
-  // Children inherit it: the server and the CLI run with the loosest umask there is.
-  previousUmask = process.umask(0);
-  sandbox = await createSandbox();
-});
-afterAll(async () => {
-  process.umask(previousUmask);
-  await sandbox.cleanup();
-});
+// Children inherit it: the server and the CLI run with the loosest umask there is.
+beforeAll(() => { previousUmask = process.umask(0); });
+afterAll(() => { process.umask(previousUmask); });
+// A sandbox each (on PostgreSQL its own schema): a new DATA_DIR means new secrets, which must not meet
+// keys encrypted with another DATA_DIR's.
+beforeEach(async () => { sandbox = await createSandbox(); });
+afterEach(async () => { await sandbox.cleanup(); });
+
+const serverOn = (dataDir: string) => startServer({ ...sandbox, env: { ...sandbox.env, DATA_DIR: dataDir } });
 
 describe('DATA_DIR modes with umask 000', () => {
   it('are private after the server creates DATA_DIR and starts, while it runs and after it stops', async () => {
     const dataDir = join(sandbox.dataDir, 'server-first');
-    const server = await startServer({ ...sandbox, env: { ...sandbox.env, DATA_DIR: dataDir } });
+    const server = await serverOn(dataDir);
     try {
       expect(countEntries(dataDir)).toBeGreaterThan(sandbox.engine === 'pglite' ? 100 : 1);
       expect(lstatSync(join(dataDir, 'secrets.json')).isFile()).toBe(true);
@@ -63,7 +63,7 @@ describe('DATA_DIR modes with umask 000', () => {
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(lstatSync(join(dataDir, 'secrets.json')).isFile()).toBe(true);
     expect(looseEntries(dataDir)).toEqual([]);
-    const server = await startServer({ ...sandbox, env: { ...sandbox.env, DATA_DIR: dataDir } });
+    const server = await serverOn(dataDir);
     try {
       expect(looseEntries(dataDir)).toEqual([]);
     } finally {
@@ -72,7 +72,9 @@ describe('DATA_DIR modes with umask 000', () => {
   });
 
   it('are tightened at start when an older version left DATA_DIR world-readable', async () => {
-    const dataDir = join(sandbox.dataDir, 'server-first');
+    const dataDir = join(sandbox.dataDir, 'older');
+    const rotated = await sandbox.cli(['keys', 'rotate'], { DATA_DIR: dataDir });
+    expect(rotated.code, rotated.stderr).toBe(0);
     const loosen = (path: string) => {
       const isDir = lstatSync(path).isDirectory();
       chmodSync(path, isDir ? 0o777 : 0o666);
@@ -80,20 +82,24 @@ describe('DATA_DIR modes with umask 000', () => {
     };
     loosen(dataDir);
     expect(looseEntries(dataDir).length).toBe(countEntries(dataDir));
-    const listed = await sandbox.cli(['keys', 'list'], { DATA_DIR: dataDir });
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(looseEntries(dataDir)).toEqual([]);
+    const server = await serverOn(dataDir);
+    try {
+      expect(looseEntries(dataDir)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('is refused with one clear line when something in it belongs to another user', async (context) => {
     if (process.getuid?.() !== 0) context.skip(); // only root can give a file away
     const dataDir = join(sandbox.dataDir, 'foreign');
-    const first = await sandbox.cli(['keys', 'list'], { DATA_DIR: dataDir });
+    const first = await sandbox.cli(['keys', 'rotate'], { DATA_DIR: dataDir });
     expect(first.code, first.stderr).toBe(0);
     const planted = join(dataDir, 'planted');
     writeFileSync(planted, 'x');
     chownSync(planted, 65534, 65534);
-    const refused = await sandbox.cli(['keys', 'list'], { DATA_DIR: dataDir });
+    // `keys rotate` reads secrets.json, so it opens DATA_DIR on PostgreSQL too.
+    const refused = await sandbox.cli(['keys', 'rotate'], { DATA_DIR: dataDir });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`DATA_DIR must be private to the user running Portcullis, but ${planted} is owned by user 65534`);
     expect(refused.stderr).not.toMatch(STACK_FRAME);
