@@ -2,13 +2,13 @@
 // access token gets active true or false like an opaque one (never 400 unsupported_token_type), and a
 // public client, which authenticates with nothing, is refused 401 invalid_client whatever the token.
 import type { AddressInfo } from 'node:net';
-import { decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addIntrospectionClient } from '../../src/clients/store.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { retireSigningKey } from '../../src/oidc/keys-lifecycle.ts';
-import { createResourceServer } from '../../src/resource-server/index.ts';
-import { exchangeCode, obtainCode, registerClient } from '../helpers/oauth-flow.ts';
+import { createResourceServer, type ResourceServerOptions } from '../../src/resource-server/index.ts';
+import { exchangeCode, obtainCode, REDIRECT_URI, registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 
 const JWT = 'https://jwt.example.com/mcp';
@@ -43,6 +43,34 @@ async function tokensFor(resource: string) {
   const response = await exchangeCode(app, { code: code ?? '', code_verifier: verifier, client_id: clientId, resource });
   expect(response.status, response.text).toBe(200);
   return response.body as { access_token: string; refresh_token: string };
+}
+
+/** A kit server for `resource` on the test app (it answers for ISSUER but listens on a random port). */
+function kitFor(resource: string, options: Partial<ResourceServerOptions> = {}) {
+  const { port } = app.server.address() as AddressInfo;
+  return createResourceServer({
+    resource, issuer: ISSUER, ...options,
+    fetch: (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const headers = new Headers(init?.headers);
+      headers.set('host', url.host);
+      return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, { ...init, headers });
+    },
+  });
+}
+
+/** Tokens for JWT bound to a fresh DPoP key (RFC 9449): the proof signs the token request. */
+async function dpopBoundTokens() {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const proof = await new SignJWT({ htm: 'POST', htu: `${ISSUER}/token`, jti: crypto.randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) }).setIssuedAt().sign(privateKey);
+  const { code, verifier } = await obtainCode(app, app.browser(), email, { clientId, resource: JWT, scope: 'notes:read' });
+  const response = await app.http().post('/token').set('DPoP', proof).type('form').send({
+    grant_type: 'authorization_code', redirect_uri: REDIRECT_URI, code: code ?? '', code_verifier: verifier, client_id: clientId, resource: JWT,
+  });
+  expect(response.status, response.text).toBe(200);
+  expect(response.body.token_type).toBe('DPoP');
+  return response.body as { access_token: string };
 }
 
 const payloadOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
@@ -92,21 +120,26 @@ describe('a JWT access token at the introspection endpoint', () => {
   });
 
   it('verifies for a kit server in introspection mode (which sends every token there)', async () => {
-    const { port } = app.server.address() as AddressInfo;
-    const kit = createResourceServer({
-      resource: JWT, issuer: ISSUER, introspection: { ...introspector, cacheTtlSeconds: 0 },
-      // The app answers for ISSUER but listens on a random port: route there with the issuer's Host.
-      fetch: (input, init) => {
-        const url = new URL(input instanceof Request ? input.url : String(input));
-        const headers = new Headers(init?.headers);
-        headers.set('host', url.host);
-        return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, { ...init, headers });
-      },
-    });
+    const kit = kitFor(JWT, { introspection: { ...introspector, cacheTtlSeconds: 0 } });
     const { access_token } = await tokensFor(JWT);
     await expect(kit.verifyAccessToken(access_token)).resolves.toMatchObject({ clientId, scopes: ['notes:read'] });
     const other = await tokensFor(OTHER);
     await expect(kit.verifyAccessToken(other.access_token)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it('bound to a DPoP key (cnf.jkt) is reported as DPoP, and refused 401 invalid_token as a plain bearer token by both kit modes', async () => {
+    const { access_token } = await dpopBoundTokens();
+    const jkt = (payloadOf(access_token).cnf as { jkt?: string } | undefined)?.jkt;
+    expect(jkt).toEqual(expect.any(String));
+    expect((await introspect(access_token)).body).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt } });
+    // The introspection kit already stops at token_type DPoP (not Bearer); the JWT kit at cnf.
+    const kits = [[kitFor(JWT), 'the token is sender-constrained'],
+      [kitFor(JWT, { introspection: { ...introspector, cacheTtlSeconds: 0 } }), 'the token is not a bearer access token']] as const;
+    for (const [kit, message] of kits) {
+      const error = await kit.authenticate({ authorization: `Bearer ${access_token}` }).then(() => undefined, (caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'invalid_token', message });
+      expect(kit.challenge(error).status).toBe(401);
+    }
   });
 
   it('with a wrong client secret is refused 401 invalid_client, as for any token', async () => {
