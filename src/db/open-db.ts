@@ -1,8 +1,8 @@
 // Picks the database for a process: PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite in
 // DATA_DIR, owned by one process, which the CLI reaches through the server's socket while it runs.
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { acquireDataDirLock, DataDirInUseError } from './data-dir-lock.ts';
+import { ensurePrivateDataDir, tightenDataDir } from './data-dir-modes.ts';
 import type { Db, Transaction } from './db.ts';
 import { createPgDb } from './pg-db.ts';
 import { openPgliteDb } from './pglite-db.ts';
@@ -48,14 +48,16 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
 }
 
 async function openEmbedded(dataDir: string, serveSocket: boolean): Promise<Db> {
-  // 0700: the socket has no authentication, and the files are the whole database.
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Private (0700/0600): the socket has no authentication, and the files are the whole database.
+  ensurePrivateDataDir(dataDir);
   const lock = acquireDataDirLock(dataDir);
   let socket: PgliteSocket | undefined;
   try {
     const db = await openPgliteDb(join(dataDir, 'pgdata'));
     try {
       if (serveSocket) socket = await servePgliteOnSocket(db.pglite, dataDir);
+      // PGlite's initdb files (0666) and its socket (umask-dependent) exist only now.
+      tightenDataDir(dataDir);
     } catch (error) {
       await db.close();
       throw error;
@@ -65,6 +67,8 @@ async function openEmbedded(dataDir: string, serveSocket: boolean): Promise<Db> 
         // Socket first: it rolls back what a CLI left open and frees PGlite for close().
         await socket?.stop();
         await db.close();
+        // What PGlite rewrote while it ran (its relcache files) is left private too.
+        tightenDataDir(dataDir);
       } finally {
         lock.release();
       }

@@ -1,7 +1,7 @@
 // Who may introspect which token (RFC 7662 §4: the server decides what a caller may learn). An MCP
 // server's introspection client is bound to its one resource and sees only that resource's access
-// tokens; every other client sees only its own tokens. oidc-provider's default lets any confidential
-// client introspect any token, refresh tokens of other clients included.
+// tokens; every other confidential client sees only its own tokens, a public one none. oidc-provider's
+// default lets any confidential client introspect any token, refresh tokens of other clients included.
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 
@@ -9,9 +9,11 @@ import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 export const INTROSPECTS_METADATA = 'portcullis_introspects';
 
 interface IntrospectedToken { kind: string; clientId?: string; aud?: unknown }
-interface IntrospectingClient { clientId: string; metadata(): Record<string, unknown> }
+interface IntrospectingClient { clientId: string; clientAuthMethod?: string; metadata(): Record<string, unknown> }
 
 export function introspectionAllowed(_ctx: KoaContextWithOIDC, client: IntrospectingClient, token: IntrospectedToken): boolean {
+  // A public client proves nothing (RFC 7662 §2.1); introspection-endpoint.ts answers it 401 anyway.
+  if (client.clientAuthMethod === 'none') return false;
   const bound = client.metadata()[INTROSPECTS_METADATA];
   if (typeof bound === 'string') {
     const audience = typeof token.aud === 'string' ? token.aud : undefined;

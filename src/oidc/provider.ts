@@ -16,6 +16,7 @@ import { rememberAuthorizationErrors } from './leaving-interstitial.ts';
 import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
+import { completeIntrospection } from './introspection-endpoint.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
@@ -179,6 +180,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   };
 
   const provider = new Provider(config.issuer, configuration);
+  // RFC 7662 for JWT access tokens too, and only for authenticated clients (introspection-endpoint.ts).
+  provider.use(completeIntrospection(jwks));
   rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
   // Confidential clients' secrets are stored as digests (see client-secret.ts).

@@ -1,6 +1,6 @@
-// Verifies JWT access tokens (RFC 9068) locally: keys from the issuer's JWKS (discovered, cached, with a
-// rate-limited refetch on an unknown kid), allow-listed algorithms, typ at+jwt, iss exact, aud this resource.
-import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
+// Verifies JWT access tokens (RFC 9068) locally: keys from the issuer's JWKS (discovered, trusted for at
+// most jwks.cacheMaxAgeMs, refetched early on an unknown kid), allow-listed algorithms, typ, iss, aud, no cnf.
+import { createRemoteJWKSet, customFetch, errors, jwksCache, jwtVerify, type JWKSCacheInput } from 'jose';
 import { checkAudience, toAccessTokenInfo, type AccessTokenInfo } from './access-token-info.ts';
 import type { AuthorizationServerMetadata } from './as-metadata.ts';
 import { invalidToken, ResourceServerError, unavailable } from './errors.ts';
@@ -43,6 +43,9 @@ function mapJoseError(error: unknown): ResourceServerError {
 
 export function createJwtVerifier(options: ResolvedOptions, discover: () => Promise<AuthorizationServerMetadata>): TokenVerifier {
   let keySet: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  // jose records here when it last fetched the key set (`uat`): a verified token is not reused past the
+  // moment that key set stops being trusted, so a retired key stops working within cacheMaxAge in all.
+  const fetchedKeys: { uat?: number } = {};
   const keys = () => {
     if (!keySet) {
       keySet = discover().then((metadata) => {
@@ -53,6 +56,7 @@ export function createJwtVerifier(options: ResolvedOptions, discover: () => Prom
           cacheMaxAge: options.jwksCacheMaxAgeMs,
           timeoutDuration: Math.ceil(options.httpTimeoutMs),
           [customFetch]: options.fetch,
+          [jwksCache]: fetchedKeys as JWKSCacheInput,
         });
       });
       // A failed discovery is retried later (discovery itself backs off), not remembered forever.
@@ -78,8 +82,12 @@ export function createJwtVerifier(options: ResolvedOptions, discover: () => Prom
         requiredClaims: ['exp'],
       });
       checkAudience(payload.aud, options.resource);
+      // RFC 9449 §6 / RFC 8705 §3: a token bound to a key (cnf.jkt for DPoP, cnf.x5t#S256 for mTLS) is
+      // only usable with proof of that key; sent as a plain bearer token it is a copied one.
+      if (payload.cnf !== undefined) throw invalidToken('the token is sender-constrained');
       const info = toAccessTokenInfo(token, payload, options);
-      verified.set(token, info, (payload.exp ?? 0) * 1000);
+      const keysTrustedUntil = (fetchedKeys.uat ?? 0) + options.jwksCacheMaxAgeMs;
+      verified.set(token, info, Math.min((payload.exp ?? 0) * 1000, keysTrustedUntil));
       return info;
     } catch (error) {
       throw mapJoseError(error);

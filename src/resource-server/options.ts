@@ -25,7 +25,11 @@ export interface ResourceServerOptions {
   algorithms?: string[];
   /** Leeway for `exp`/`nbf`, in seconds (default 5). */
   clockToleranceSeconds?: number;
-  /** JWKS cache: a refetch on an unknown `kid` happens at most once per cooldown (default 30 s). */
+  /**
+   * JWKS cache. `cacheMaxAgeMs` (default 60 s) bounds how long a fetched key set, and any token verified
+   * with it, is trusted: a key the issuer retires stops being accepted within that time. A token with an
+   * unknown `kid` triggers an early refetch, at most once per `cooldownMs` (default 30 s).
+   */
   jwks?: { cooldownMs?: number; cacheMaxAgeMs?: number };
   /**
    * How long a verified JWT's result is reused, in seconds (default 60; never past the token's `exp`;
@@ -102,7 +106,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     algorithms,
     clockToleranceSeconds: nonNegative('clockToleranceSeconds', options.clockToleranceSeconds, 5),
     jwksCooldownMs: nonNegative('jwks.cooldownMs', options.jwks?.cooldownMs, 30_000),
-    jwksCacheMaxAgeMs: nonNegative('jwks.cacheMaxAgeMs', options.jwks?.cacheMaxAgeMs, 600_000),
+    jwksCacheMaxAgeMs: nonNegative('jwks.cacheMaxAgeMs', options.jwks?.cacheMaxAgeMs, 60_000),
     verifiedTokenCacheSeconds: nonNegative('verifiedTokenCacheSeconds', options.verifiedTokenCacheSeconds, 60),
     introspection: introspection && {
       clientId: introspection.clientId,

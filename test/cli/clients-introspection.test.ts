@@ -71,12 +71,12 @@ describe('opaque access tokens', () => {
     expect((await introspect(tokens.refresh_token)).body).toEqual({ active: false });
   });
 
-  it('a JWT resource keeps getting JWTs, which the introspection endpoint refuses (unsupported_token_type)', async () => {
+  it('a JWT resource keeps getting JWTs, which another resource’s introspection client sees as inactive', async () => {
     const tokens = await tokensFor(JWT);
     expect(tokens.access_token.split('.')).toHaveLength(3);
     const response = await introspect(tokens.access_token);
-    expect(response.status).toBe(400);
-    expect(response.body.error).toBe('unsupported_token_type');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ active: false });
   });
 });
 
@@ -121,13 +121,15 @@ describe('who may introspect what', () => {
     expect((await introspect(own.refresh_token)).body).toEqual({ active: false });
   });
 
-  it('a client sees its own tokens and no other client’s', async () => {
+  it('a public client may not introspect, not even its own tokens (401 invalid_client, RFC 7662 §2.1)', async () => {
     const tokens = await tokensFor(OPAQUE);
     const asOwner = await app.http().post('/token/introspection').type('form').send({ client_id: clientId, token: tokens.refresh_token });
-    expect(asOwner.body.active).toBe(true);
+    expect(asOwner.status).toBe(401);
+    expect(asOwner.body.error).toBe('invalid_client');
     const stranger = (await registerClient(app)).client_id;
     const asStranger = await app.http().post('/token/introspection').type('form').send({ client_id: stranger, token: tokens.refresh_token });
-    expect(asStranger.body).toEqual({ active: false });
+    expect(asStranger.status).toBe(401);
+    expect(asStranger.body).not.toHaveProperty('active');
   });
 
   it('self-registration cannot bind a client to a resource', async () => {

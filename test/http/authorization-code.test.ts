@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, clientRedirectOf, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, REDIRECT_URI, refresh, registerClient } from '../helpers/oauth-flow.ts';
+import { refreshTokenState } from '../helpers/refresh-token-state.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const CALENDAR = 'https://calendar.example.com/mcp';
@@ -110,9 +111,7 @@ describe('authorization codes are single-use', () => {
     const refreshed = await refresh(app, { client_id: clientId, refresh_token: first.body.refresh_token });
     expect(refreshed.status).toBe(400);
     expect(refreshed.body.error).toBe('invalid_grant');
-    const introspection = await app.http().post('/token/introspection').type('form')
-      .send({ client_id: clientId, token: first.body.refresh_token });
-    expect(introspection.body.active).toBe(false);
+    expect(await refreshTokenState(app, first.body.refresh_token)).toEqual({ active: false });
     const { rows } = await app.db.query("SELECT 1 FROM audit_events WHERE event_type = 'authorization_code.replay_detected' AND client_id = $1", [clientId]);
     expect(rows.length).toBe(1);
   });

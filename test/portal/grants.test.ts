@@ -6,6 +6,7 @@ import { REDIRECT_URI, refresh } from '../helpers/oauth-flow.ts';
 import { connectClient, postAccountForm, revocableGrantIds, rowsOfGrant } from '../helpers/portal.ts';
 import { addOperatorClient } from '../../src/clients/store.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
+import { refreshTokenState } from '../helpers/refresh-token-state.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 let app: TestApp;
@@ -28,8 +29,6 @@ async function accountPage(browser: ReturnType<TestApp['browser']>) {
   return page.text;
 }
 
-const introspect = (clientId: string, token: string) =>
-  app.http().post('/token/introspection').type('form').send({ token, client_id: clientId });
 
 describe('the list of grants', () => {
   it('shows each grant with its client, identity source, resource, scopes and their risk', async () => {
@@ -99,7 +98,7 @@ describe('revoking a grant', () => {
   it('removes the grant and its tokens at once: refresh fails, introspection says inactive, audit records it', async () => {
     const alice = await person();
     const notes = await connectClient(app, alice.browser, alice.email, { resource: NOTES, scope: 'notes:read' });
-    expect((await introspect(notes.clientId, notes.refreshToken)).body.active).toBe(true);
+    expect((await refreshTokenState(app, notes.refreshToken)).active).toBe(true);
 
     const response = await postAccountForm(alice.browser, '/account/grants/revoke', { grant_id: notes.grantId });
     expect(response.status).toBe(303);
@@ -109,7 +108,7 @@ describe('revoking a grant', () => {
     const refused = await refresh(app, { client_id: notes.clientId, refresh_token: notes.refreshToken });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_grant');
-    expect((await introspect(notes.clientId, notes.refreshToken)).body).toEqual({ active: false });
+    expect(await refreshTokenState(app, notes.refreshToken)).toEqual({ active: false });
 
     const { rows } = await app.db.query<{ account_id: string; client_id: string; details: Record<string, unknown> }>(
       "SELECT account_id, client_id, details FROM audit_events WHERE event_type = 'grant.revoked' AND details->>'grant_id' = $1",

@@ -109,6 +109,20 @@ describe('JWT access tokens', () => {
     await expect(lenient.verifyAccessToken(await as.sign({ exp: as.now() - 30 }))).resolves.toBeDefined();
   });
 
+  it('refuses a sender-constrained token (cnf: DPoP jkt or mTLS x5t#S256) sent as a plain bearer token', async () => {
+    const server = kit();
+    for (const cnf of [{ jkt: 'Zm9vYmFyLWRwb3Ata2V5LXRodW1icHJpbnQtMzJieXRl' }, { 'x5t#S256': 'Y2VydGlmaWNhdGUtdGh1bWJwcmludC0zMi1ieXRlcw' }]) {
+      const token = await as.sign({ cnf });
+      const error = await server.authenticate({ authorization: `Bearer ${token}` }).then(() => undefined, (caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'invalid_token', message: 'the token is sender-constrained' });
+      const answer = server.challenge(error);
+      expect(answer.status).toBe(401);
+      expect(answer.headers['WWW-Authenticate']).toContain('error="invalid_token"');
+    }
+    // The same claims without cnf verify: the refusal is the binding, nothing else.
+    await expect(server.verifyAccessToken(await as.sign())).resolves.toBeDefined();
+  });
+
   it('refuses a token without exp or client_id, and garbage', async () => {
     expect((await refusal(kit().verifyAccessToken(await as.sign({ exp: undefined })))).code).toBe('invalid_token');
     expect((await refusal(kit().verifyAccessToken(await as.sign({ client_id: undefined })))).message).toBe('the token has no client_id');
@@ -139,6 +153,39 @@ describe('keys and discovery', () => {
       expect((await refusal(server.verifyAccessToken(await as.sign({}, { kid: `random-${i}` })))).code).toBe('invalid_token');
     }
     expect(as.counts).toMatchObject({ metadata: 1, jwks: 2 });
+  });
+
+  it('stops accepting a key the issuer unpublished within jwks.cacheMaxAgeMs, even a token it verified before', async () => {
+    const server = kit({ jwks: { cacheMaxAgeMs: 1000 }, verifiedTokenCacheSeconds: 600 });
+    const token = await as.sign();
+    await server.verifyAccessToken(token);
+    // Still inside the bound: answered from the cache, no refetch.
+    await server.verifyAccessToken(token);
+    expect(as.counts.jwks).toBe(1);
+    // The issuer retires its key: the JWKS now publishes only a new one.
+    await as.addKey();
+    const retired = as.keys.shift()!;
+    expect(as.keys.map((key) => key.kid)).not.toContain(retired.kid);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect((await refusal(server.verifyAccessToken(token))).message).toBe('no signing key of the authorization server matches the token');
+    expect(as.counts.jwks).toBe(2);
+  });
+
+  it('trusts a fetched key set for 60 s by default', async () => {
+    const server = kit();
+    const token = await as.sign();
+    await server.verifyAccessToken(token);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 55_000);
+      await server.verifyAccessToken(await as.sign());
+      expect(as.counts.jwks).toBe(1);
+      vi.setSystemTime(Date.now() + 10_000);
+      await server.verifyAccessToken(await as.sign());
+      expect(as.counts.jwks).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('falls back to openid-configuration when the RFC 8414 document is missing', async () => {
