@@ -108,9 +108,15 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
   // parser (oidc-provider parses its endpoints' bodies itself).
   const interactionPages = compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]);
-  app.use((ctx, next) => (isProtectedPath(ctx.path, mountPath) ? interactionPages(ctx, next) : next()));
+  // Our pages by path, and by the route the request reaches whatever its spelling (canonicalPaths above
+  // already refuses other spellings; this keeps the check on the route if that ever changes).
+  const onOurPages = (ctx: Koa.Context) => isProtectedPath(ctx.path, mountPath)
+    || (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && isProtectedPath(route.template, mountPath)) ?? false);
+  app.use((ctx, next) => (onOurPages(ctx) ? interactionPages(ctx, next) : next()));
   // After the form parser: refuses cross-site and token-less POSTs to our pages (interaction, account).
-  app.use(csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://') }));
+  app.use(csrfProtection({
+    mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://'), protects: onOurPages,
+  }));
   app.use((ctx, next) => providers.forRequest(ctx).routes(ctx, next));
   app.use(async (ctx, next) => {
     try {
