@@ -78,7 +78,8 @@ export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteReso
     const collapsed = collapsedPath(path);
     const found = [
       ...candidatesFor(tables, ctx.method, path).map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, path) })),
-      ...candidatesFor(tables, ctx.method, collapsed).map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, collapsed) })),
+      ...(collapsed === path ? [] : candidatesFor(tables, ctx.method, collapsed))
+        .map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, collapsed) })),
     ];
     const route = found.length === 0 ? undefined : {
       routes: found,
