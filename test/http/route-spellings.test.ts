@@ -73,6 +73,8 @@ function misspellings(template: string, path: string): Array<[string, string]> {
   if (segments.length > 2) spellings.push(['inner double slash', withSegment(segments.length - 1, (s) => `/${s}`)]);
   const param = literals.findIndex((literal, i) => literal.startsWith(':') && firstLetter.test(segments[i]!));
   if (param > 0) spellings.push(['encoded letter in a value', withSegment(param, encodeFirstLetter)]);
+  // RFC 3986 §6.2.2.1: escapes are spelled in upper-case hex (a resource URI in the admin API carries %3A, %2F).
+  if (/%[0-9A-F]?[A-F]/.test(path)) spellings.push(['lower-case escape', path.replace(/%([0-9A-F]?[A-F][0-9A-F]?)/, (escape) => escape.toLowerCase())]);
   return spellings.filter(([, spelling]) => spelling !== path);
 }
 
