@@ -24,7 +24,10 @@ import { securityHeaders } from './http/security-headers.ts';
 import { csrfProtection, isProtectedPath } from './http/csrf.ts';
 import { requestScope } from './oidc/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
-import { discoveryAliases } from './http/discovery.ts';
+import { discoveryAliases, discoveryAliasPaths } from './http/discovery.ts';
+import { canonicalPaths } from './http/canonical-path.ts';
+import { createRouteResolver, type RouteTables } from './http/route-resolver.ts';
+import { providerRoutes } from './oidc/provider-routes.ts';
 import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
 import { leavingInterstitial } from './oidc/leaving-interstitial.ts';
@@ -43,12 +46,14 @@ export interface PortcullisApp {
   mountPath: string;
   /** refresh(): re-read the published signing keys now (after a rotation in this process); watch(): every N seconds. */
   signingKeys: { refresh(): Promise<boolean>; watch(intervalSeconds: number): () => void };
+  /** Our router's routes (method and full path template), for tests that try every route. */
+  appRoutes(): Array<{ methods: string[]; template: string }>;
   /** Releases what the app holds besides the database (the rate limits' Redis connection, metrics listeners). */
   close(): Promise<void>;
 }
 
 /** One Provider and everything wired to that instance, built together for one signing key set. */
-interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc: Koa.Middleware }
+interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc: Koa.Middleware; routeTables: RouteTables }
 
 export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
@@ -82,24 +87,37 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     registerInteractionRoutes(router, { provider, db, loginThrottle });
     registerPortalRoutes(router, { provider, db, mountPath, loginThrottle });
     registerAdminRoutes(router, { provider, db, config, secrets, mountPath, loginThrottle, refreshSigningKeys: () => providers.refresh() });
-    return { provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider) };
+    return {
+      provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider),
+      routeTables: { app: router, provider: providerRoutes(provider) },
+    };
   };
   const providers = await ProviderHolder.create({ db, keyEncryptionSecret: secrets.keyEncryptionSecret, build: buildGeneration });
+  // Which route a request reaches, asked of the routers themselves: gates key on it (src/http/route-resolver.ts).
+  const routes = createRouteResolver({ mountPath, aliases: discoveryAliasPaths(mountPath), tablesFor: (ctx) => providers.forRequest(ctx).routeTables });
 
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
   const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
   app.use(securityHeaders());
   app.use(accessLog(metrics));
   app.use(errorBoundary());
-  app.use(tokenRateLimit(rateLimits, mountPath));
+  // Before any gate or handler: each route answers to one spelling of its path (src/http/canonical-path.ts).
+  app.use(canonicalPaths(routes));
+  app.use(tokenRateLimit(rateLimits, routes));
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
   // parser (oidc-provider parses its endpoints' bodies itself).
   const interactionPages = compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]);
-  app.use((ctx, next) => (isProtectedPath(ctx.path, mountPath) ? interactionPages(ctx, next) : next()));
+  // Our pages by path, and by the route the request reaches whatever its spelling (canonicalPaths above
+  // already refuses other spellings; this keeps the check on the route if that ever changes).
+  const onOurPages = (ctx: Koa.Context) => isProtectedPath(ctx.path, mountPath)
+    || (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && isProtectedPath(route.template, mountPath)) ?? false);
+  app.use((ctx, next) => (onOurPages(ctx) ? interactionPages(ctx, next) : next()));
   // After the form parser: refuses cross-site and token-less POSTs to our pages (interaction, account).
-  app.use(csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://') }));
+  app.use(csrfProtection({
+    mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://'), protects: onOurPages,
+  }));
   app.use((ctx, next) => providers.forRequest(ctx).routes(ctx, next));
   app.use(async (ctx, next) => {
     try {
@@ -114,7 +132,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     }
   });
   // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
-  app.use(registrationGate({ db, mountPath, rateLimit: config.registration, attempts: rateLimits.registrationAttempts }));
+  app.use(registrationGate({ db, rateLimit: config.registration, attempts: rateLimits.registrationAttempts, routes }));
   // Unvetted clients' error and logout redirects become a "You are leaving" page (RFC 9700 §4.11.2).
   app.use(leavingInterstitial());
   app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
@@ -123,6 +141,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     mountPath,
     get provider() { return providers.current.provider; },
     signingKeys: { refresh: () => providers.refresh(), watch: (seconds) => providers.watch(seconds) },
+    appRoutes: () => providers.current.routeTables.app.stack.filter((layer) => layer.methods.length > 0)
+      .map((layer) => ({ methods: [...layer.methods], template: String(layer.path) })),
     close: async () => { metrics.close(); await rateLimits.close(); },
   };
 }

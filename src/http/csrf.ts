@@ -14,6 +14,8 @@ export interface CsrfOptions {
   issuerOrigin: string;
   /** https issuer: the cookie is `__Host-` prefixed and Secure (see cookieName). */
   secure: boolean;
+  /** Whether a request is for one of our pages: by default its path (isProtectedPath); app.ts asks the route too. */
+  protects?: (ctx: Koa.Context) => boolean;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -67,7 +69,7 @@ export function csrfProtection(options: CsrfOptions): Koa.Middleware {
   const name = csrfCookieName(options.secure);
   const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', signed: false, overwrite: true } as const;
   return async (ctx, next) => {
-    if (!isProtectedPath(ctx.path, options.mountPath)) return next();
+    if (!(options.protects?.(ctx) ?? isProtectedPath(ctx.path, options.mountPath))) return next();
     const existing = ctx.cookies.get(name);
     const secret = existing && SECRET_PATTERN.test(existing) ? existing : undefined;
     if (!SAFE_METHODS.has(ctx.method)) {

@@ -5,14 +5,19 @@ import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
 import { listAllScopes } from '../resources/store.ts';
 
+const providerPathOf = (mountPath: string) => `${mountPath}/.well-known/openid-configuration`;
+
+/** Every path the metadata is served at (also routes, for src/http/route-resolver.ts). */
+export const discoveryAliasPaths = (mountPath: string): string[] => [
+  `/.well-known/oauth-authorization-server${mountPath}`,
+  `/.well-known/openid-configuration${mountPath}`,
+  `${mountPath}/.well-known/oauth-authorization-server`,
+  providerPathOf(mountPath),
+];
+
 export function discoveryAliases(mountPath: string, db: Db): Koa.Middleware {
-  const providerPath = `${mountPath}/.well-known/openid-configuration`;
-  const aliases = new Set([
-    `/.well-known/oauth-authorization-server${mountPath}`,
-    `/.well-known/openid-configuration${mountPath}`,
-    `${mountPath}/.well-known/oauth-authorization-server`,
-    providerPath,
-  ]);
+  const providerPath = providerPathOf(mountPath);
+  const aliases = new Set(discoveryAliasPaths(mountPath));
   return async (ctx, next) => {
     if (!aliases.has(ctx.path) || (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.method !== 'OPTIONS')) return next();
     const requested = ctx.path;

@@ -53,13 +53,19 @@ const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : []
 
 /**
  * oidc-provider's `extraClientMetadata.validator`: runs synchronously on every client's metadata.
- * Our rules apply to self-registration only (route `registration`; updates are refused before they
- * reach oidc-provider, see registration-gate.ts); operator-registered clients were checked by the CLI.
+ * Our rules apply to self-registration only (route `registration`; updates, route `client_update`, are
+ * refused); operator-registered clients were checked by the CLI. Keyed on oidc-provider's route name, so
+ * no spelling of the path changes which rules apply.
  */
 export function createRegistrationValidator(options: RegistrationPolicyOptions) {
   return function validateRegistrationMetadata(ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: Metadata): void {
     if (key !== 'portcullis_source') return;
     const route = ctx?.oidc?.route;
+    // RFC 7592 §2.2 update would take metadata from the request outside the rules below (and keep a
+    // `portcullis_source: operator` it names): refused here too, not only in src/http/registration-gate.ts.
+    if (route === 'client_update') {
+      throw new errors.InvalidRequest('client metadata cannot be updated; register a new client instead', 403);
+    }
     if (route !== 'registration' || !ctx) {
       metadata.portcullis_source ??= 'operator';
       return;

@@ -1,0 +1,99 @@
+// Which route a request reaches, whatever the spelling of its path: asks our router and oidc-provider's
+// router themselves (both match letter case loosely and ignore a trailing slash), and names that route's one spelling.
+import type Koa from 'koa';
+import type Router from '@koa/router';
+import type { ProviderRoutes } from '../oidc/provider-routes.ts';
+import { canonicalPathOn, collapsedPath } from './path-spelling.ts';
+
+export interface MatchedRoute {
+  /** Who serves it: our router, oidc-provider, or one of the discovery aliases (src/http/discovery.ts). */
+  owner: 'app' | 'provider' | 'alias';
+  /** oidc-provider's route name ('token', 'registration', 'client_update', ...); the template otherwise. */
+  name: string;
+  /** The full path template, issuer mount path included. */
+  template: string;
+  /** The route's spelling for this request's parameters; undefined when it has none (a malformed value). */
+  canonicalPath: string | undefined;
+}
+
+export interface ResolvedRoute {
+  /** Every route this spelling may reach, the first to run first (our router runs before oidc-provider). */
+  routes: MatchedRoute[];
+  /** The spelling to use instead; undefined when there is none (then nothing serves this request). */
+  canonicalPath: string | undefined;
+  /** Whether the request spelled its route so: only then may it reach a handler (src/http/canonical-path.ts). */
+  spelledCanonically: boolean;
+}
+
+/** The routers serving a request: one generation's (src/app.ts); every generation has the same routes. */
+export interface RouteTables { app: Router; provider: ProviderRoutes }
+
+export interface RouteResolverOptions {
+  mountPath: string;
+  /** Literal paths served by middleware rather than a router (the discovery aliases), GET/HEAD/OPTIONS. */
+  aliases: readonly string[];
+  tablesFor(ctx: Koa.Context): RouteTables;
+}
+
+export interface RouteResolver {
+  /** The route this request reaches (resolved once per request, before anything rewrites ctx.path). */
+  resolve(ctx: Koa.Context): ResolvedRoute | undefined;
+  /** The name of the oidc-provider route this request reaches, if it reaches one. */
+  providerRouteOf(ctx: Koa.Context): string | undefined;
+}
+
+type Candidate = Omit<MatchedRoute, 'canonicalPath'>;
+const ALIAS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+// ASCII case folding, as both routers do for their literal segments.
+const fold = (value: string) => value.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
+
+export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteResolverOptions): RouteResolver {
+  const foldedMount = fold(mountPath);
+  const foldedAliases = new Map(aliases.map((alias) => [fold(alias), alias]));
+
+  function candidatesFor(tables: RouteTables, method: string, path: string): Candidate[] {
+    const found: Candidate[] = [];
+    // Any method: a path our router knows under another method is answered by its allowedMethods (405).
+    for (const layer of tables.app.match(path, method).path) {
+      if (layer.methods.length > 0) found.push({ owner: 'app', name: layer.name ?? String(layer.path), template: String(layer.path) });
+    }
+    const folded = fold(path);
+    if (folded === foldedMount || folded.startsWith(`${foldedMount}/`)) {
+      const route = tables.provider.match(method, path.slice(mountPath.length) || '/');
+      if (route) found.push({ owner: 'provider', name: route.name, template: `${mountPath}${route.template}` });
+    }
+    const alias = foldedAliases.get(folded.endsWith('/') ? folded.slice(0, -1) : folded);
+    if (alias && ALIAS_METHODS.has(method)) found.push({ owner: 'alias', name: 'discovery', template: alias });
+    return found;
+  }
+
+  const resolved = new WeakMap<Koa.Context, ResolvedRoute | null>();
+  function resolve(ctx: Koa.Context): ResolvedRoute | undefined {
+    const known = resolved.get(ctx);
+    if (known !== undefined) return known ?? undefined;
+    const tables = tablesFor(ctx);
+    const path = ctx.path;
+    // The routes this spelling reaches as it is, then those of its collapsed form: a spelling no router
+    // takes as it is (`//reg`, `/re%67`) still names a route, and gets the same answer as any other.
+    const collapsed = collapsedPath(path);
+    const found = [
+      ...candidatesFor(tables, ctx.method, path).map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, path) })),
+      ...(collapsed === path ? [] : candidatesFor(tables, ctx.method, collapsed))
+        .map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, collapsed) })),
+    ];
+    const route = found.length === 0 ? undefined : {
+      routes: found,
+      canonicalPath: found.find((candidate) => candidate.canonicalPath !== undefined)?.canonicalPath,
+      spelledCanonically: found.every((candidate) => candidate.canonicalPath === path),
+    };
+    resolved.set(ctx, route ?? null);
+    return route;
+  }
+
+  return {
+    resolve,
+    providerRouteOf(ctx) {
+      return resolve(ctx)?.routes.find((route) => route.owner === 'provider')?.name;
+    },
+  };
+}
