@@ -25,6 +25,7 @@ import { csrfProtection, isProtectedPath } from './http/csrf.ts';
 import { requestScope } from './oidc/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
+import { discoveryFromIssuer } from './http/discovery-origin.ts';
 import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
 import { describeThrown, log } from './log.ts';
@@ -86,11 +87,13 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   const providers = await ProviderHolder.create({ db, keyEncryptionSecret: secrets.keyEncryptionSecret, build: buildGeneration });
 
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
-  const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
+  // Behind proxies, ctx.ip is the right-most X-Forwarded-For entry no trusted proxy added (maxIpsCount).
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: secrets.cookieKeys });
   app.use(securityHeaders());
   app.use(accessLog(metrics));
   app.use(errorBoundary());
   app.use(tokenRateLimit(rateLimits, mountPath));
+  app.use(discoveryFromIssuer(config.issuer));
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form

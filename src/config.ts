@@ -48,6 +48,9 @@ const environmentSchema = z.object({
   NATIVE_CLIENT_CONSENT: z.enum(['every-time', 'remember']).default('remember'),
   // Trust X-Forwarded-* from a reverse proxy in front of us (for client IPs and https detection).
   TRUST_PROXY: booleanFlag.default(false),
+  // With TRUST_PROXY: how many proxies append to X-Forwarded-For; the client is that many entries from the
+  // right, never an entry further left, which the client itself can write.
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
   // Failed sign-ins allowed per email (known or not, so the limit reveals nothing) per window; slows guessing one password.
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
   // Failed sign-ins allowed per client IP (IPv6: per /64) per window; slows one source trying many emails.
@@ -113,6 +116,7 @@ export type Config = {
   keyPublishAheadSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   trustProxy: boolean;
+  trustProxyHops: number;
   loginThrottle: LoginThrottlePolicy;
   nativeClientConsent: 'every-time' | 'remember';
   cimd: { allowLoopback: boolean; domainPolicy: ConfiguredDomainPolicy; caFile: string | undefined };
@@ -159,6 +163,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     keyPublishAheadSeconds: env.KEY_PUBLISH_AHEAD_SECONDS,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
+    trustProxyHops: env.TRUST_PROXY_HOPS,
     loginThrottle: {
       maxFailuresPerEmail: env.LOGIN_MAX_FAILURES_PER_EMAIL,
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,

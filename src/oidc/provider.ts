@@ -176,6 +176,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   const provider = new Provider(config.issuer, configuration);
   rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
+  provider.maxIpsCount = config.trustProxyHops;
   // Confidential clients' secrets are stored as digests (see client-secret.ts).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return clientSecretMatches(this.clientSecret, presented);
