@@ -85,12 +85,15 @@ const environmentSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   // Bearer token that unlocks /metrics; unset, /metrics does not exist (its labels name clients and resources).
   METRICS_TOKEN: z.string().min(32, 'needs at least 32 characters').optional(),
-  // Token requests per client IP (IPv6: per /64) and per client per window; shared across processes.
+  // Token requests per client IP (IPv6: per /64) and per client per window; shared across processes. A client
+  // counts only requests that spoke for it (tokens issued, or its secret or key shown), so strangers cannot spend it.
   TOKEN_RATE_MAX_PER_IP: z.coerce.number().int().min(1).max(10_000_000).default(600),
   TOKEN_RATE_MAX_PER_CLIENT: z.coerce.number().int().min(1).max(10_000_000).default(3000),
   TOKEN_RATE_WINDOW_SECONDS: seconds(1, 3600).default(60),
   // Client metadata document fetches per document host (we must not hammer a site) and per requesting IP.
-  CIMD_FETCH_MAX_PER_HOST: z.coerce.number().int().min(1).max(100_000).default(30),
+  CIMD_FETCH_MAX_PER_HOST: z.coerce.number().int().min(1).max(100_000).default(100),
+  // A host's fetches one requesting IP may spend: well below the host's total, so one address cannot use it up.
+  CIMD_FETCH_MAX_PER_HOST_PER_IP: z.coerce.number().int().min(1).max(100_000).default(10),
   CIMD_FETCH_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
   CIMD_FETCH_WINDOW_SECONDS: seconds(1, 3600).default(60),
   // Redis for the rate-limit counters of the token endpoint and metadata fetches; unset: the database.
@@ -188,6 +191,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       tokenMaxPerClient: env.TOKEN_RATE_MAX_PER_CLIENT,
       tokenWindowSeconds: env.TOKEN_RATE_WINDOW_SECONDS,
       cimdFetchMaxPerHost: env.CIMD_FETCH_MAX_PER_HOST,
+      cimdFetchMaxPerHostPerIp: env.CIMD_FETCH_MAX_PER_HOST_PER_IP,
       cimdFetchMaxPerIp: env.CIMD_FETCH_MAX_PER_IP,
       cimdFetchWindowSeconds: env.CIMD_FETCH_WINDOW_SECONDS,
       redisUrl: env.REDIS_URL,

@@ -23,7 +23,7 @@ import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
 import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
 import type { RateLimits } from '../rate-limit/limits.ts';
-import { metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
+import { countTokenRequestsPerClient, metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
 
 const withRateLimit = <T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined) =>
   (limits ? withTokenClientRateLimit(Base, limits) : Base);
@@ -177,6 +177,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
   provider.maxIpsCount = config.trustProxyHops;
+  if (rateLimits) countTokenRequestsPerClient(provider, rateLimits);
   // Confidential clients' secrets are stored as digests (see client-secret.ts).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return clientSecretMatches(this.clientSecret, presented);

@@ -16,6 +16,7 @@ export interface RateLimitConfig {
   tokenMaxPerClient: number;
   tokenWindowSeconds: number;
   cimdFetchMaxPerHost: number;
+  cimdFetchMaxPerHostPerIp: number;
   cimdFetchMaxPerIp: number;
   cimdFetchWindowSeconds: number;
   redisUrl: string | undefined;
@@ -24,7 +25,7 @@ export interface RateLimitConfig {
 
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   tokenMaxPerIp: 600, tokenMaxPerClient: 3000, tokenWindowSeconds: 60,
-  cimdFetchMaxPerHost: 30, cimdFetchMaxPerIp: 30, cimdFetchWindowSeconds: 60,
+  cimdFetchMaxPerHost: 100, cimdFetchMaxPerHostPerIp: 10, cimdFetchMaxPerIp: 30, cimdFetchWindowSeconds: 60,
   redisUrl: undefined, redisKeyPrefix: 'portcullis:rl:',
 };
 
@@ -32,6 +33,7 @@ export interface RateLimits extends ThrottleStores {
   tokenByIp: WindowCounter;
   tokenByClient: WindowCounter;
   cimdFetchByHost: WindowCounter;
+  cimdFetchByHostAndIp: WindowCounter;
   cimdFetchByIp: WindowCounter;
   /** 'redis' or 'database': where counts are shared. */
   backend: 'redis' | 'database';
@@ -55,6 +57,7 @@ export function createRateLimits(config: RateLimitConfig, db: Queryable): RateLi
     tokenByIp: batched('token_ip', config.tokenMaxPerIp, config.tokenWindowSeconds),
     tokenByClient: batched('token_client', config.tokenMaxPerClient, config.tokenWindowSeconds),
     cimdFetchByHost: exact('cimd_fetch_host', config.cimdFetchMaxPerHost, config.cimdFetchWindowSeconds),
+    cimdFetchByHostAndIp: exact('cimd_fetch_host_ip', config.cimdFetchMaxPerHostPerIp, config.cimdFetchWindowSeconds),
     cimdFetchByIp: exact('cimd_fetch_ip', config.cimdFetchMaxPerIp, config.cimdFetchWindowSeconds),
     ...createThrottleStores(db, redisStore?.redis, config.redisKeyPrefix),
     backend: config.redisUrl ? 'redis' : 'database',
