@@ -25,6 +25,7 @@ import { csrfProtection, isProtectedPath } from './http/csrf.ts';
 import { requestScope } from './oidc/request-scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases } from './http/discovery.ts';
+import { backfillEmailKeys } from './accounts/store.ts';
 import { discoveryFromIssuer } from './http/discovery-origin.ts';
 import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
@@ -52,6 +53,8 @@ interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc:
 
 export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
+  // Accounts from before migration 0018 with a non-ASCII email get the key they are looked up by.
+  await backfillEmailKeys(db);
   const mountPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
   setViewBasePath(mountPath);
   // Operations (src/http/metrics.ts, src/rate-limit/): one set per app, shared by every Provider generation.
