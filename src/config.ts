@@ -57,6 +57,9 @@ const environmentSchema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(20),
   // The window the two limits count over, opened by a bucket's first failure.
   LOGIN_THROTTLE_WINDOW_SECONDS: seconds(60, 24 * 3600).default(900),
+  // Password checks (Argon2id, ~19 MiB and ~12 ms each) running at once per process; more are refused at
+  // once with 429 + Retry-After, so a flood of failed sign-ins from many addresses cannot queue real ones.
+  LOGIN_MAX_CONCURRENT_PASSWORD_CHECKS: z.coerce.number().int().min(1).max(1000).default(8),
   // Development only: metadata documents (URL client_ids) may be fetched from loopback addresses. Warned at start.
   CIMD_ALLOW_LOOPBACK: booleanFlag.default(false),
   // Which domains may serve metadata documents; the CLI (`cimd policy`) overrides it at runtime.
@@ -171,6 +174,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       maxFailuresPerEmail: env.LOGIN_MAX_FAILURES_PER_EMAIL,
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: env.LOGIN_THROTTLE_WINDOW_SECONDS,
+      maxConcurrentPasswordChecks: env.LOGIN_MAX_CONCURRENT_PASSWORD_CHECKS,
     },
     nativeClientConsent: env.NATIVE_CLIENT_CONSENT,
     cimd: {

@@ -8,10 +8,12 @@ export interface LoginThrottlePolicy {
   maxFailuresPerEmail: number;
   maxFailuresPerIp: number;
   windowSeconds: number;
+  /** Password checks running at once in one process; past it, sign-ins are refused with Retry-After: 1. */
+  maxConcurrentPasswordChecks: number;
 }
 
 /** OWASP Authentication Cheat Sheet-style defaults: 5 per email, 20 per IP, per 15 minutes. */
-export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = { maxFailuresPerEmail: 5, maxFailuresPerIp: 20, windowSeconds: 900 };
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = { maxFailuresPerEmail: 5, maxFailuresPerIp: 20, windowSeconds: 900, maxConcurrentPasswordChecks: 8 };
 
 /** The longest window LOGIN_THROTTLE_WINDOW_SECONDS allows: a bucket older than this has surely ended. */
 export const MAX_THROTTLE_WINDOW_SECONDS = 24 * 3600;

@@ -34,7 +34,7 @@ describe('email spellings', () => {
   it('failed sign-ins under every variant fill one bucket: the account locks whatever spelling is used', async () => {
     const { db } = testDb;
     await addAccount(db, { email: 'alice@example.com', password: PASSWORD });
-    const throttle = { policy: { maxFailuresPerEmail: 3, maxFailuresPerIp: 1000, windowSeconds: 900 }, attempts: databaseLoginAttempts(db) };
+    const throttle = { policy: { maxFailuresPerEmail: 3, maxFailuresPerIp: 1000, windowSeconds: 900, maxConcurrentPasswordChecks: 8 }, attempts: databaseLoginAttempts(db) };
     const attempt = (email: string, password: string, ip: string) => signInWithPassword(db, { email, password, ip }, throttle);
     expect(new Set(VARIANTS.map(emailBucket)).size).toBe(1);
     for (const [i, variant] of VARIANTS.slice(1, 4).entries()) expect((await attempt(variant, 'wrong password', `198.51.100.${i}`)).ok).toBe(false);
