@@ -93,6 +93,13 @@ const environmentSchema = z.object({
   TOKEN_RATE_MAX_PER_IP: z.coerce.number().int().min(1).max(10_000_000).default(600),
   TOKEN_RATE_MAX_PER_CLIENT: z.coerce.number().int().min(1).max(10_000_000).default(3000),
   TOKEN_RATE_WINDOW_SECONDS: seconds(1, 3600).default(60),
+  // Sign-ins started at /auth per client IP (IPv6: per /64) per window: each stores a pending interaction
+  // (generous: one office behind NAT is one address).
+  AUTH_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  AUTH_RATE_WINDOW_SECONDS: seconds(1, 3600).default(60),
+  // Pending interactions (sign-ins started, not finished, not expired) allowed at once across all addresses:
+  // a flood from many addresses cannot grow the database without bound; past it /auth answers 429.
+  AUTH_MAX_PENDING_INTERACTIONS: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
   // Client metadata document fetches per document host (we must not hammer a site) and per requesting IP.
   CIMD_FETCH_MAX_PER_HOST: z.coerce.number().int().min(1).max(100_000).default(100),
   // A host's fetches one requesting IP may spend: well below the host's total, so one address cannot use it up.
@@ -194,6 +201,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       tokenMaxPerIp: env.TOKEN_RATE_MAX_PER_IP,
       tokenMaxPerClient: env.TOKEN_RATE_MAX_PER_CLIENT,
       tokenWindowSeconds: env.TOKEN_RATE_WINDOW_SECONDS,
+      authMaxPerIp: env.AUTH_MAX_PER_IP,
+      authWindowSeconds: env.AUTH_RATE_WINDOW_SECONDS,
+      authMaxPendingInteractions: env.AUTH_MAX_PENDING_INTERACTIONS,
       cimdFetchMaxPerHost: env.CIMD_FETCH_MAX_PER_HOST,
       cimdFetchMaxPerHostPerIp: env.CIMD_FETCH_MAX_PER_HOST_PER_IP,
       cimdFetchMaxPerIp: env.CIMD_FETCH_MAX_PER_IP,

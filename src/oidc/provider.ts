@@ -23,10 +23,11 @@ import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
 import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
 import type { RateLimits } from '../rate-limit/limits.ts';
+import { withInteractionLimits } from '../rate-limit/interaction-limits.ts';
 import { countTokenRequestsPerClient, metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
 
-const withRateLimit = <T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined) =>
-  (limits ? withTokenClientRateLimit(Base, limits) : Base);
+const withRateLimit = <T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined, db: Db) =>
+  (limits ? withTokenClientRateLimit(withInteractionLimits(Base, limits, db, { maxPendingInteractions: limits.config.authMaxPendingInteractions }), limits) : Base);
 
 export interface ProviderDeps {
   config: Config;
@@ -65,7 +66,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
           if (ctx?.oidc) alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
         },
       },
-    }), metadataDocuments), rateLimits),
+    }), metadataDocuments), rateLimits, db),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
     // Cookie prefixes (RFC 6265bis §4.1.3) on an https issuer make browsers refuse a cookie of that name
     // planted over http or by a sibling host. `__Host-` demands Path=/ and no Domain: the session cookie
