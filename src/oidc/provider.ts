@@ -26,8 +26,12 @@ import type { RateLimits } from '../rate-limit/limits.ts';
 import { withInteractionLimits } from '../rate-limit/interaction-limits.ts';
 import { countTokenRequestsPerClient, metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
 
-const withRateLimit = <T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined, db: Db) =>
-  (limits ? withTokenClientRateLimit(withInteractionLimits(Base, limits, db, { maxPendingInteractions: limits.config.authMaxPendingInteractions }), limits) : Base);
+/** The storage adapter's limits (src/rate-limit/): sign-ins started at /auth, and the token endpoint's per-client budget. */
+function withRateLimit<T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined, db: Db) {
+  if (!limits) return Base;
+  const interactions = withInteractionLimits(Base, limits, db, { maxPendingInteractions: limits.config.authMaxPendingInteractions });
+  return withTokenClientRateLimit(interactions, limits);
+}
 
 export interface ProviderDeps {
   config: Config;

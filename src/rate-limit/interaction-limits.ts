@@ -3,8 +3,7 @@
 // capped; both are checked where oidc-provider saves the row (the storage adapter's upsert).
 import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Queryable } from '../db/db.ts';
-import { ipKey, throwRateLimited, type RateLimits } from './limits.ts';
-import { RateLimitedError } from './limits.ts';
+import { ipKey, RateLimitedError, throwRateLimited, type RateLimits } from './limits.ts';
 
 type AdapterClass = new (model: string) => Adapter;
 
