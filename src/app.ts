@@ -28,6 +28,8 @@ import { discoveryAliases, discoveryAliasPaths } from './http/discovery.ts';
 import { canonicalPaths } from './http/canonical-path.ts';
 import { createRouteResolver, type RouteTables } from './http/route-resolver.ts';
 import { providerRoutes } from './oidc/provider-routes.ts';
+import { backfillEmailKeys } from './accounts/store.ts';
+import { discoveryFromIssuer } from './http/discovery-origin.ts';
 import { registrationGate } from './http/registration-gate.ts';
 import { setViewBasePath } from './views.ts';
 import { leavingInterstitial } from './oidc/leaving-interstitial.ts';
@@ -57,6 +59,8 @@ interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc:
 
 export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
+  // Accounts from before migration 0018 with a non-ASCII email get the key they are looked up by.
+  await backfillEmailKeys(db);
   const mountPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
   setViewBasePath(mountPath);
   // Operations (src/http/metrics.ts, src/rate-limit/): one set per app, shared by every Provider generation.
@@ -97,13 +101,15 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   const routes = createRouteResolver({ mountPath, aliases: discoveryAliasPaths(mountPath), tablesFor: (ctx) => providers.forRequest(ctx).routeTables });
 
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
-  const app = new Koa({ proxy: config.trustProxy, keys: secrets.cookieKeys });
+  // Behind proxies, ctx.ip is the right-most X-Forwarded-For entry no trusted proxy added (maxIpsCount).
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: secrets.cookieKeys });
   app.use(securityHeaders());
   app.use(accessLog(metrics));
   app.use(errorBoundary());
   // Before any gate or handler: each route answers to one spelling of its path (src/http/canonical-path.ts).
   app.use(canonicalPaths(routes));
   app.use(tokenRateLimit(rateLimits, routes));
+  app.use(discoveryFromIssuer(config.issuer));
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form

@@ -50,12 +50,18 @@ const environmentSchema = z.object({
   NATIVE_CLIENT_CONSENT: z.enum(['every-time', 'remember']).default('remember'),
   // Trust X-Forwarded-* from a reverse proxy in front of us (for client IPs and https detection).
   TRUST_PROXY: booleanFlag.default(false),
+  // With TRUST_PROXY: how many proxies append to X-Forwarded-For; the client is that many entries from the
+  // right, never an entry further left, which the client itself can write.
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
   // Failed sign-ins allowed per email (known or not, so the limit reveals nothing) per window; slows guessing one password.
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
   // Failed sign-ins allowed per client IP (IPv6: per /64) per window; slows one source trying many emails.
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100000).default(20),
   // The window the two limits count over, opened by a bucket's first failure.
   LOGIN_THROTTLE_WINDOW_SECONDS: seconds(60, 24 * 3600).default(900),
+  // Password checks (Argon2id, ~19 MiB and ~12 ms each) running at once per process; more are refused at
+  // once with 429 + Retry-After, so a flood of failed sign-ins from many addresses cannot queue real ones.
+  LOGIN_MAX_CONCURRENT_PASSWORD_CHECKS: z.coerce.number().int().min(1).max(1000).default(8),
   // Development only: metadata documents (URL client_ids) may be fetched from loopback addresses. Warned at start.
   CIMD_ALLOW_LOOPBACK: booleanFlag.default(false),
   // Which domains may serve metadata documents; the CLI (`cimd policy`) overrides it at runtime.
@@ -84,12 +90,22 @@ const environmentSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   // Bearer token that unlocks /metrics; unset, /metrics does not exist (its labels name clients and resources).
   METRICS_TOKEN: z.string().min(32, 'needs at least 32 characters').optional(),
-  // Token requests per client IP (IPv6: per /64) and per client per window; shared across processes.
+  // Token requests per client IP (IPv6: per /64) and per client per window; shared across processes. A client
+  // counts only requests that spoke for it (tokens issued, or its secret or key shown), so strangers cannot spend it.
   TOKEN_RATE_MAX_PER_IP: z.coerce.number().int().min(1).max(10_000_000).default(600),
   TOKEN_RATE_MAX_PER_CLIENT: z.coerce.number().int().min(1).max(10_000_000).default(3000),
   TOKEN_RATE_WINDOW_SECONDS: seconds(1, 3600).default(60),
+  // Sign-ins started at /auth per client IP (IPv6: per /64) per window: each stores a pending interaction
+  // (generous: one office behind NAT is one address).
+  AUTH_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  AUTH_RATE_WINDOW_SECONDS: seconds(1, 3600).default(60),
+  // Pending interactions (sign-ins started, not finished, not expired) allowed at once across all addresses:
+  // a flood from many addresses cannot grow the database without bound; past it /auth answers 429.
+  AUTH_MAX_PENDING_INTERACTIONS: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
   // Client metadata document fetches per document host (we must not hammer a site) and per requesting IP.
-  CIMD_FETCH_MAX_PER_HOST: z.coerce.number().int().min(1).max(100_000).default(30),
+  CIMD_FETCH_MAX_PER_HOST: z.coerce.number().int().min(1).max(100_000).default(100),
+  // A host's fetches one requesting IP may spend: well below the host's total, so one address cannot use it up.
+  CIMD_FETCH_MAX_PER_HOST_PER_IP: z.coerce.number().int().min(1).max(100_000).default(10),
   CIMD_FETCH_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
   CIMD_FETCH_WINDOW_SECONDS: seconds(1, 3600).default(60),
   // Redis for the rate-limit counters of the token endpoint and metadata fetches; unset: the database.
@@ -115,6 +131,7 @@ export type Config = {
   keyPublishAheadSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   trustProxy: boolean;
+  trustProxyHops: number;
   loginThrottle: LoginThrottlePolicy;
   nativeClientConsent: 'every-time' | 'remember';
   cimd: { allowLoopback: boolean; domainPolicy: ConfiguredDomainPolicy; caFile: string | undefined };
@@ -161,10 +178,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     keyPublishAheadSeconds: env.KEY_PUBLISH_AHEAD_SECONDS,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
+    trustProxyHops: env.TRUST_PROXY_HOPS,
     loginThrottle: {
       maxFailuresPerEmail: env.LOGIN_MAX_FAILURES_PER_EMAIL,
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: env.LOGIN_THROTTLE_WINDOW_SECONDS,
+      maxConcurrentPasswordChecks: env.LOGIN_MAX_CONCURRENT_PASSWORD_CHECKS,
     },
     nativeClientConsent: env.NATIVE_CLIENT_CONSENT,
     cimd: {
@@ -184,7 +203,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       tokenMaxPerIp: env.TOKEN_RATE_MAX_PER_IP,
       tokenMaxPerClient: env.TOKEN_RATE_MAX_PER_CLIENT,
       tokenWindowSeconds: env.TOKEN_RATE_WINDOW_SECONDS,
+      authMaxPerIp: env.AUTH_MAX_PER_IP,
+      authWindowSeconds: env.AUTH_RATE_WINDOW_SECONDS,
+      authMaxPendingInteractions: env.AUTH_MAX_PENDING_INTERACTIONS,
       cimdFetchMaxPerHost: env.CIMD_FETCH_MAX_PER_HOST,
+      cimdFetchMaxPerHostPerIp: env.CIMD_FETCH_MAX_PER_HOST_PER_IP,
       cimdFetchMaxPerIp: env.CIMD_FETCH_MAX_PER_IP,
       cimdFetchWindowSeconds: env.CIMD_FETCH_WINDOW_SECONDS,
       redisUrl: env.REDIS_URL,

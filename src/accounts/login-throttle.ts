@@ -2,22 +2,25 @@
 // shares, and the store contract. The database store is login-throttle-sql.ts; Redis is src/rate-limit/.
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { normaliseEmail } from './email.ts';
 
 export interface LoginThrottlePolicy {
   maxFailuresPerEmail: number;
   maxFailuresPerIp: number;
   windowSeconds: number;
+  /** Password checks running at once in one process; past it, sign-ins are refused with Retry-After: 1. */
+  maxConcurrentPasswordChecks: number;
 }
 
 /** OWASP Authentication Cheat Sheet-style defaults: 5 per email, 20 per IP, per 15 minutes. */
-export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = { maxFailuresPerEmail: 5, maxFailuresPerIp: 20, windowSeconds: 900 };
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = { maxFailuresPerEmail: 5, maxFailuresPerIp: 20, windowSeconds: 900, maxConcurrentPasswordChecks: 8 };
 
 /** The longest window LOGIN_THROTTLE_WINDOW_SECONDS allows: a bucket older than this has surely ended. */
 export const MAX_THROTTLE_WINDOW_SECONDS = 24 * 3600;
 
-/** The email's bucket: normalised the way accounts compare emails, hashed so attempted addresses are not kept. */
+/** The email's bucket: normalised as accounts are looked up (email.ts), hashed so attempted addresses are not kept. */
 export function emailBucket(email: string): string {
-  return `email:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
+  return `email:${createHash('sha256').update(normaliseEmail(email)).digest('hex')}`;
 }
 
 /** The IP's bucket. IPv6 counts per /64: one subscriber usually holds a whole /64 (RFC 6177). */

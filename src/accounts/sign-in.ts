@@ -4,6 +4,7 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import type { Account } from './schema.ts';
 import { authenticateAccount } from './store.ts';
+import { withPasswordCheckSlot } from './password.ts';
 import { emailBucket, ipBucket, type LoginThrottle } from './login-throttle.ts';
 
 export interface SignInAttempt {
@@ -16,6 +17,9 @@ export interface SignInAttempt {
   requestId?: string | undefined;
 }
 
+/** A check refused because too many run at once is worth retrying almost at once. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
 export type SignInResult =
   | { ok: true; account: Account }
   | { ok: false; reason: 'bad_credentials' }
@@ -27,10 +31,14 @@ export type SignInResult =
  * database, or Redis with REDIS_URL): required, so no sign-in form can silently run on other limits or
  * another count than the configured ones.
  */
-export async function signInWithPassword(
-  db: Db, attempt: SignInAttempt, { policy, attempts }: LoginThrottle, now = new Date(),
-): Promise<SignInResult> {
+export async function signInWithPassword(db: Db, attempt: SignInAttempt, throttle: LoginThrottle, now = new Date()): Promise<SignInResult> {
   if (!attempt.email || !attempt.password) return { ok: false, reason: 'bad_credentials' };
+  // Too many checks running in this process: refused before anything is counted or hashed, in microseconds.
+  const result = await withPasswordCheckSlot(throttle.policy.maxConcurrentPasswordChecks, () => checkThrottledPassword(db, attempt, throttle, now));
+  return result ?? { ok: false, reason: 'throttled', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
+}
+
+async function checkThrottledPassword(db: Db, attempt: SignInAttempt, { policy, attempts }: LoginThrottle, now: Date): Promise<SignInResult> {
   const ip = await attempts.reserveAttempt(ipBucket(attempt.ip), policy.maxFailuresPerIp, policy.windowSeconds, now);
   if (!ip.allowed) return refuse(db, attempt, ip, 'ip');
   const email = await attempts.reserveAttempt(emailBucket(attempt.email), policy.maxFailuresPerEmail, policy.windowSeconds, now);

@@ -1,6 +1,9 @@
-// SQL for accounts: create, look up, and check a password. Emails are unique case-insensitively.
+// SQL for accounts: create, look up, and check a password. Emails are unique and found by their
+// normalised form (email.ts), the same one the sign-in throttle counts by.
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
+import { log } from '../log.ts';
+import { normaliseEmail } from './email.ts';
 import { hashPassword, spendDecoyVerification, verifyPassword } from './password.ts';
 import { newAccountSchema, type Account, type NewAccount } from './schema.ts';
 
@@ -17,10 +20,10 @@ export async function addAccount(db: Queryable, input: NewAccount): Promise<Acco
   const account = newAccountSchema.parse(input);
   const passwordHash = await hashPassword(account.password);
   const { rows } = await db.query<AccountRow>(
-    `INSERT INTO accounts (id, email, password_hash, is_admin) VALUES ($1, $2, $3, $4)
-     ON CONFLICT ((lower(email))) DO NOTHING
+    `INSERT INTO accounts (id, email, email_key, password_hash, is_admin) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (email_key) DO NOTHING
      RETURNING id, email, is_admin, disabled_at, password_hash`,
-    [randomUUID(), account.email, passwordHash, account.isAdmin],
+    [randomUUID(), account.email, normaliseEmail(account.email), passwordHash, account.isAdmin],
   );
   if (!rows[0]) throw new EmailTakenError(`an account with email ${account.email} already exists`);
   return toAccount(rows[0]);
@@ -38,7 +41,7 @@ export async function findAccountById(db: Queryable, id: string): Promise<Accoun
  */
 export async function authenticateAccount(db: Queryable, email: string, password: string): Promise<Account | undefined> {
   const { rows } = await db.query<AccountRow>(
-    'SELECT id, email, is_admin, disabled_at, password_hash FROM accounts WHERE lower(email) = lower($1)', [email]);
+    'SELECT id, email, is_admin, disabled_at, password_hash FROM accounts WHERE email_key = $1', [normaliseEmail(email)]);
   const row = rows[0];
   if (!row) {
     await spendDecoyVerification(password);
@@ -55,4 +58,22 @@ export async function listAccounts(db: Queryable): Promise<(Account & { createdA
   return rows.map((row) => ({
     id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null, createdAt: new Date(row.created_at),
   }));
+}
+
+/**
+ * Gives accounts created before migration 0018 with a non-ASCII email their email_key, computed by the
+ * same function lookups use (the migration could only do ASCII in SQL). Idempotent; run at start.
+ * Two old accounts whose emails now normalise alike keep the first; the other is logged for the operator.
+ */
+export async function backfillEmailKeys(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ id: string; email: string }>('SELECT id, email FROM accounts WHERE email_key IS NULL ORDER BY created_at');
+  let filled = 0;
+  for (const row of rows) {
+    const { rowCount } = await db.query(
+      `UPDATE accounts SET email_key = $2 WHERE id = $1 AND email_key IS NULL
+       AND NOT EXISTS (SELECT 1 FROM accounts WHERE email_key = $2)`, [row.id, normaliseEmail(row.email)]);
+    if (rowCount > 0) filled += 1;
+    else log.warn('account email normalises like another account\'s; it cannot sign in until one is changed', { accountId: row.id });
+  }
+  return filled;
 }

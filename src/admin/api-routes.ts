@@ -41,7 +41,7 @@ const toSettings = (body: z.infer<typeof resourceBody>) => ({
 });
 
 export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secrets, refreshSigningKeys }: AdminDeps): void {
-  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds };
+  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, allowLoopback: config.cimd.allowLoopback };
   const body = (ctx: { request: { body?: unknown } }) => ctx.request.body ?? {};
 
   api('get', '/overview', async (ctx) => { ctx.body = overviewJson(await loadOverview(db)); });

@@ -1,6 +1,7 @@
 // The audit log viewer's query, shared by the console and the JSON API: filters by user, client,
 // resource, event type and time range, newest first, paged by id (stable while new events arrive).
 import { z } from 'zod';
+import { normaliseEmail } from '../accounts/email.ts';
 import type { Queryable } from '../db/db.ts';
 
 const optionalText = (max: number) => z.string().trim().max(max).optional().transform((value) => value || undefined);
@@ -55,7 +56,7 @@ export async function queryAuditLog(db: Queryable, filter: AuditFilter): Promise
     `SELECT e.id::text, e.occurred_at, e.event_type, e.outcome, e.account_id, acc.email, e.client_id, e.resource, e.scopes,
             e.ip, e.request_id, e.details
      FROM audit_events e LEFT JOIN accounts acc ON acc.id = e.account_id
-     WHERE ($1::text IS NULL OR e.account_id = $1 OR e.account_id IN (SELECT id FROM accounts WHERE lower(email) = lower($1)))
+     WHERE ($1::text IS NULL OR e.account_id = $1 OR e.account_id IN (SELECT id FROM accounts WHERE email_key = $9))
        AND ($2::text IS NULL OR e.client_id = $2)
        AND ($3::text IS NULL OR e.resource = $3)
        AND ($4::text IS NULL OR e.event_type = $4)
@@ -64,7 +65,8 @@ export async function queryAuditLog(db: Queryable, filter: AuditFilter): Promise
        AND ($7::bigint IS NULL OR e.id < $7)
      ORDER BY e.id DESC LIMIT $8`,
     [filter.user ?? null, filter.client ?? null, filter.resource ?? null, filter.type ?? null,
-      filter.since?.toISOString() ?? null, filter.until?.toISOString() ?? null, filter.before ?? null, filter.limit + 1],
+      filter.since?.toISOString() ?? null, filter.until?.toISOString() ?? null, filter.before ?? null, filter.limit + 1,
+      filter.user === undefined ? null : normaliseEmail(filter.user)],
   );
   const page = rows.slice(0, filter.limit);
   return {

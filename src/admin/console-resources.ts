@@ -60,7 +60,7 @@ function settingsOf(form: ResourceForm): ResourceSettingsInput {
 }
 
 export function registerConsoleResourcePages({ page }: AdminRoutes, { db, config, mountPath }: AdminDeps): void {
-  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds };
+  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, allowLoopback: config.cimd.allowLoopback };
 
   const showList = async (ctx: Koa.Context, admin: AdminRequest, error?: string) => {
     await renderConsolePage(ctx, admin, 'resources', 'resources', { resources: await listAdminResources(db), issuer: config.issuer, error });

@@ -14,7 +14,8 @@ import {
   type ResourceActivity,
 } from './resource-store.ts';
 
-export interface ResourceSettings { issuer: string; defaultTtlSeconds: number }
+/** allowLoopback: CIMD_ALLOW_LOOPBACK, whether the metadata check may reach a loopback server (development). */
+export interface ResourceSettings { issuer: string; defaultTtlSeconds: number; allowLoopback?: boolean }
 
 const clientIds = z.array(z.string().trim().min(1).max(2048)).max(500)
   .refine((ids) => new Set(ids).size === ids.length, 'each client may be listed once');
@@ -53,7 +54,7 @@ export async function requireResource(db: Db, uri: string): Promise<Resource> {
 /** Fetches the server's protected resource metadata now and keeps the result for the overview. */
 export async function checkResource(db: Db, resource: Resource, settings: ResourceSettings): Promise<MetadataCheck> {
   const check = await checkProtectedResourceMetadata({
-    resourceUri: resource.uri, issuer: settings.issuer, scopes: resource.scopes.map((s) => s.scope),
+    resourceUri: resource.uri, issuer: settings.issuer, scopes: resource.scopes.map((s) => s.scope), allowLoopback: settings.allowLoopback,
   });
   await saveMetadataCheck(db, resource.uri, check);
   return check;

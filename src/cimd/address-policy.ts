@@ -1,6 +1,8 @@
-// Which IP addresses a metadata-document fetch may connect to: public unicast only. Private, loopback,
-// link-local, shared (CGNAT), documentation, multicast, reserved and cloud-metadata addresses are refused.
-import { BlockList, isIP } from 'node:net';
+// Which IP addresses our outbound fetches (metadata documents, the admin's resource-metadata check) may
+// connect to: public unicast only. Private, loopback, link-local, shared (CGNAT), documentation, multicast,
+// reserved and cloud-metadata addresses are refused, after DNS resolution (publicAddressLookup).
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 // IANA special-purpose registries (RFC 6890 and successors), plus cloud metadata endpoints.
 const FORBIDDEN_V4: Array<[string, number]> = [
@@ -54,4 +56,26 @@ export function isFetchableAddress(address: string, allowLoopback: boolean): boo
   if (family === 0) return false;
   const list = allowLoopback ? loopbackAllowed : strict;
   return !list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** The error code a refused resolution carries (the socket's 'error' event). */
+export const FORBIDDEN_ADDRESS_CODE = 'CIMD_FORBIDDEN_ADDRESS';
+
+/**
+ * A socket `lookup` that refuses the whole DNS answer if any address in it is not fetchable: refusing
+ * (not skipping) defeats answers that mix a public address with an internal one. `resolve`: tests play
+ * a rebinding attacker with it; production uses the system resolver.
+ */
+export function publicAddressLookup(allowLoopback: boolean, resolve: typeof dnsLookup = dnsLookup): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    resolve(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
+      const list = (addresses ?? []) as LookupAddress[];
+      if (!error && (list.length === 0 || list.some((entry) => !isFetchableAddress(entry.address, allowLoopback)))) {
+        error = Object.assign(new Error('its host does not resolve to a public internet address'), { code: FORBIDDEN_ADDRESS_CODE });
+      }
+      if (error) return callback(error, lookupOptions.all ? [] : '', 0);
+      if (lookupOptions.all) return callback(null, list);
+      return callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
 }

@@ -2,15 +2,19 @@
 // (CIMD_DOMAIN_POLICY, CIMD_DOMAINS) and from the CLI (stored, so a running server sees changes at once).
 import { z } from 'zod';
 import type { Queryable } from '../db/db.ts';
+import { normaliseHost } from './host-name.ts';
 
 export const DOMAIN_POLICY_MODES = ['allow-all', 'allow-list', 'deny-list'] as const;
 export type DomainPolicyMode = typeof DOMAIN_POLICY_MODES[number];
 export type DomainRule = 'allow' | 'deny';
 
-/** A domain as operators write it: lowercase DNS name, no scheme, port or path. */
-export const domainName = z.string().trim().toLowerCase()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-    'must be a domain name such as example.com (no scheme, port or path)');
+/**
+ * A domain as operators write it, any case, a trailing dot or Unicode (IDN) allowed; kept in the one
+ * comparable form (host-name.ts), so `Bücher.DE.` and `xn--bcher-kva.de` are one rule. No scheme, port or path.
+ */
+export const domainName = z.string().trim().transform((domain) => normaliseHost(domain) ?? domain.toLowerCase())
+  .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be a domain name such as example.com (no scheme, port or path)'));
 
 export interface ConfiguredDomainPolicy {
   mode: DomainPolicyMode;
@@ -47,9 +51,10 @@ export async function loadDomainPolicy(db: Queryable, configured: ConfiguredDoma
   };
 }
 
-/** Whether `host` may serve a metadata document under `policy`. */
+/** Whether `host` may serve a metadata document under `policy`; a host that is no name is refused. */
 export function isDomainAllowed(policy: EffectivePolicy, host: string): boolean {
-  const name = host.toLowerCase();
+  const name = normaliseHost(host);
+  if (name === undefined) return false;
   const ruled = (rule: DomainRule) => policy.rules.some((entry) => entry.rule === rule && domainCovers(entry.domain, name));
   if (policy.mode === 'allow-list') return ruled('allow') && !ruled('deny');
   if (policy.mode === 'deny-list') return !ruled('deny');

@@ -1,11 +1,11 @@
 // The one outbound request of the CIMD feature, SSRF-safe: https only, every resolved address and the
 // address actually connected to must be public, no redirects, a deadline, a size cap, JSON only.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { lookup as dnsLookup } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { isFetchableAddress } from './address-policy.ts';
+import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from './address-policy.ts';
 import { MetadataDocumentError } from './errors.ts';
 
 export interface FetchOptions {
@@ -33,24 +33,6 @@ export const DEFAULT_MAX_BYTES = 5 * 1024;
 export const DEFAULT_TIMEOUT_MS = 2500;
 
 const NOT_PUBLIC = 'its host does not resolve to a public internet address';
-
-/** A `lookup` for the socket that refuses the whole answer if any address in it is forbidden. */
-function guardedLookup(options: FetchOptions): LookupFunction {
-  const resolve = options.resolve ?? dnsLookup;
-  return (hostname, lookupOptions, callback) => {
-    resolve(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
-      const list = (addresses ?? []) as LookupAddress[];
-      // Refusing on any forbidden address (not just skipping it) defeats answers that mix a public
-      // address with an internal one, hoping the connection falls through to the latter.
-      if (!error && (list.length === 0 || list.some((entry) => !isFetchableAddress(entry.address, options.allowLoopback)))) {
-        error = Object.assign(new Error(NOT_PUBLIC), { code: 'CIMD_FORBIDDEN_ADDRESS' });
-      }
-      if (error) return callback(error, lookupOptions.all ? [] : '', 0);
-      if (lookupOptions.all) return callback(null, list);
-      return callback(null, list[0]!.address, list[0]!.family);
-    });
-  };
-}
 
 function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
@@ -83,7 +65,7 @@ export function fetchMetadataDocument(url: URL, options: FetchOptions): Promise<
       headers: { accept: 'application/json', 'user-agent': 'Portcullis (Client ID Metadata Document fetcher)' },
       // A fresh connection per fetch: no pooled socket chosen by an earlier resolution is reused.
       agent: false,
-      lookup: guardedLookup(options),
+      lookup: publicAddressLookup(options.allowLoopback, options.resolve),
       ca: options.extraCa ? [...rootCertificates, options.extraCa] : undefined,
     });
     const deadline = setTimeout(() => fail(new MetadataDocumentError('timeout', `it did not answer within ${timeoutMs / 1000} seconds`)), timeoutMs);
@@ -95,7 +77,7 @@ export function fetchMetadataDocument(url: URL, options: FetchOptions): Promise<
       });
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'CIMD_FORBIDDEN_ADDRESS' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
+      if (error.code === FORBIDDEN_ADDRESS_CODE || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
         fail(new MetadataDocumentError('forbidden_address', NOT_PUBLIC));
       } else {
         fail(new MetadataDocumentError('unreachable', `it could not be fetched (${error.code ?? error.message})`));

@@ -97,7 +97,7 @@ const resourceAdd: CommandSpec = {
     // Mismatches warn, they do not refuse: the server may be deployed after it is registered, or be
     // fixed next; the operator reads the warning either way and nothing is lost by registering.
     const check = args.flag('no-check') ? undefined : await checkProtectedResourceMetadata({
-      resourceUri: input.uri, issuer: config.issuer, scopes: input.scopes.map((s) => s.scope),
+      resourceUri: input.uri, issuer: config.issuer, scopes: input.scopes.map((s) => s.scope), allowLoopback: config.cimd.allowLoopback,
     });
     const resource = await addResource(db, input, config.accessTokenTtlSeconds);
     await recordAuditEvent(db, {

@@ -27,10 +27,15 @@ import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
 import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
 import type { RateLimits } from '../rate-limit/limits.ts';
-import { metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
+import { withInteractionLimits } from '../rate-limit/interaction-limits.ts';
+import { countTokenRequestsPerClient, metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
 
-const withRateLimit = <T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined) =>
-  (limits ? withTokenClientRateLimit(Base, limits) : Base);
+/** The storage adapter's limits (src/rate-limit/): sign-ins started at /auth, and the token endpoint's per-client budget. */
+function withRateLimit<T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined, db: Db) {
+  if (!limits) return Base;
+  const interactions = withInteractionLimits(Base, limits, db, { maxPendingInteractions: limits.config.authMaxPendingInteractions });
+  return withTokenClientRateLimit(interactions, limits);
+}
 
 export interface ProviderDeps {
   config: Config;
@@ -70,7 +75,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
           if (ctx?.oidc) alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
         },
       },
-    }), resources), metadataDocuments), rateLimits),
+    }), resources), metadataDocuments), rateLimits, db),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
     // Cookie prefixes (RFC 6265bis §4.1.3) on an https issuer make browsers refuse a cookie of that name
     // planted over http or by a sibling host. `__Host-` demands Path=/ and no Domain: the session cookie
@@ -184,6 +189,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   provider.use(completeIntrospection(jwks));
   rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
+  provider.maxIpsCount = config.trustProxyHops;
+  if (rateLimits) countTokenRequestsPerClient(provider, rateLimits);
   // Confidential clients' secrets are stored as digests (see client-secret.ts).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return clientSecretMatches(this.clientSecret, presented);

@@ -9,13 +9,23 @@ import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/
 import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 import { purgeMetadataDocumentCache } from '../cimd/store.ts';
 
-export async function purgeExpiredRows(db: Db, batchSize = 5000): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM oidc_models WHERE (model, id) IN (
-       SELECT model, id FROM oidc_models WHERE expires_at < now() LIMIT $1)`,
-    [batchSize],
-  );
-  return rowCount;
+/**
+ * Deletes expired rows batch after batch until a batch comes back short, so the purge keeps up with a
+ * flood (of /auth interactions, say) instead of removing one batch per interval; `maxBatches` bounds
+ * one run, and each batch is its own short statement, so other queries interleave.
+ */
+export async function purgeExpiredRows(db: Db, batchSize = 5000, maxBatches = 200): Promise<number> {
+  let purged = 0;
+  for (let batch = 0; batch < maxBatches; batch += 1) {
+    const { rowCount } = await db.query(
+      `DELETE FROM oidc_models WHERE (model, id) IN (
+         SELECT model, id FROM oidc_models WHERE expires_at < now() LIMIT $1)`,
+      [batchSize],
+    );
+    purged += rowCount;
+    if (rowCount < batchSize) break;
+  }
+  return purged;
 }
 
 /**

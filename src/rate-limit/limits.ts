@@ -15,7 +15,11 @@ export interface RateLimitConfig {
   tokenMaxPerIp: number;
   tokenMaxPerClient: number;
   tokenWindowSeconds: number;
+  authMaxPerIp: number;
+  authWindowSeconds: number;
+  authMaxPendingInteractions: number;
   cimdFetchMaxPerHost: number;
+  cimdFetchMaxPerHostPerIp: number;
   cimdFetchMaxPerIp: number;
   cimdFetchWindowSeconds: number;
   redisUrl: string | undefined;
@@ -24,15 +28,21 @@ export interface RateLimitConfig {
 
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   tokenMaxPerIp: 600, tokenMaxPerClient: 3000, tokenWindowSeconds: 60,
-  cimdFetchMaxPerHost: 30, cimdFetchMaxPerIp: 30, cimdFetchWindowSeconds: 60,
+  authMaxPerIp: 300, authWindowSeconds: 60, authMaxPendingInteractions: 50_000,
+  cimdFetchMaxPerHost: 100, cimdFetchMaxPerHostPerIp: 10, cimdFetchMaxPerIp: 30, cimdFetchWindowSeconds: 60,
   redisUrl: undefined, redisKeyPrefix: 'portcullis:rl:',
 };
 
 export interface RateLimits extends ThrottleStores {
   tokenByIp: WindowCounter;
   tokenByClient: WindowCounter;
+  /** Sign-ins started at /auth (new Interaction rows) per client IP. */
+  authByIp: WindowCounter;
   cimdFetchByHost: WindowCounter;
+  cimdFetchByHostAndIp: WindowCounter;
   cimdFetchByIp: WindowCounter;
+  /** The limits these counters were built with. */
+  config: RateLimitConfig;
   /** 'redis' or 'database': where counts are shared. */
   backend: 'redis' | 'database';
   /** Called with the limit's name on every refusal (metrics). */
@@ -54,9 +64,12 @@ export function createRateLimits(config: RateLimitConfig, db: Queryable): RateLi
   return {
     tokenByIp: batched('token_ip', config.tokenMaxPerIp, config.tokenWindowSeconds),
     tokenByClient: batched('token_client', config.tokenMaxPerClient, config.tokenWindowSeconds),
+    authByIp: batched('auth_ip', config.authMaxPerIp, config.authWindowSeconds),
     cimdFetchByHost: exact('cimd_fetch_host', config.cimdFetchMaxPerHost, config.cimdFetchWindowSeconds),
+    cimdFetchByHostAndIp: exact('cimd_fetch_host_ip', config.cimdFetchMaxPerHostPerIp, config.cimdFetchWindowSeconds),
     cimdFetchByIp: exact('cimd_fetch_ip', config.cimdFetchMaxPerIp, config.cimdFetchWindowSeconds),
     ...createThrottleStores(db, redisStore?.redis, config.redisKeyPrefix),
+    config,
     backend: config.redisUrl ? 'redis' : 'database',
     onRefused: undefined,
     close: () => store.close(),

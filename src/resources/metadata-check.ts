@@ -1,6 +1,10 @@
 // Compares a registration with the MCP server's live protected resource metadata (RFC 9728), so the
 // operator hears about audience, issuer and scope mismatches before MCP clients fail on them.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from '../cimd/address-policy.ts';
 import { tryCanonicalResourceUri } from './canonical-uri.ts';
 
 // The operator is waiting at a prompt, and metadata is a few hundred bytes.
@@ -14,6 +18,8 @@ export interface MetadataCheckInput {
   issuer: string;
   /** The scopes being registered. */
   scopes: string[];
+  /** CIMD_ALLOW_LOOPBACK (development): a server on 127.0.0.1 or ::1 may be checked. Default: refused. */
+  allowLoopback?: boolean | undefined;
 }
 
 export interface MetadataCheck {
@@ -49,7 +55,7 @@ export async function checkProtectedResourceMetadata(input: MetadataCheckInput):
   const failures: string[] = [];
   let anyAnswer = false;
   for (const url of metadataUrlsFor(input.resourceUri)) {
-    const outcome: FetchOutcome = await fetchMetadataDocument(url);
+    const outcome: FetchOutcome = await fetchMetadataDocument(url, input.allowLoopback ?? false);
     if (outcome.kind === 'document') {
       const parsed = prmSchema.safeParse(outcome.body);
       if (parsed.success) {
@@ -77,6 +83,13 @@ export async function checkProtectedResourceMetadata(input: MetadataCheckInput):
 
 type Prm = z.infer<typeof prmSchema>;
 
+// A checked field is quoted back, but never at length: the check is not a way to read a server's documents.
+const MAX_QUOTED = 200;
+const MAX_LISTED = 10;
+const quote = (value: string) => JSON.stringify(value.length > MAX_QUOTED ? `${value.slice(0, MAX_QUOTED)}…` : value);
+const listed = (values: string[], show: (value: string) => string) =>
+  values.slice(0, MAX_LISTED).map(show).join(', ') + (values.length > MAX_LISTED ? ` and ${values.length - MAX_LISTED} more` : '');
+
 function compare(input: MetadataCheckInput, prm: Prm): string[] {
   const warnings: string[] = [];
   const resourceProblem = describeResourceMismatch(prm.resource, input.resourceUri);
@@ -85,14 +98,14 @@ function compare(input: MetadataCheckInput, prm: Prm): string[] {
   if (!servers.includes(input.issuer)) {
     const nearly = servers.find((s) => tryCanonicalResourceUri(s) === tryCanonicalResourceUri(input.issuer));
     warnings.push(nearly
-      ? `authorization_servers lists ${JSON.stringify(nearly)}, but this server's issuer is exactly ${JSON.stringify(input.issuer)}: `
+      ? `authorization_servers lists ${quote(nearly)}, but this server's issuer is exactly ${JSON.stringify(input.issuer)}: `
         + 'clients compare the issuer character for character (RFC 8414 §3.3)'
-      : `authorization_servers ${servers.length ? `lists ${servers.map((s) => JSON.stringify(s)).join(', ')} but` : 'is missing or empty and'} `
+      : `authorization_servers ${servers.length ? `lists ${listed(servers, quote)} but` : 'is missing or empty and'} `
         + `does not name this server's issuer ${JSON.stringify(input.issuer)}: MCP clients will not come here for tokens`);
   }
   const missing = (prm.scopes_supported ?? []).filter((scope) => !input.scopes.includes(scope));
   if (missing.length > 0) {
-    warnings.push(`the server declares scopes_supported ${missing.join(', ')} that this registration lacks: `
+    warnings.push(`the server declares scopes_supported ${listed(missing, (scope) => scope.slice(0, MAX_QUOTED))} that this registration lacks: `
       + 'clients asking for them will not get them (register them with --scope)');
   }
   return warnings;
@@ -108,13 +121,13 @@ function describeResourceMismatch(declared: string, registered: string): string 
     const how = declared.replace(/\/+$/, '') !== declared && declared.replace(/\/+$/, '').toLowerCase() === registered.toLowerCase()
       ? 'a trailing slash'
       : 'the letter case of its scheme or host, or a default port';
-    return `resource is ${JSON.stringify(declared)}, which differs from the registered ${JSON.stringify(registered)} by ${how}; ${tail}`;
+    return `resource is ${quote(declared)}, which differs from the registered ${JSON.stringify(registered)} by ${how}; ${tail}`;
   }
   if (canonical !== undefined && canonical.toLowerCase() === registered.toLowerCase()) {
-    return `resource is ${JSON.stringify(declared)}, whose path differs in letter case from the registered ${JSON.stringify(registered)}: `
+    return `resource is ${quote(declared)}, whose path differs in letter case from the registered ${JSON.stringify(registered)}: `
       + 'paths are case-sensitive, so clients will ask for a resource that is not registered (invalid_target)';
   }
-  return `resource is ${JSON.stringify(declared)}, not the registered ${JSON.stringify(registered)}: clients will ask for a token `
+  return `resource is ${quote(declared)}, not the registered ${JSON.stringify(registered)}: clients will ask for a token `
     + 'for that URI, which is not registered here (invalid_target)';
 }
 
@@ -125,63 +138,73 @@ type FetchOutcome =
   /** Nothing answered: refused, timed out, unresolvable. */
   | { kind: 'unreachable'; reason: string };
 
-/** GET one URL: no redirects followed, JSON only, a size cap and a timeout. */
-async function fetchMetadataDocument(url: string): Promise<FetchOutcome> {
-  const signal = AbortSignal.timeout(TIMEOUT_MS);
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: 'manual', signal, headers: { accept: 'application/json' } });
-  } catch (error) {
-    return { kind: 'unreachable', reason: signal.aborted ? `no answer within ${TIMEOUT_MS / 1000} s` : describeNetworkError(error) };
-  }
-  try {
-    if (response.status >= 300 && response.status < 400) {
-      return { kind: 'http-problem', reason: `redirects (${response.status}) to ${response.headers.get('location') ?? '?'}; metadata must be served at this URL, redirects are not followed` };
-    }
-    if (response.status !== 200) return { kind: 'http-problem', reason: `HTTP ${response.status}` };
-    const type = response.headers.get('content-type') ?? '';
-    if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-      return { kind: 'http-problem', reason: `served as ${JSON.stringify(type || 'no content type')}, not application/json` };
-    }
-    const text = await readCapped(response);
-    if (text === undefined) return { kind: 'http-problem', reason: `larger than ${MAX_BYTES / 1024} KiB` };
-    try {
-      return { kind: 'document', body: JSON.parse(text) as unknown };
-    } catch {
-      return { kind: 'http-problem', reason: 'not valid JSON' };
-    }
-  } catch (error) {
-    return { kind: 'unreachable', reason: signal.aborted ? `no complete answer within ${TIMEOUT_MS / 1000} s` : describeNetworkError(error) };
-  } finally {
-    await response.body?.cancel().catch(() => {});
-  }
+/**
+ * GET one URL: no redirects followed, JSON only, a size cap and a timeout, and the address policy of
+ * metadata-document fetches (src/cimd/address-policy.ts): every resolved address, and the one the socket
+ * reaches, must be public, so the check cannot be aimed at internal services. Reasons quote nothing the
+ * server sent but its status and (shortened) content type: the document's own fields are compared, never shown.
+ */
+function fetchMetadataDocument(url: string, allowLoopback: boolean): Promise<FetchOutcome> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !isFetchableAddress(host, allowLoopback)) return Promise.resolve({ kind: 'unreachable', reason: NOT_PUBLIC });
+  return new Promise<FetchOutcome>((resolve) => {
+    let settled = false;
+    const settle = (outcome: FetchOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      req.destroy();
+      resolve(outcome);
+    };
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(target, {
+      method: 'GET', headers: { accept: 'application/json' }, agent: false, lookup: publicAddressLookup(allowLoopback),
+    });
+    const deadline = setTimeout(() => settle({ kind: 'unreachable', reason: `no answer within ${TIMEOUT_MS / 1000} s` }), TIMEOUT_MS);
+    req.on('socket', (socket) => {
+      // DNS rebinding: judge the address the socket really reached, before a byte of the request is sent.
+      socket.once('connect', () => {
+        if (!isFetchableAddress(socket.remoteAddress ?? '', allowLoopback)) settle({ kind: 'unreachable', reason: NOT_PUBLIC });
+      });
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'unreachable', reason: describeNetworkError(error) }));
+    req.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400) {
+        return settle({ kind: 'http-problem', reason: `redirects (${status}); metadata must be served at this URL, redirects are not followed` });
+      }
+      if (status !== 200) return settle({ kind: 'http-problem', reason: `HTTP ${status}` });
+      const type = response.headers['content-type'] ?? '';
+      if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+        return settle({ kind: 'http-problem', reason: `served as ${JSON.stringify(type.slice(0, 60) || 'no content type')}, not application/json` });
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BYTES) return settle({ kind: 'http-problem', reason: `larger than ${MAX_BYTES / 1024} KiB` });
+        chunks.push(chunk);
+      });
+      response.on('error', () => settle({ kind: 'unreachable', reason: 'the connection broke while reading the answer' }));
+      response.on('end', () => {
+        try {
+          settle({ kind: 'document', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        } catch {
+          settle({ kind: 'http-problem', reason: 'not valid JSON' });
+        }
+      });
+    });
+    req.end();
+  });
 }
 
-/** The body as text, or undefined once it passes MAX_BYTES (the rest is never read). */
-async function readCapped(response: Response): Promise<string | undefined> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BYTES) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+const NOT_PUBLIC = 'its host does not resolve to a public internet address (private and loopback addresses are refused, '
+  + 'as for client metadata documents; CIMD_ALLOW_LOOPBACK=true allows loopback in development)';
 
-// fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND …) is in its cause.
-function describeNetworkError(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : undefined;
-  if (code === 'ECONNREFUSED') return 'connection refused (is the MCP server running?)';
-  if (code === 'ENOTFOUND') return 'host not found';
-  if (cause instanceof Error && cause.message) return cause.message;
-  return error instanceof Error ? error.message : String(error);
+function describeNetworkError(error: NodeJS.ErrnoException): string {
+  if (error.code === FORBIDDEN_ADDRESS_CODE) return NOT_PUBLIC;
+  if (error.code === 'ECONNREFUSED') return 'connection refused (is the MCP server running?)';
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return 'host not found';
+  return error.code ?? 'the request failed';
 }

@@ -28,7 +28,8 @@ async function authorizeError(clientId: string, resource: string) {
 }
 
 beforeAll(async () => {
-  app = await createAdminTestApp();
+  // The MCP server below listens on loopback: the development allowance metadata documents use too.
+  app = await createAdminTestApp({ CIMD_ALLOW_LOOPBACK: 'true' });
   // An MCP server whose metadata names the resource with a trailing slash: the check must say so.
   mcp = createServer((req, res) => {
     if (req.url === '/.well-known/oauth-protected-resource/mcp') {

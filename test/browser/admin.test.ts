@@ -36,7 +36,7 @@ async function seedHistory(clientId: string): Promise<void> {
 
 beforeAll(async () => {
   browser = await launchChromium();
-  app = await createLiveTestApp();
+  app = await createLiveTestApp({ CIMD_ALLOW_LOOPBACK: 'true' }); // the MCP server below is on loopback
   callbacks = await startCallbackServer();
   await app.addResource(notesResource(NOTES));
   adminEmail = (await addAccount(app.db, { email: 'ops@example.com', password: PASSWORD, isAdmin: true })).email;

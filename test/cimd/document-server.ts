@@ -9,8 +9,12 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 /** The test certificate (CN/SAN localhost, 127.0.0.1, ::1): give it to the server as CIMD_CA_FILE. */
 export const TEST_CA_FILE = fixture('localhost-cert.pem');
 
-/** The environment for a test app that may fetch documents from this server. */
-export const CIMD_DEV_ENV = { CIMD_ALLOW_LOOPBACK: 'true', CIMD_CA_FILE: TEST_CA_FILE };
+/**
+ * The environment for a test app that may fetch documents from this server. Every test fetch is one
+ * address (127.0.0.1) asking one host (127.0.0.1): that pair gets the whole per-address budget (30), not
+ * the production share of a host (CIMD_FETCH_MAX_PER_HOST_PER_IP, 10); test/ops/shared-budgets.test.ts tests the share.
+ */
+export const CIMD_DEV_ENV = { CIMD_ALLOW_LOOPBACK: 'true', CIMD_CA_FILE: TEST_CA_FILE, CIMD_FETCH_MAX_PER_HOST_PER_IP: '30' };
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void;
 

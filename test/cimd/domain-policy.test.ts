@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { isDomainAllowed, loadDomainPolicy, type EffectivePolicy } from '../../src/cimd/domain-policy.ts';
+import { normaliseHost } from '../../src/cimd/host-name.ts';
 import { createSandbox, parseJsonOutput, STACK_FRAME, type Sandbox } from '../cli/harness.ts';
 
 const policy = (mode: EffectivePolicy['mode'], rules: Array<[string, 'allow' | 'deny']>): EffectivePolicy =>
@@ -22,6 +23,35 @@ describe('matching a host against the policy', () => {
     expect(isDomainAllowed(policy('deny-list', [['bad.org', 'deny']]), 'good.org')).toBe(true);
     expect(isDomainAllowed(policy('allow-all', [['bad.org', 'deny']]), 'bad.org')).toBe(true);
     expect(isDomainAllowed(policy('allow-list', [['example.com', 'allow'], ['x.example.com', 'deny']]), 'x.example.com')).toBe(false);
+  });
+});
+
+describe('host spellings (case, trailing dot, IDN) are one host', () => {
+  it('a deny rule cannot be dodged with a trailing dot, another case or the Unicode form', () => {
+    const denyList = policy('deny-list', [['xn--bcher-kva.de', 'deny'], ['bad.org', 'deny']]);
+    for (const host of ['bad.org.', 'BAD.org', 'app.Bad.Org.', 'bücher.de', 'BÜCHER.DE.', 'shop.bücher.de', 'xn--bcher-kva.de']) {
+      expect(isDomainAllowed(denyList, host), host).toBe(false);
+    }
+    expect(isDomainAllowed(denyList, 'good.org.')).toBe(true);
+    expect(isDomainAllowed(denyList, 'bad.org..')).toBe(false); // not a host name at all
+    const allowList = policy('allow-list', [['example.com', 'allow']]);
+    expect(isDomainAllowed(allowList, 'EXAMPLE.com.')).toBe(true);
+    expect(isDomainAllowed(allowList, 'example.com..')).toBe(false);
+    expect(isDomainAllowed(allowList, 'exa mple.com')).toBe(false);
+  });
+
+  it('configured and CLI domains are stored in the same ASCII form', () => {
+    expect(loadConfig({ CIMD_DOMAIN_POLICY: 'deny-list', CIMD_DOMAINS: 'Bücher.DE., Example.com.' }).cimd.domainPolicy.domains)
+      .toEqual(['xn--bcher-kva.de', 'example.com']);
+    expect(() => loadConfig({ CIMD_DOMAIN_POLICY: 'deny-list', CIMD_DOMAINS: 'example..com' })).toThrow(/CIMD_DOMAINS/);
+  });
+
+  it('normaliseHost: one comparable form', () => {
+    expect(normaliseHost('Example.COM.')).toBe('example.com');
+    expect(normaliseHost('ﬀ.example')).toBe('ff.example');
+    expect(normaliseHost('[::1]')).toBe('::1');
+    expect(normaliseHost('has space.com')).toBeUndefined();
+    expect(normaliseHost('.')).toBeUndefined();
   });
 });
 

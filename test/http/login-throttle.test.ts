@@ -9,7 +9,7 @@ import { ipBucket, type LoginThrottle } from '../../src/accounts/login-throttle.
 import { databaseLoginAttempts, reserveAttempt } from '../../src/accounts/login-throttle-sql.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
-const POLICY = { maxFailuresPerEmail: 3, maxFailuresPerIp: 6, windowSeconds: 900 };
+const POLICY = { maxFailuresPerEmail: 3, maxFailuresPerIp: 6, windowSeconds: 900, maxConcurrentPasswordChecks: 8 };
 let app: TestApp;
 let clientId: string;
 /** The app's limits counted where the app counts them without REDIS_URL: the database. */

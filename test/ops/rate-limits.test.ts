@@ -8,6 +8,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { addOperatorClient } from '../../src/clients/store.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 import { REDIRECT_URI, authorizeQuery, follow, pkcePair, registerClient } from '../helpers/oauth-flow.ts';
 import { CIMD_DEV_ENV, clientDocument, startDocumentServer, type DocumentServer } from '../cimd/document-server.ts';
@@ -73,12 +74,15 @@ describe.each(backends)('token endpoint rate limits (%s)', (backend, environment
   it('refuses a client past TOKEN_RATE_MAX_PER_CLIENT, and only that client', async () => {
     const env = isolated(environment);
     const app = await testApp({ ...env, TOKEN_RATE_MAX_PER_CLIENT: '2', TOKEN_RATE_WINDOW_SECONDS: '3600' });
-    await app.addResource(notesResource());
-    const busy = (await registerClient(app)).client_id;
-    const calm = (await registerClient(app)).client_id;
-    for (let i = 0; i < 2; i += 1) expect((await tokenRequest(app.http(), busy)).body.error).toBe('invalid_grant');
-    expectRateLimited(await tokenRequest(app.http(), busy), 3600);
-    expect((await tokenRequest(app.http(), calm)).body.error).toBe('invalid_grant');
+    // Requests count once they speak for the client (its secret shown): see test/ops/shared-budgets.test.ts.
+    const confidential = () => addOperatorClient(app.db, { name: 'Backend', redirectUris: [REDIRECT_URI], confidential: true });
+    const busy = await confidential();
+    const calm = await confidential();
+    const authenticated = (client: { clientId: string; clientSecret?: string }) => app.http().post('/token')
+      .auth(client.clientId, client.clientSecret!).type('form').send({ grant_type: 'refresh_token', refresh_token: 'not-a-token' });
+    for (let i = 0; i < 2; i += 1) expect((await authenticated(busy)).body.error).toBe('invalid_grant');
+    expectRateLimited(await authenticated(busy), 3600);
+    expect((await authenticated(calm)).body.error).toBe('invalid_grant');
     // A client_id nobody registered gets no bucket: invalid_client, never 429 from the client limit.
     for (let i = 0; i < 4; i += 1) expect((await tokenRequest(app.http(), `made-up-${i % 2}`)).status).toBe(401);
   });
