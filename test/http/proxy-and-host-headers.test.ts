@@ -52,8 +52,13 @@ describe.each([
     it(`names endpoints under ${issuer} only, and may be cached`, async () => {
       const app = await testApp({ ...environment, ISSUER: issuer });
       const mount = new URL(issuer).pathname.replace(/\/$/, '');
-      const paths = [`${mount}/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server${mount}`,
-        `${mount}/.WELL-KNOWN/openid-configuration/`];
+      const paths = [`${mount}/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server${mount}`];
+      // Another spelling is sent to the canonical path (src/http/canonical-path.ts) by a relative
+      // redirect, which no Host header can point elsewhere.
+      const odd = await app.http().get(`${mount}/.WELL-KNOWN/openid-configuration/`).set('Host', 'evil.example')
+        .set('X-Forwarded-Host', 'evil.example:8443').set('Forwarded', 'host=evil.example;proto=https');
+      expect(odd.status).toBe(308);
+      expect(odd.headers.location).toBe(`${mount}/.well-known/openid-configuration`);
       for (const path of paths) {
         const response = await app.http().get(path).set('Host', 'evil.example')
           .set('X-Forwarded-Host', 'evil.example:8443').set('X-Forwarded-Proto', 'https')
