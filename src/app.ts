@@ -11,7 +11,9 @@ import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import type { Secrets } from './secrets.ts';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
-import { errorBoundary, respondServiceUnavailable } from './errors.ts';
+import { errorBoundary, respondRefusedInput, respondServiceUnavailable } from './errors.ts';
+import { isRefusedByDatabase } from './db/invalid-input.ts';
+import { inputBoundary } from './http/input-boundary.ts';
 import { mountAt } from './http/mount.ts';
 import { ensureSigningKeys } from './oidc/keys.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
@@ -70,6 +72,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     // with Retry-After instead of a 500, so clients back off and retry.
     provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
       if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
+      else if (isRefusedByDatabase(error)) respondRefusedInput(ctx);
       else log.error('provider server_error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
     });
 
@@ -91,6 +94,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use(accessLog(metrics));
   app.use(errorBoundary());
   app.use(tokenRateLimit(rateLimits, mountPath));
+  app.use(inputBoundary({ mountPath })); // src/http/input-boundary.ts: NUL, lone surrogates, bad UTF-8, deep JSON → 400
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
