@@ -46,11 +46,6 @@ function basicCredentialsReason(header: string): string | undefined {
   return hostileStringReason(text) ?? hostileUrlEncodedReason(text.replace(/:/g, '&'));
 }
 
-/**
- * Reads the body once, checks it, and hands the same bytes on: to oidc-provider through `req.body` (its
- * selective_body.js reads that when the stream was read upstream; it parses the bytes exactly as it would
- * have) and to our routes as `request.body` / `request.rawBody` (so @koa/bodyparser does not read again).
- */
 interface BodyLimit { bytes: number; status: number }
 
 /** Over the limit: 413 on our pages and the admin API (as @koa/bodyparser answered), 400 on oidc-provider's (as it does). */
@@ -59,6 +54,11 @@ function bodyLimit(ctx: Koa.Context, mountPath: string): BodyLimit {
   return { bytes: MAX_BODY_BYTES, status: ctx.path.startsWith(`${mountPath}/admin/api/`) ? 413 : 400 };
 }
 
+/**
+ * Reads the body once, checks it, and hands the same bytes on: to oidc-provider through `req.body` (its
+ * selective_body.js reads that when the stream was read upstream; it parses the bytes exactly as it would
+ * have) and to our routes as `request.body` / `request.rawBody` (so @koa/bodyparser does not read again).
+ */
 async function checkBody(ctx: Koa.Context, reason: (where: string, found: string | undefined) => void, limit: BodyLimit): Promise<void> {
   const charset = ctx.request.charset.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') reason('body', 'is not UTF-8 (only UTF-8 bodies are accepted)');
