@@ -36,12 +36,15 @@ export function inputBoundary({ mountPath }: { mountPath: string }): Koa.Middlew
   };
 }
 
-/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded, then base64; both layers are checked. */
+/**
+ * RFC 6749 §2.3.1: Basic credentials are form-urlencoded, then base64. Bytes that are not UTF-8 are left to
+ * client authentication (decoded, they hold only U+FFFD, which is storable: a wrong credential, not a hostile one).
+ */
 function basicCredentialsReason(header: string): string | undefined {
   const match = /^basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
   if (!match) return undefined;
   const bytes = Buffer.from(match[1]!, 'base64');
-  if (isInvalidUtf8(bytes)) return 'is not UTF-8';
+  if (isInvalidUtf8(bytes)) return undefined;
   const text = bytes.toString('utf8');
   return hostileStringReason(text) ?? hostileUrlEncodedReason(text.replace(/:/g, '&'));
 }
