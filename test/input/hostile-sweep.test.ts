@@ -10,7 +10,7 @@ import { buildSweepRoutes, type Placement, type SweepRoute } from './sweep-route
 
 // Fixed, printed, and overridable (SWEEP_SEED / SWEEP_RUNS) to replay or widen a failing run.
 const SEED = Number(process.env.SWEEP_SEED ?? 1101);
-const RUNS = Number(process.env.SWEEP_RUNS ?? 400);
+const RUNS = Number(process.env.SWEEP_RUNS ?? 600);
 // What must never reach a client: stack frames, SQL or driver text, internal paths.
 const LEAK = /\n\s+at |node_modules|SQLSTATE|invalid byte sequence|unsupported Unicode escape|violates .* constraint|relation "|column "|syntax error at|PGlite|server_error/;
 
