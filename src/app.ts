@@ -11,7 +11,9 @@ import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import type { Secrets } from './secrets.ts';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
-import { errorBoundary, respondServiceUnavailable } from './errors.ts';
+import { errorBoundary, respondRefusedInput, respondServiceUnavailable } from './errors.ts';
+import { isRefusedByDatabase } from './db/invalid-input.ts';
+import { inputBoundary } from './http/input-boundary.ts';
 import { mountAt } from './http/mount.ts';
 import { ensureSigningKeys } from './oidc/keys.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
@@ -80,6 +82,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
     // with Retry-After instead of a 500, so clients back off and retry.
     provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
       if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
+      else if (isRefusedByDatabase(error)) respondRefusedInput(ctx);
       else log.error('provider server_error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
     });
 
@@ -109,6 +112,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   // Before any gate or handler: each route answers to one spelling of its path (src/http/canonical-path.ts).
   app.use(canonicalPaths(routes));
   app.use(tokenRateLimit(rateLimits, routes));
+  // Before any parser or query: NUL, lone surrogates, bad UTF-8, deep JSON → 400 (src/http/input-boundary.ts).
+  app.use(inputBoundary({ mountPath }));
   app.use(discoveryFromIssuer(config.issuer));
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for

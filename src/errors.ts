@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { ZodError } from 'zod';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
+import { isRefusedByDatabase } from './db/invalid-input.ts';
 import { renderView } from './views.ts';
 import { describeThrown, log } from './log.ts';
 
@@ -24,6 +25,18 @@ export function respondServiceUnavailable(ctx: Koa.Context): void {
   ctx.body = { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION };
 }
 
+const INVALID_INPUT_DESCRIPTION = 'A value in this request cannot be stored (a NUL or invalid character, or a value out of range).';
+
+/**
+ * oidc-provider rendered a server_error whose cause is a value the database refused: 400 invalid_request
+ * as OAuth JSON instead (called from its 'server_error' event, after it set the response).
+ */
+export function respondRefusedInput(ctx: Koa.Context): void {
+  ctx.status = 400;
+  ctx.type = 'json';
+  ctx.body = { error: 'invalid_request', error_description: INVALID_INPUT_DESCRIPTION };
+}
+
 interface ErrorResponse { status: number; error: string; description: string }
 
 /** Maps anything thrown to what leaves the server. Unknown errors are 500 and logged, never shown. */
@@ -41,6 +54,8 @@ export function describeError(error: unknown): ErrorResponse {
   if (isDatabaseUnavailable(error)) {
     return { status: 503, error: 'temporarily_unavailable', description: UNAVAILABLE_DESCRIPTION };
   }
+  // The backstop behind src/http/input-boundary.ts: the statement failed, so its transaction rolled back.
+  if (isRefusedByDatabase(error)) return { status: 400, error: 'invalid_request', description: INVALID_INPUT_DESCRIPTION };
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, error: 'invalid_request', description: (error as Error).message };

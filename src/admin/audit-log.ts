@@ -3,13 +3,14 @@
 import { z } from 'zod';
 import { normaliseEmail } from '../accounts/email.ts';
 import type { Queryable } from '../db/db.ts';
+import { isStorableDate } from '../http/hostile-values.ts';
 
 const optionalText = (max: number) => z.string().trim().max(max).optional().transform((value) => value || undefined);
 const optionalTime = z.string().trim().max(40).optional().transform((value, ctx) => {
   if (!value) return undefined;
   // <input type="datetime-local"> sends no zone: the console says times are UTC, so read them as UTC.
   const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
-  if (Number.isNaN(date.getTime())) {
+  if (!isStorableDate(date)) {
     ctx.addIssue({ code: 'custom', message: 'expected a date and time such as 2026-01-31T14:00Z' });
     return z.NEVER;
   }

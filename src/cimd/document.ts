@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { inferApplicationType, redirectUriProblem } from '../clients/redirect-uri-rules.ts';
 import { MetadataDocumentError } from './errors.ts';
+import { hostileValueReason } from '../http/hostile-values.ts';
 
 const redirectUri = z.string().max(2000);
 const httpsUrl = z.string().max(2000).refine((value) => URL.parse(value)?.protocol === 'https:', 'must be an https URL');
@@ -38,6 +39,9 @@ const invalid = (reason: string) => new MetadataDocumentError('invalid_document'
 /** The client metadata a document yields for `clientId`, or MetadataDocumentError('invalid_document'). */
 export function clientMetadataFromDocument(clientId: string, body: unknown): ClientMetadata {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('it is not a JSON object');
+  // NUL, lone surrogates or deep nesting anywhere (even in an ignored field): PostgreSQL cannot store it.
+  const hostile = hostileValueReason(body);
+  if (hostile) throw invalid(`it ${hostile}`);
   const refused = REFUSED_FIELDS.filter((field) => field in body);
   if (refused.length > 0) throw invalid(`it must not contain ${refused.join(', ')}`);
   const parsed = documentSchema.safeParse(body);

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from './address-policy.ts';
 import { MetadataDocumentError } from './errors.ts';
+import { hostileJsonTextReason, isInvalidUtf8 } from '../http/hostile-values.ts';
 
 export interface FetchOptions {
   /** CIMD_ALLOW_LOOPBACK: development servers on 127.0.0.1 / ::1 may serve documents. */
@@ -104,9 +105,14 @@ export function fetchMetadataDocument(url: URL, options: FetchOptions): Promise<
       response.on('error', () => fail(new MetadataDocumentError('unreachable', 'the connection broke while reading it')));
       response.on('end', () => {
         if (settled) return;
+        const bytes = Buffer.concat(chunks);
+        // Bytes the database cannot store or a parser should not recurse into make the document unusable.
+        if (isInvalidUtf8(bytes)) return fail(new MetadataDocumentError('invalid_document', 'it is not UTF-8'));
+        const hostile = hostileJsonTextReason(bytes.toString('utf8'));
+        if (hostile) return fail(new MetadataDocumentError('invalid_document', `it ${hostile}`));
         let body: unknown;
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          body = JSON.parse(bytes.toString('utf8'));
         } catch {
           return fail(new MetadataDocumentError('invalid_document', 'it is not valid JSON'));
         }

@@ -1,6 +1,7 @@
 // The CLI's argument parser: splits `<command words> --options` and parses the options strictly with
 // node's util.parseArgs. Owns UsageError, the one error that means "exit 2, the operator typed it wrong".
 import { parseArgs } from 'node:util';
+import { hostileStringReason } from '../http/hostile-values.ts';
 
 /** Bad or missing arguments, an unknown command: the operator should fix the command line. */
 export class UsageError extends Error {
@@ -39,6 +40,7 @@ export function parseOptions(command: string, rest: readonly string[], options: 
   } catch (error) {
     throw new UsageError(`${command}: ${describeParseError(error)}`);
   }
+  refuseHostileValues(command, values);
   const strings = (name: string): string[] => {
     const value = values[name];
     const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
@@ -60,6 +62,16 @@ export function parseOptions(command: string, rest: readonly string[], options: 
       return values[name] === true;
     },
   };
+}
+
+/** A value the database cannot store (NUL, a lone surrogate: hostile-values.ts) is the operator's typo, not a crash. */
+function refuseHostileValues(command: string, values: Record<string, string | boolean | (string | boolean)[] | undefined>): void {
+  for (const [name, value] of Object.entries(values)) {
+    for (const item of [value].flat()) {
+      const reason = typeof item === 'string' ? hostileStringReason(item) : undefined;
+      if (reason) throw new UsageError(`${command}: --${name} ${reason}, which cannot be stored`);
+    }
+  }
 }
 
 // parseArgs' messages are good but long ("To specify a positional argument starting with a '-' …");

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import { auditEventJson, streamAuditEvents } from '../audit/export.ts';
 import { UsageError } from './args.ts';
+import { isStorableDate } from '../http/hostile-values.ts';
 import type { CommandSpec } from './command.ts';
 
 // A date (midnight UTC) or a date-time with a zone: a time without one would mean the machine's zone.
@@ -12,7 +13,7 @@ const EVENT_TYPE = /^[a-z_]+\.[a-z_]+$/;
 function parseInstant(option: string, text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
   const time = INSTANT.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(time)) {
+  if (Number.isNaN(time) || !isStorableDate(new Date(time))) {
     throw new UsageError(`audit export: --${option} expects an ISO 8601 date or date-time with a zone (2025-01-31 or 2025-01-31T12:00:00Z), got ${JSON.stringify(text)}`);
   }
   return new Date(time);

@@ -1,0 +1,100 @@
+// The one input boundary: refuses, before any route, parser or query sees them, paths, query strings,
+// client credentials and bodies holding what PostgreSQL cannot store or a recursive parser cannot take.
+import * as querystring from 'node:querystring';
+import type Koa from 'koa';
+import { AppError } from '../errors.ts';
+import { isProtectedPath } from './csrf.ts';
+import { hostileJsonTextReason, hostileStringReason, hostileUrlEncodedReason, isInvalidUtf8 } from './hostile-values.ts';
+
+/**
+ * The largest bodies we read: our pages' forms keep their 16 KiB; everything else gets oidc-provider's
+ * own 56 KiB (selective_body.js), which it cannot apply to bytes read here.
+ */
+export const MAX_FORM_BYTES = 16 * 1024;
+export const MAX_BODY_BYTES = 56 * 1024;
+const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json', '+json'];
+
+/**
+ * Registration answers bad metadata with `invalid_client_metadata` (RFC 7591 §3.2.2); every other
+ * endpoint with `invalid_request` (RFC 6749 §5.2), or a 400 page for a browser (errors.ts renders it).
+ */
+function refusal(ctx: Koa.Context, mountPath: string, where: string, reason: string): AppError {
+  const registration = ctx.method === 'POST' && ctx.path.toLowerCase().replace(/\/+$/, '') === `${mountPath}/reg`;
+  return new AppError(400, registration ? 'invalid_client_metadata' : 'invalid_request', `the ${where} ${reason}`);
+}
+
+export function inputBoundary({ mountPath }: { mountPath: string }): Koa.Middleware {
+  return async (ctx, next) => {
+    const reason = (where: string, found: string | undefined) => {
+      if (found) throw refusal(ctx, mountPath, where, found);
+    };
+    reason('path', hostileUrlEncodedReason(ctx.path));
+    reason('query string', hostileStringReason(ctx.querystring) ?? hostileUrlEncodedReason(ctx.querystring));
+    reason('Authorization header', basicCredentialsReason(ctx.get('authorization')));
+    if (ctx.request.is(BODY_TYPES)) await checkBody(ctx, reason, bodyLimit(ctx, mountPath));
+    await next();
+  };
+}
+
+/**
+ * RFC 6749 §2.3.1: Basic credentials are form-urlencoded, then base64. Bytes that are not UTF-8 are left to
+ * client authentication (decoded, they hold only U+FFFD, which is storable: a wrong credential, not a hostile one).
+ */
+function basicCredentialsReason(header: string): string | undefined {
+  const match = /^basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+  if (!match) return undefined;
+  const bytes = Buffer.from(match[1]!, 'base64');
+  if (isInvalidUtf8(bytes)) return undefined;
+  const text = bytes.toString('utf8');
+  return hostileStringReason(text) ?? hostileUrlEncodedReason(text.replace(/:/g, '&'));
+}
+
+interface BodyLimit { bytes: number; status: number }
+
+/** Over the limit: 413 on our pages and the admin API (as @koa/bodyparser answered), 400 on oidc-provider's (as it does). */
+function bodyLimit(ctx: Koa.Context, mountPath: string): BodyLimit {
+  if (isProtectedPath(ctx.path, mountPath)) return { bytes: MAX_FORM_BYTES, status: 413 };
+  return { bytes: MAX_BODY_BYTES, status: ctx.path.startsWith(`${mountPath}/admin/api/`) ? 413 : 400 };
+}
+
+/**
+ * Reads the body once, checks it, and hands the same bytes on: to oidc-provider through `req.body` (its
+ * selective_body.js reads that when the stream was read upstream; it parses the bytes exactly as it would
+ * have) and to our routes as `request.body` / `request.rawBody` (so @koa/bodyparser does not read again).
+ */
+async function checkBody(ctx: Koa.Context, reason: (where: string, found: string | undefined) => void, limit: BodyLimit): Promise<void> {
+  const charset = ctx.request.charset.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') reason('body', 'is not UTF-8 (only UTF-8 bodies are accepted)');
+  const bytes = await readBounded(ctx, limit);
+  if (isInvalidUtf8(bytes)) reason('body', 'is not UTF-8');
+  const text = bytes.toString('utf8');
+  let parsed: unknown = {};
+  if (ctx.request.is('application/x-www-form-urlencoded')) {
+    reason('body', hostileStringReason(text) ?? hostileUrlEncodedReason(text));
+    parsed = querystring.parse(text);
+  } else if (text.trim() !== '') {
+    reason('body', hostileJsonTextReason(text));
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      reason('body', 'is not valid JSON');
+    }
+  }
+  (ctx.req as { body?: unknown }).body = bytes;
+  ctx.request.rawBody = text;
+  ctx.request.body = parsed;
+}
+
+async function readBounded(ctx: Koa.Context, limit: BodyLimit): Promise<Buffer> {
+  const tooLarge = () => new AppError(limit.status, 'invalid_request', `the body is larger than ${limit.bytes} bytes`);
+  if (ctx.request.length !== undefined && ctx.request.length > limit.bytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let received = 0;
+  // destroyOnReturn: false keeps the socket open when we stop early, so the 413 still reaches the client.
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
+    received += (chunk as Buffer).length;
+    if (received > limit.bytes) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, received);
+}
