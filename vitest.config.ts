@@ -1,8 +1,16 @@
 // Test runner settings shared by every suite: where tests live and how long slow setups may take.
 // Forks, not threads: PGlite (WebAssembly) and the socket/lock tests want a real process each.
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages (packages/*, linked into node_modules by npm) are tested from their TypeScript
+// sources through their `portcullis-source` export condition, so no build is needed before a run. The
+// name is our own: some dependencies publish a `source` condition whose TypeScript we must not compile.
+const conditions = ['portcullis-source', ...defaultServerConditions];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',

@@ -17,7 +17,8 @@ export interface Child<Ready> {
 /** Forks bench/<script> under tsx with extra environment variables. */
 export function startChild<Ready>(name: string, script: string, env: Record<string, string> = {}): Child<Ready> {
   const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
+    // The kit is loaded from its TypeScript sources, as `npm run bench` does (see package.json).
+    execArgv: ['--import', import.meta.resolve('tsx'), '--conditions=portcullis-source'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -2,7 +2,7 @@
 // bearer header (JWKS already cached) beside a bare jose.jwtVerify of the same token with the same rules.
 import { performance } from 'node:perf_hooks';
 import { jwtVerify } from 'jose';
-import { createResourceServer } from '../src/resource-server/index.ts';
+import { createResourceServer } from '@portcullis/resource-server';
 import { serveCommands } from './child-process.ts';
 import { startFakeIssuer } from './fake-issuer.ts';
 import { RoundRecorder, type RoundResult } from './stats.ts';

@@ -4,9 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
-import {
-  createResourceServer, createToolScopes, nodeBearerAuth, nodeProtectedResourceMetadata, type IntrospectionOptions, type NodeRequest,
-} from '../../src/resource-server/index.ts';
+import { createResourceServer, createToolScopes, type IntrospectionOptions } from '@portcullis/resource-server';
+import { nodeBearerAuth, nodeProtectedResourceMetadata, type NodeRequest } from '@portcullis/resource-server/node';
 import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, SINGLE_USE_SCOPES, TOOL_SCOPES } from './notes.ts';
 
 export interface NotesServerOptions {

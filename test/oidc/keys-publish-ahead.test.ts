@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { publishedSigningKeyIds, rotateSigningKeys } from '../../src/oidc/keys.ts';
-import { createResourceServer, ResourceServerError } from '../../src/resource-server/index.ts';
+import { createResourceServer, ResourceServerError } from '@portcullis/resource-server';
 import { exchangeCode, obtainCode, registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 

@@ -3,7 +3,9 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createResourceServer, createToolScopes, type ResourceServer, type ResourceServerOptions } from '../../src/resource-server/index.ts';
+import {
+  createResourceServer, createToolScopes, type ResourceServer, type ResourceServerOptions,
+} from '@portcullis/resource-server';
 import { RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 
 export const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bearerChallenge, extractBearerToken, formatBearerChallenge, protectedResourceMetadataUrl, quoteHeaderValue,
   ResourceServerError, stepUpScopes,
-} from '../../src/resource-server/index.ts';
+} from '@portcullis/resource-server';
 
 const PRM = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addIntrospectionClient } from '../../src/clients/store.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { retireSigningKey } from '../../src/oidc/keys-lifecycle.ts';
-import { createResourceServer, type ResourceServerOptions } from '../../src/resource-server/index.ts';
+import { createResourceServer, type ResourceServerOptions } from '@portcullis/resource-server';
 import { exchangeCode, obtainCode, REDIRECT_URI, registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 

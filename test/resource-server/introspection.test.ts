@@ -1,7 +1,7 @@
 // Introspection mode (RFC 7662) against a local authorization server: opaque tokens, active/inactive,
 // the checks on the answer, client_secret_basic, and the short SHA-256-keyed cache.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createResourceServer, ResourceServerError, type IntrospectionOptions } from '../../src/resource-server/index.ts';
+import { createResourceServer, ResourceServerError, type IntrospectionOptions } from '@portcullis/resource-server';
 import { INTROSPECTION_CLIENT, RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 
 let as: FakeAs;

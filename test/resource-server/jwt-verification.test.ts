@@ -2,7 +2,7 @@
 // MCP token-handling section is tried with a token built to break it.
 import { exportSPKI, importJWK, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createResourceServer, ResourceServerError, type ResourceServerOptions } from '../../src/resource-server/index.ts';
+import { createResourceServer, ResourceServerError, type ResourceServerOptions } from '@portcullis/resource-server';
 import { RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 
 let as: FakeAs;

@@ -3,7 +3,8 @@
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { createServer } from 'node:http';
-import { koaBearerAuth, koaProtectedResourceMetadata, type KoaAuthState, type ResourceServer } from '../../src/resource-server/index.ts';
+import type { ResourceServer } from '@portcullis/resource-server';
+import { koaBearerAuth, koaProtectedResourceMetadata, type KoaAuthState } from '@portcullis/resource-server/koa';
 import { describeAdapterContract, toolScopes } from './adapter-contract.ts';
 
 async function startKoa(kit: ResourceServer, withBodyParser: boolean) {

@@ -6,9 +6,9 @@ import { OAuthError, requireBearerAuth, type AuthInfo } from '@modelcontextproto
 import express from 'express';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createResourceServer, createToolScopes, mcpSdkV1TokenVerifier, mcpServerTokenVerifier, toolScopeChallenge,
-} from '../../src/resource-server/index.ts';
+import { createResourceServer, createToolScopes } from '@portcullis/resource-server';
+import { mcpSdkV1TokenVerifier } from '@portcullis/resource-server/mcp-sdk-v1';
+import { mcpServerTokenVerifier, toolScopeChallenge } from '@portcullis/resource-server/mcp-sdk-v2';
 import { RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 
 const PRM_URL = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';

@@ -1,6 +1,6 @@
 // The node `http` / express-style adapter against the shared adapter contract, on a bare node server.
 import { createServer } from 'node:http';
-import { nodeBearerAuth, nodeProtectedResourceMetadata, type NodeRequest } from '../../src/resource-server/index.ts';
+import { nodeBearerAuth, nodeProtectedResourceMetadata, type NodeRequest } from '@portcullis/resource-server/node';
 import { describeAdapterContract, toolScopes } from './adapter-contract.ts';
 
 describeAdapterContract('node', async (kit) => {

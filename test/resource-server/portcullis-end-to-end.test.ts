@@ -2,7 +2,7 @@
 // metadata and keys discovered from the app itself; a token for another resource and a refresh token do not.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResourceServer, ResourceServerError, type ResourceServer } from '../../src/resource-server/index.ts';
+import { createResourceServer, ResourceServerError, type ResourceServer } from '@portcullis/resource-server';
 import { exchangeCode, obtainCode, registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
 

@@ -6,7 +6,7 @@ import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { retireSigningKey } from '../../src/oidc/keys-lifecycle.ts';
-import { createResourceServer, ResourceServerError, type ResourceServer } from '../../src/resource-server/index.ts';
+import { createResourceServer, ResourceServerError, type ResourceServer } from '@portcullis/resource-server';
 import { exchangeCode, obtainCode, registerClient } from '../helpers/oauth-flow.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 

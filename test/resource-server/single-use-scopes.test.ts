@@ -1,7 +1,7 @@
 // The kit's memory of tokens that made their one irreversible call: per token, whatever else the token
 // may do, and kept until the token is past its expiry (plus the clock tolerance margin), then forgotten.
 import { describe, expect, it } from 'vitest';
-import { createSingleUseScopes, isResourceServerError } from '../../src/resource-server/index.ts';
+import { createSingleUseScopes, isResourceServerError } from '@portcullis/resource-server';
 
 const token = (value: string, expiresAt: number) => ({ token: value, scopes: ['notes:read', 'notes:delete'], expiresAt });
 

@@ -39,6 +39,15 @@ export interface ResourceServer {
   metadataResponse(method: string, url: string): MetadataResponse | undefined;
 }
 
+/**
+ * Creates the resource server for one MCP endpoint. The options are checked at once (a bad `resource`
+ * or a `none`/HS* algorithm throws here, at start); the authorization server's metadata and keys are
+ * fetched on the first token and cached.
+ *
+ * @example
+ * const rs = createResourceServer({ resource: 'https://mcp.example.com/mcp', issuer: 'https://auth.example.com' });
+ * const info = await rs.authenticate({ authorization: req.headers.authorization, url: req.url });
+ */
 export function createResourceServer(input: ResourceServerOptions): ResourceServer {
   const options = resolveOptions(input);
   const discover = createMetadataDiscovery(options.issuer, options.httpTimeoutMs, options.fetch);

@@ -66,6 +66,7 @@ export interface ResolvedOptions {
 // RFC 9068 §4: the RS must refuse `none`; HMAC would mean sharing the AS's secret (and the classic
 // alg-confusion attack verifies HS256 with the public key's bytes). Only public-key algorithms.
 const ASYMMETRIC = new Set(['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
+/** The signature algorithms accepted when `algorithms` is not set: ES256, EdDSA and RS256. */
 export const DEFAULT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'];
 // RFC 6749 §3.3 scope-token.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;

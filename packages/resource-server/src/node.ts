@@ -6,7 +6,9 @@ import type { ChallengeResponse } from './challenge.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 
+/** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
+/** What `nodeBearerAuth` calls when the request may go on (express's `next` fits). */
 export type NodeNext = () => void;
 
 function send(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body: string | undefined }) {
@@ -14,6 +16,7 @@ function send(res: ServerResponse, answer: { status: number; headers: Record<str
   res.end(answer.body);
 }
 
+/** Writes a `challenge` answer (status, WWW-Authenticate, JSON body) on a node `ServerResponse`. */
 export const sendChallenge = (res: ServerResponse, challenge: ChallengeResponse) =>
   send(res, { ...challenge, body: challenge.body && JSON.stringify(challenge.body) });
 

@@ -25,6 +25,7 @@ export function quoteHeaderValue(value: string): string {
   return `"${printable.replace(/["\\]/g, (char) => `\\${char}`)}"`;
 }
 
+/** `Bearer k="v", ...` from the parameters that are defined, each value quoted by `quoteHeaderValue`. */
 export function formatBearerChallenge(params: Record<string, string | undefined>): string {
   const parts = Object.entries(params)
     .filter((entry): entry is [string, string] => entry[1] !== undefined)

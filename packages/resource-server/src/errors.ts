@@ -25,6 +25,7 @@ const STATUS: Record<ResourceServerErrorCode, 400 | 401 | 403 | 503> = {
   temporarily_unavailable: 503,
 };
 
+/** Every refusal the kit makes: `code` to switch on, `status` to answer with, `scopes` for step-up. */
 export class ResourceServerError extends Error {
   override name = 'ResourceServerError';
   readonly code: ResourceServerErrorCode;
@@ -40,6 +41,7 @@ export class ResourceServerError extends Error {
   }
 }
 
+/** True for a ResourceServerError (a refusal to answer with `challenge`), false for anything else. */
 export const isResourceServerError = (value: unknown): value is ResourceServerError => value instanceof ResourceServerError;
 
 export const invalidToken = (message: string, cause?: unknown) => new ResourceServerError('invalid_token', message, { cause });

@@ -1,5 +1,5 @@
-// The public API of `portcullis/resource-server`: only exports. One module per job; see README
-// "Resource-server kit" for the few lines an MCP server author writes.
+// The public API of `@portcullis/resource-server`: only exports, framework-free. Each adapter has its own
+// entry (`/node`, `/koa`, `/mcp-sdk-v1`, `/mcp-sdk-v2`) so its framework stays an optional peer.
 export { createResourceServer } from './resource-server.ts';
 export type { ResourceServer, ProtectOptions } from './resource-server.ts';
 export type { ResourceServerOptions, IntrospectionOptions } from './options.ts';
@@ -19,12 +19,3 @@ export { createToolScopes, calledTools } from './tool-scopes.ts';
 export type { ToolScopes, ToolScopesOptions } from './tool-scopes.ts';
 export { createSingleUseScopes } from './single-use-scopes.ts';
 export type { SingleUseScopes, SingleUseScopesOptions, SingleUseTokenInfo } from './single-use-scopes.ts';
-
-export { koaBearerAuth, koaProtectedResourceMetadata } from './koa.ts';
-export type { KoaAuthState } from './koa.ts';
-export { nodeBearerAuth, nodeProtectedResourceMetadata, sendChallenge } from './node.ts';
-export type { NodeRequest, NodeNext } from './node.ts';
-export { mcpServerTokenVerifier, toolScopeChallenge } from './mcp-sdk-v2.ts';
-export type { McpServerSdkErrors } from './mcp-sdk-v2.ts';
-export { mcpSdkV1TokenVerifier } from './mcp-sdk-v1.ts';
-export type { McpSdkV1Errors } from './mcp-sdk-v1.ts';

@@ -37,6 +37,14 @@ export function calledTools(message: unknown): string[] {
   });
 }
 
+/**
+ * The per-tool scope table the adapters check on every `tools/call` (each call of a batch too). A tool
+ * not in `map` needs `defaultScopes`; `singleUseScopes` (irreversible ones, say) are spent by the first
+ * call that needs them, so the same token cannot make a second such call.
+ *
+ * @example
+ * createToolScopes({ add_note: ['notes:write'], delete_note: ['notes:delete'] }, { singleUseScopes: ['notes:delete'] })
+ */
 export function createToolScopes(map: Record<string, readonly string[]>, options: ToolScopesOptions = {}): ToolScopes {
   const table = new Map(Object.entries(map).map(([tool, scopes]) => [tool, [...scopes]]));
   const defaults = options.defaultScopes ?? [];
