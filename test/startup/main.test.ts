@@ -112,14 +112,15 @@ describe('an unusable DATA_DIR', () => {
   if (canMount) execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly]);
   afterAll(() => { if (canMount) execFileSync('umount', [readOnly]); });
 
-  it.each([
+  const cases: Array<[string, () => string, RegExp]> = [
     ['is a file', () => aFile, /DATA_DIR .*a-file is not a directory/],
     ['is below a file', () => join(aFile, 'data'), /DATA_DIR .*a-file\/data is not a directory \(or is below a file\)/],
     ...(canMount ? [
       ['is on a read-only mount', () => readOnly, /DATA_DIR .*read-only is on a read-only file system/],
       ['is missing below a read-only mount', () => join(readOnly, 'data'), /DATA_DIR .*read-only\/data does not exist and cannot be created/],
-    ] as const : []),
-  ])('stops the server with one line when DATA_DIR %s', async (_label, dataDir, message) => {
+    ] satisfies Array<[string, () => string, RegExp]> : []),
+  ];
+  it.each(cases)('stops the server with one line when DATA_DIR %s', async (_label, dataDir, message) => {
     const server = startServer({ DATA_DIR: dataDir(), PORT: String(await freePort()) });
     expect(await server.exited).toBe(1);
     const lines = server.output().trim().split('\n');
