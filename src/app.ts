@@ -31,6 +31,7 @@ import { describeThrown, log } from './log.ts';
 import { accessLog } from './http/access-log.ts';
 import { createMetrics } from './http/metrics.ts';
 import { readiness } from './http/readiness.ts';
+import { requestDeadline } from './http/request-deadline.ts';
 import { tokenRateLimit } from './http/rate-limit.ts';
 import { createRateLimits } from './rate-limit/limits.ts';
 
@@ -90,6 +91,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use(securityHeaders());
   app.use(accessLog(metrics));
   app.use(errorBoundary());
+  app.use(requestDeadline(config.requestDeadlineMs));
   app.use(tokenRateLimit(rateLimits, mountPath));
   app.use(discoveryAliases(mountPath, db));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   // DATA_DIR holds the embedded database and any generated secrets: check it once, before either touches it.
   if (!config.databaseUrl || !(config.cookieKeys && config.keyEncryptionSecret)) ensureWritableDataDir(config.dataDir);
   const secrets = loadSecrets(config);
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server', statementTimeoutMs: config.dbStatementTimeoutMs });
   const applied = await migrate(db);
   if (applied.length) log.info('migrations applied', { versions: applied });
   const { app, signingKeys, close: closeApp } = await createApp({ config, db, secrets });
