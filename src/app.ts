@@ -31,6 +31,7 @@ import { describeThrown, log } from './log.ts';
 import { accessLog } from './http/access-log.ts';
 import { createMetrics } from './http/metrics.ts';
 import { readiness } from './http/readiness.ts';
+import { watchDiskFull } from './db/disk-full-watch.ts';
 import { requestDeadline } from './http/request-deadline.ts';
 import { tokenRateLimit } from './http/rate-limit.ts';
 import { createRateLimits } from './rate-limit/limits.ts';
@@ -50,7 +51,10 @@ export interface PortcullisApp {
 /** One Provider and everything wired to that instance, built together for one signing key set. */
 interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc: Koa.Middleware }
 
-export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
+export async function createApp({ config, db: givenDb, secrets }: AppDeps): Promise<PortcullisApp> {
+  // Every store goes through the watched Db, so a full disk seen by any of them reaches /readyz.
+  const diskFull = watchDiskFull(givenDb);
+  const db = diskFull.db;
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
   const mountPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
   setViewBasePath(mountPath);
@@ -76,7 +80,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
 
     const router = new Router({ prefix: mountPath || undefined });
     router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
-    router.get('/readyz', readiness(db));
+    router.get('/readyz', readiness(db, { diskFullSince: diskFull.fullSince }));
     router.get('/metrics', metrics.endpoint);
     registerAssetRoutes(router);
     registerInteractionRoutes(router, { provider, db, loginThrottle });
