@@ -31,6 +31,7 @@ import { describeThrown, log } from './log.ts';
 import { accessLog } from './http/access-log.ts';
 import { createMetrics } from './http/metrics.ts';
 import { readiness } from './http/readiness.ts';
+import { rememberAuthorizationRequests } from './oidc/authorization-restart.ts';
 import { watchDiskFull } from './db/disk-full-watch.ts';
 import { requestDeadline } from './http/request-deadline.ts';
 import { tokenRateLimit } from './http/rate-limit.ts';
@@ -120,6 +121,8 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   });
   // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
   app.use(registrationGate({ db, mountPath, rateLimit: config.registration, attempts: rateLimits.registrationAttempts }));
+  // Outside oidc-provider: a browser whose resumed sign-in hit a crashed server can start it again.
+  app.use(rememberAuthorizationRequests({ mountPath, secure: config.issuer.startsWith('https://') }));
   app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
   return {
     app,
