@@ -5,7 +5,8 @@
 // to /auth/<uid>: only the browser that began this authorization holds it, and only that URL sees it.
 import type Koa from 'koa';
 
-const COOKIE_NAME = 'portcullis_auth_restart';
+// Path-scoped like oidc-provider's resume cookie, so on https it takes the same `__Secure-` prefix.
+const COOKIE_NAME = { plain: 'portcullis_auth_restart', secure: '__Secure-auth_restart' };
 // As long as an interaction can live (oidc-provider's default ttl.Interaction is one hour).
 const RESTART_COOKIE_MAX_AGE_MS = 60 * 60 * 1000;
 // An authorization request's query, well above any real one, below a browser's 4 kB cookie limit.
@@ -26,7 +27,7 @@ export function rememberAuthorizationRequests({ mountPath, secure }: Authorizati
     await next();
     const uid = interactionLocation.exec(ctx.response.get('Location'))?.[1];
     if (uid === undefined || !original || original.length > MAX_QUERY_LENGTH) return;
-    ctx.cookies.set(COOKIE_NAME, original, {
+    ctx.cookies.set(secure ? COOKIE_NAME.secure : COOKIE_NAME.plain, original, {
       path: `${authPath}/${uid}`, httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: RESTART_COOKIE_MAX_AGE_MS, overwrite: true,
     });
   };
@@ -35,7 +36,7 @@ export function rememberAuthorizationRequests({ mountPath, secure }: Authorizati
 /** The query of the authorization request that led to this /auth/<uid>, if this browser began it. */
 export function storedAuthorizationQuery(ctx: Koa.Context): string | undefined {
   // Signed with the app's cookie keys: a value we did not set is ignored.
-  return ctx.cookies.get(COOKIE_NAME, { signed: true }) || undefined;
+  return ctx.cookies.get(COOKIE_NAME.secure, { signed: true }) || ctx.cookies.get(COOKIE_NAME.plain, { signed: true }) || undefined;
 }
 
 export interface RestartForm { action: string; fields: Array<[name: string, value: string]> }
