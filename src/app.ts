@@ -39,6 +39,9 @@ import { describeThrown, log } from './log.ts';
 import { accessLog } from './http/access-log.ts';
 import { createMetrics } from './http/metrics.ts';
 import { readiness } from './http/readiness.ts';
+import { rememberAuthorizationRequests } from './oidc/authorization-restart.ts';
+import { watchDiskFull } from './db/disk-full-watch.ts';
+import { requestDeadline } from './http/request-deadline.ts';
 import { tokenRateLimit } from './http/rate-limit.ts';
 import { createRateLimits } from './rate-limit/limits.ts';
 
@@ -59,7 +62,10 @@ export interface PortcullisApp {
 /** One Provider and everything wired to that instance, built together for one signing key set. */
 interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc: Koa.Middleware; routeTables: RouteTables }
 
-export async function createApp({ config, db, secrets }: AppDeps): Promise<PortcullisApp> {
+export async function createApp({ config, db: givenDb, secrets }: AppDeps): Promise<PortcullisApp> {
+  // Every store goes through the watched Db, so a full disk seen by any of them reaches /readyz.
+  const diskFull = watchDiskFull(givenDb);
+  const db = diskFull.db;
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
   // Accounts from before migration 0018 with a non-ASCII email get the key they are looked up by.
   await backfillEmailKeys(db);
@@ -88,7 +94,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
 
     const router = new Router({ prefix: mountPath || undefined });
     router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
-    router.get('/readyz', readiness(db));
+    router.get('/readyz', readiness(db, { diskFullSince: diskFull.fullSince }));
     router.get('/metrics', metrics.endpoint);
     registerAssetRoutes(router);
     registerInteractionRoutes(router, { provider, db, loginThrottle });
@@ -109,6 +115,7 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use(securityHeaders());
   app.use(accessLog(metrics));
   app.use(errorBoundary());
+  app.use(requestDeadline(config.requestDeadlineMs));
   // Before any gate or handler: each route answers to one spelling of its path (src/http/canonical-path.ts).
   app.use(canonicalPaths(routes));
   app.use(tokenRateLimit(rateLimits, routes));
@@ -146,6 +153,8 @@ export async function createApp({ config, db, secrets }: AppDeps): Promise<Portc
   app.use(registrationGate({ db, rateLimit: config.registration, attempts: rateLimits.registrationAttempts, routes }));
   // Unvetted clients' error and logout redirects become a "You are leaving" page (RFC 9700 §4.11.2).
   app.use(leavingInterstitial());
+  // Outside oidc-provider: a browser whose resumed sign-in hit a crashed server can start it again.
+  app.use(rememberAuthorizationRequests({ mountPath, secure: config.issuer.startsWith('https://') }));
   app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
   return {
     app,

@@ -17,6 +17,11 @@ const environmentSchema = z.object({
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   // PostgreSQL connection string; absent → embedded PGlite in DATA_DIR (one process only).
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  // The longest one database statement, or the wait for a pooled connection (or PGlite's queue), may take
+  // before the request gets 503 + Retry-After: a slow database fails fast instead of queueing requests.
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  // The longest a request may run before it is answered 503 + Retry-After, whatever it waits on.
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
   // Embedded database and generated secrets live here.
   DATA_DIR: z.string().min(1).default('./.data'),
   // Comma-separated keys that sign cookies (first signs, all verify); generated into DATA_DIR when absent.
@@ -118,6 +123,8 @@ export type Config = {
   port: number;
   issuer: string;
   databaseUrl: string | undefined;
+  dbStatementTimeoutMs: number;
+  requestDeadlineMs: number;
   dataDir: string;
   cookieKeys: string[] | undefined;
   keyEncryptionSecret: string | undefined;
@@ -164,6 +171,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     issuer,
     databaseUrl: env.DATABASE_URL,
+    dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    requestDeadlineMs: env.REQUEST_DEADLINE_MS,
     // Absolute, so messages name the real place and the CLI's socket path works from any folder.
     dataDir: resolve(env.DATA_DIR),
     cookieKeys: env.COOKIE_KEYS?.split(',').map((key) => key.trim()),

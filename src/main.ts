@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { loadConfig, ConfigError } from './config.ts';
 import { loadSecrets } from './secrets.ts';
 import { openDb } from './db/open-db.ts';
+import { ensureWritableDataDir } from './db/data-dir-check.ts';
 import { migrate } from './db/migrate.ts';
 import { createApp } from './app.ts';
 import { startPurgeTimer } from './oidc/purge.ts';
@@ -22,8 +23,10 @@ async function main(): Promise<void> {
   if (config.cimd.allowLoopback) {
     log.warn('CIMD_ALLOW_LOOPBACK is true: client metadata documents may be fetched from loopback addresses (development only; never in production)');
   }
+  // DATA_DIR holds the embedded database and any generated secrets: check it once, before either touches it.
+  if (!config.databaseUrl || !(config.cookieKeys && config.keyEncryptionSecret)) ensureWritableDataDir(config.dataDir);
   const secrets = loadSecrets(config);
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server' });
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server', statementTimeoutMs: config.dbStatementTimeoutMs });
   const applied = await migrate(db);
   if (applied.length) log.info('migrations applied', { versions: applied });
   const { app, signingKeys, close: closeApp } = await createApp({ config, db, secrets });

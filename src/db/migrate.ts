@@ -94,6 +94,9 @@ export async function pendingMigrations(db: Db, migrationsDir: string = DEFAULT_
 }
 
 async function lockMigrations(tx: Queryable): Promise<void> {
+  // A migration (an index build) or the wait for another replica's may rightly outlast the server's
+  // DB_STATEMENT_TIMEOUT_MS, which is meant for requests; SET LOCAL lifts it for this transaction only.
+  await tx.query('SET LOCAL statement_timeout = 0');
   // The transaction-scoped form releases itself at COMMIT or ROLLBACK, even if this process dies.
   await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
 }

@@ -17,6 +17,11 @@ export interface OpenDbOptions {
   dataDir: string;
   /** The server serves the embedded database on a socket; the CLI uses it when a server runs. */
   role: DbRole;
+  /**
+   * The server's bound on one statement and on the wait for a connection or PGlite's turn
+   * (DB_STATEMENT_TIMEOUT_MS): past it the query fails as "database busy" and the request gets 503.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** The CLI found a live holder of DATA_DIR but could not talk to it through the socket. */
@@ -36,8 +41,11 @@ export class DataDirSocketError extends Error {
 }
 
 export async function openDb(options: OpenDbOptions): Promise<Db> {
-  if (options.databaseUrl) return createPgDb(options.databaseUrl);
-  if (options.role === 'server') return openEmbedded(options.dataDir, true);
+  const timeoutMs = options.statementTimeoutMs;
+  if (options.databaseUrl) {
+    return createPgDb(options.databaseUrl, timeoutMs === undefined ? {} : { statementTimeoutMillis: timeoutMs, connectionTimeoutMillis: timeoutMs });
+  }
+  if (options.role === 'server') return openEmbedded(options.dataDir, true, timeoutMs);
   try {
     return await openEmbedded(options.dataDir, false);
   } catch (error) {
@@ -47,13 +55,13 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
   }
 }
 
-async function openEmbedded(dataDir: string, serveSocket: boolean): Promise<Db> {
+async function openEmbedded(dataDir: string, serveSocket: boolean, queueWaitMillis?: number): Promise<Db> {
   // Private (0700/0600): the socket has no authentication, and the files are the whole database.
   ensurePrivateDataDir(dataDir);
   const lock = acquireDataDirLock(dataDir);
   let socket: PgliteSocket | undefined;
   try {
-    const db = await openPgliteDb(join(dataDir, 'pgdata'));
+    const db = await openPgliteDb(join(dataDir, 'pgdata'), queueWaitMillis === undefined ? {} : { queueWaitMillis });
     try {
       if (serveSocket) socket = await servePgliteOnSocket(db.pglite, dataDir);
       // PGlite's initdb files (0666) and its socket (umask-dependent) exist only now.

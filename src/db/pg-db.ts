@@ -11,6 +11,11 @@ export interface PgDbOptions {
   max?: number;
   /** How long to wait for a connection before failing; without it a blackholed host hangs requests. */
   connectionTimeoutMillis?: number;
+  /**
+   * PostgreSQL's statement_timeout for every session of the pool: a statement stuck behind a lock or a
+   * slow disk is cancelled (SQLSTATE 57014, answered 503) instead of holding the request and a connection.
+   */
+  statementTimeoutMillis?: number;
   /** Prepare each distinct statement once per connection (default true); off when the backend is shared. */
   namedStatements?: boolean;
   /** Called when an idle pooled connection dies (server restart, network cut); defaults to stderr. */
@@ -36,7 +41,7 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
     throw new Error(`searchPath must be a plain lower-case identifier, got ${JSON.stringify(options.searchPath)}`);
   }
   const pool = new pg.Pool({
-    ...connectionSettings(connection, options.searchPath),
+    ...connectionSettings(connection, startupOptions(options)),
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
     types,
@@ -94,21 +99,30 @@ export function createPgDb(connection: PgConnection, options: PgDbOptions = {}):
   };
 }
 
+/** The session settings every connection starts with (`-c name=value`, as libpq's `options`). */
+function startupOptions(options: PgDbOptions): string | undefined {
+  const settings = [
+    options.searchPath === undefined ? undefined : `-c search_path=${options.searchPath}`,
+    options.statementTimeoutMillis === undefined ? undefined : `-c statement_timeout=${Math.trunc(options.statementTimeoutMillis)}`,
+  ].filter(Boolean);
+  return settings.length > 0 ? settings.join(' ') : undefined;
+}
+
 /**
- * Connection settings with search_path added to any startup options the URL carries: pg lets a URL's
+ * Connection settings with our startup options added to any the URL carries: pg lets a URL's
  * `options` override the config field, so they are merged here and taken out of the URL.
  */
-function connectionSettings(connection: PgConnection, searchPath: string | undefined): pg.PoolConfig {
+function connectionSettings(connection: PgConnection, ours: string | undefined): pg.PoolConfig {
   if (typeof connection !== 'string') {
-    return searchPath === undefined ? connection : { ...connection, options: `-c search_path=${searchPath}` };
+    return ours === undefined ? connection : { ...connection, options: ours };
   }
-  if (searchPath === undefined) return { connectionString: connection };
+  if (ours === undefined) return { connectionString: connection };
   const url = URL.parse(connection);
   const existing = url?.searchParams.get('options');
   url?.searchParams.delete('options');
   return {
     connectionString: url ? url.toString() : connection,
-    options: [existing, `-c search_path=${searchPath}`].filter(Boolean).join(' '),
+    options: [existing, ours].filter(Boolean).join(' '),
   };
 }
 

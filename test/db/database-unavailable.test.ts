@@ -1,7 +1,7 @@
 // isDatabaseUnavailable: real connection failures are recognised (→ 503), query errors are not (→ bug).
 // The unique-violation case runs on PostgreSQL or PGlite like the other db tests.
 import { afterEach, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '../../src/db/database-unavailable.ts';
+import { DatabaseBusyError, isDatabaseUnavailable } from '../../src/db/database-unavailable.ts';
 import type { Db } from '../../src/db/db.ts';
 import { createPgDb } from '../../src/db/pg-db.ts';
 import { createTestDb, type TestDb } from '../helpers/test-db.ts';
@@ -60,6 +60,12 @@ describe('isDatabaseUnavailable', () => {
     ['timeout', Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })],
     ['IPv4+IPv6 attempts', new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })])],
     ['wrapped', new Error('Migration 0002 failed', { cause: { code: '57P01' } })],
+    ['statement timeout', { code: '57014', message: 'canceling statement due to statement timeout' }],
+    ['lock not available', { code: '55P03', message: 'could not obtain lock on relation' }],
+    ['disk full', { code: '53100', message: 'could not extend file: No space left on device' }],
+    ['out of memory', { code: '53200', message: 'out of memory' }],
+    ['no space left (a file write)', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })],
+    ['PGlite queue wait gave up', new DatabaseBusyError(1000)],
   ])('recognises %s', (_label, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });

@@ -150,7 +150,7 @@ describe('cookies', () => {
     const resumed = await browser.get(new URL(signedIn.headers.location as string, 'http://x').pathname);
     const cookies = [authorize, login, resumed].flatMap(setCookies);
     const names = new Set(cookies.map((cookie) => cookie.split('=')[0]));
-    expect(names).toEqual(new Set(['_interaction', '_interaction.sig', '_interaction_resume', '_interaction_resume.sig', 'portcullis_csrf', '_session', '_session.sig']));
+    expect(names).toEqual(new Set(['_interaction', '_interaction.sig', '_interaction_resume', '_interaction_resume.sig', 'portcullis_auth_restart', 'portcullis_auth_restart.sig', 'portcullis_csrf', '_session', '_session.sig']));
     for (const cookie of cookies) {
       expect(cookie.toLowerCase()).toContain('httponly');
       expect(cookie.toLowerCase()).toContain('samesite=lax');
@@ -201,6 +201,7 @@ describe('cookies', () => {
       const names = new Set(jar.seen.map((cookie) => cookie.split('=')[0]));
       expect(names).toEqual(new Set([
         '__Secure-interaction', '__Secure-interaction.sig', '__Secure-interaction_resume', '__Secure-interaction_resume.sig',
+        '__Secure-auth_restart', '__Secure-auth_restart.sig',
         '__Host-portcullis_csrf', '__Host-session', '__Host-session.sig',
       ]));
       for (const cookie of jar.seen) {

@@ -1,7 +1,7 @@
 // The real server process: clear messages for bad configuration and for a data directory another
 // process holds, generated secrets persisted and never printed, and a clean shutdown.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,5 +98,34 @@ describe('the embedded database', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('shutting down');
+  });
+});
+
+describe('an unusable DATA_DIR', () => {
+  const root = mkdtempSync(join(tmpdir(), 'portcullis-datadir-'));
+  const aFile = join(root, 'a-file');
+  writeFileSync(aFile, 'not a directory');
+  const readOnly = join(root, 'read-only');
+  mkdirSync(readOnly);
+  // Root ignores file modes, so a read-only directory needs a read-only mount (tmpfs mounted ro).
+  const canMount = process.getuid?.() === 0;
+  if (canMount) execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly]);
+  afterAll(() => { if (canMount) execFileSync('umount', [readOnly]); });
+
+  const cases: Array<[string, () => string, RegExp]> = [
+    ['is a file', () => aFile, /DATA_DIR .*a-file is not a directory/],
+    ['is below a file', () => join(aFile, 'data'), /DATA_DIR .*a-file\/data is not a directory \(or is below a file\)/],
+    ...(canMount ? [
+      ['is on a read-only mount', () => readOnly, /DATA_DIR .*read-only is on a read-only file system/],
+      ['is missing below a read-only mount', () => join(readOnly, 'data'), /DATA_DIR .*read-only\/data does not exist and cannot be created/],
+    ] satisfies Array<[string, () => string, RegExp]> : []),
+  ];
+  it.each(cases)('stops the server with one line when DATA_DIR %s', async (_label, dataDir, message) => {
+    const server = startServer({ DATA_DIR: dataDir(), PORT: String(await freePort()) });
+    expect(await server.exited).toBe(1);
+    const lines = server.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(lines[0]).toMatch(/^Portcullis could not start: .*point DATA_DIR at a writable directory/);
   });
 });
