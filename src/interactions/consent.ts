@@ -8,7 +8,8 @@ import { riskClasses, type Resource, type ResourceScope, type Risk } from '../re
 import { findResourceByUri } from '../resources/store.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
 import { findAccountById } from '../accounts/store.ts';
-import { offeredClaims, recordIdentityAnswer, type OfferedClaim } from './identity-claims.ts';
+import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type OfferedClaim } from './identity-claims.ts';
+import { requestCache } from '../oidc/request-cache.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -50,8 +51,11 @@ export async function buildConsentOffer(db: Db, provider: Provider, details: Int
   const offered = declared
     .filter((s) => requested.has(s.scope) && !keptNames.has(s.scope))
     .map((s) => ({ ...s, checked: s.risk === 'read' }));
-  const account = details.session?.accountId ? await findAccountById(db, details.session.accountId) : undefined;
-  const claims = offeredClaims(prompt.missingOIDCScope ?? [], { email: account?.email });
+  // The account is read only for a page that shows its claims, from the request's prefetch when it has it.
+  const missingOIDCScope = prompt.missingOIDCScope ?? [];
+  const accountId = asksForIdentityClaims(missingOIDCScope) ? details.session?.accountId : undefined;
+  const account = accountId ? requestCache.getAccount(accountId) ?? await findAccountById(db, accountId) : undefined;
+  const claims = offeredClaims(missingOIDCScope, { email: account?.email });
   return { indicator, resource, offered, kept, claims };
 }
 

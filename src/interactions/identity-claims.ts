@@ -29,6 +29,9 @@ const isIdentityScope = (scope: string): scope is IdentityScope => Object.hasOwn
  * check lists them as `missingOIDCScope`; a scope the person declined before counts as answered).
  * `claimValues` is the person's own data, shown so they see exactly what would leave.
  */
+/** Whether the consent page will show an identity line, so the account's claim values must be read. */
+export const asksForIdentityClaims = (missingOIDCScope: readonly string[]) => missingOIDCScope.some(isIdentityScope);
+
 export function offeredClaims(missingOIDCScope: readonly string[], claimValues: Record<string, unknown>): OfferedClaim[] {
   return missingOIDCScope.filter(isIdentityScope).map((scope) => ({
     scope,
