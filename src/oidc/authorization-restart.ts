@@ -22,9 +22,12 @@ export function rememberAuthorizationRequests({ mountPath, secure }: Authorizati
   const authPath = `${mountPath}/auth`;
   const interactionLocation = new RegExp(`^(?:https?://[^/]+)?${escapeRegExp(mountPath)}/interaction/([A-Za-z0-9_-]+)$`);
   return async (ctx, next) => {
-    if (ctx.method !== 'GET' || !(ctx.path === authPath || ctx.path.startsWith(`${authPath}/`))) return next();
-    const original = ctx.path === authPath ? ctx.querystring : storedAuthorizationQuery(ctx);
+    if (ctx.method !== 'GET') return next();
     await next();
+    // Keyed on the route oidc-provider resolved (issue 11 §1), not on a spelling of the path.
+    const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
+    if (route !== 'authorization' && route !== 'resume') return;
+    const original = route === 'authorization' ? ctx.querystring : storedAuthorizationQuery(ctx);
     const uid = interactionLocation.exec(ctx.response.get('Location'))?.[1];
     if (uid === undefined || !original || original.length > MAX_QUERY_LENGTH) return;
     ctx.cookies.set(secure ? COOKIE_NAME.secure : COOKIE_NAME.plain, original, {
@@ -47,7 +50,7 @@ export interface RestartForm { action: string; fields: Array<[name: string, valu
  * so the client accepts the code it gets). A form, not a script: our CSP runs none.
  */
 export function restartForm(ctx: Koa.Context, mountPath: string): RestartForm | undefined {
-  if (ctx.method !== 'GET' || !ctx.path.startsWith(`${mountPath}/auth/`)) return undefined;
+  if (ctx.method !== 'GET' || (ctx as { oidc?: { route?: string } }).oidc?.route !== 'resume') return undefined;
   const query = storedAuthorizationQuery(ctx);
   return query ? { action: `${mountPath}/auth`, fields: [...new URLSearchParams(query)] } : undefined;
 }
