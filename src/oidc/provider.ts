@@ -9,6 +9,7 @@ import { createAdapterClass } from './adapter.ts';
 import { requestCache } from './request-cache.ts';
 import { clientSecretMatches } from './client-secret.ts';
 import { alignTokenRequestResource, createResourceDirectory } from './resource-servers.ts';
+import { withDefaultScopes } from './default-scopes.ts';
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
@@ -130,7 +131,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       resourceIndicators: {
         enabled: true,
-        getResourceServerInfo: resources.getResourceServerInfo as never,
+        // The lookup, then the default-scope rule (default-scopes.ts) as a step of its own.
+        getResourceServerInfo: withDefaultScopes(resources) as never,
         defaultResource: resources.defaultResource as never,
         // A token request that omits `resource` gets the one the code or refresh token was issued for.
         useGrantedResource: () => true,

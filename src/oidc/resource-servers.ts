@@ -39,7 +39,6 @@ export function createResourceDirectory(db: Db, signingAlg: string) {
     if (resource.allowedClientIds && !(client && resource.allowedClientIds.includes(client.clientId))) {
       throw new errors.InvalidTarget(`this client may not obtain tokens for resource ${JSON.stringify(resource.uri)}`);
     }
-    if (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') askForReadScopesWhenNoneRequested(ctx, resource);
     const resolved = resolvedByRequest.get(ctx) ?? new Map<string, Resource>();
     resolved.set(resource.uri, resource);
     resolvedByRequest.set(ctx, resolved);
@@ -84,20 +83,6 @@ export type ResourceDirectory = ReturnType<typeof createResourceDirectory>;
 /** Scopes of a resource by risk class. */
 export function scopesWithRisk(resource: Resource | undefined, risk: Resource['scopes'][number]['risk']): string[] {
   return (resource?.scopes ?? []).filter((s) => s.risk === risk).map((s) => s.scope);
-}
-
-/**
- * An authorization request that names none of the resource's scopes (MCP clients omit `scope` when
- * neither the challenge nor the metadata gave them one) asks for the resource's `read` scopes: the
- * least that makes the token useful. Nothing is granted without the person's consent.
- */
-function askForReadScopesWhenNoneRequested(ctx: KoaContextWithOIDC, resource: Resource): void {
-  const params = ctx.oidc.params;
-  if (!params) return;
-  const requested = String(params.scope ?? '').split(' ').filter(Boolean);
-  if (resource.scopes.some((s) => requested.includes(s.scope))) return;
-  const readScopes = resource.scopes.filter((s) => s.risk === 'read').map((s) => s.scope);
-  if (readScopes.length > 0) params.scope = [...requested, ...readScopes].join(' ');
 }
 
 /**

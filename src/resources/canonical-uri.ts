@@ -1,31 +1,26 @@
-// One normaliser for resource URIs (MCP authorization §Canonical Server URI, RFC 8707 §2):
-// lenient when matching (scheme/host case, a trailing slash), strict in the `aud` we issue.
+// The server's door to the one canonical-resource-URI rule, which lives in the resource-server kit
+// (packages/resource-server/src/resource-uri.ts) so an audience registered here is one the kit serves.
+
+// A relative import of the kit's source, not `@portcullis/resource-server`: the server runs from
+// source through tsx, which does not apply the kit's `portcullis-source` export condition. The kit
+// file imports nothing, so this pulls in the rule alone.
+import { canonicalResource, resourceUriProblem } from '../../packages/resource-server/src/resource-uri.ts';
 
 export class InvalidResourceUriError extends Error {
   override name = 'InvalidResourceUriError';
 }
 
 /**
- * Returns the canonical form: absolute http(s) URI, lowercase scheme and host (URL does that),
- * default port dropped, no fragment, no trailing slash. Throws InvalidResourceUriError otherwise.
+ * The canonical form: absolute http(s) URI, lowercase scheme and host, default port dropped, no
+ * trailing slash, no query, no fragment, no credentials. Throws InvalidResourceUriError otherwise.
  */
 export function canonicalResourceUri(input: string): string {
-  const url = URL.parse(input);
-  if (!url) throw new InvalidResourceUriError('resource must be an absolute URI');
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidResourceUriError('resource must be an http or https URI');
-  }
-  if (input.includes('#')) throw new InvalidResourceUriError('resource must not contain a fragment');
-  if (url.username || url.password) throw new InvalidResourceUriError('resource must not contain credentials');
-  const path = url.pathname.replace(/\/+$/, '');
-  return `${url.protocol}//${url.host}${path}${url.search}`;
+  const problem = resourceUriProblem(input);
+  if (problem) throw new InvalidResourceUriError(problem);
+  return canonicalResource(input);
 }
 
 /** The canonical form, or undefined when the input is not a usable resource URI. */
 export function tryCanonicalResourceUri(input: string): string | undefined {
-  try {
-    return canonicalResourceUri(input);
-  } catch {
-    return undefined;
-  }
+  return resourceUriProblem(input) === undefined ? canonicalResource(input) : undefined;
 }

@@ -95,12 +95,15 @@ describe('registering a resource', () => {
       [{ ...body, uri: 'https://x.example.com', scopes: [{ scope: 'a', risk: 'dangerous' }] }, 'scopes.0.risk'],
       [{ ...body, uri: 'https://x.example.com', surprise: true }, 'surprise'],
       [{ ...body, uri: 'https://x.example.com', scopes: [] }, 'declare at least one scope'],
+      [{ ...body, uri: 'https://x.example.com/mcp?tenant=a' }, 'resource must not contain a query'],
     ] as const) {
       const response = await app.api().post('/admin/api/resources').send(bad);
       expect(response.status, JSON.stringify(bad)).toBe(400);
       expect(response.body.error).toBe('invalid_request');
       expect(response.body.error_description).toContain(mentions);
     }
+    const { rowCount: withQuery } = await app.db.query(`SELECT 1 FROM resources WHERE uri LIKE '%?%'`);
+    expect(withQuery).toBe(0);
     const notJson = await app.api().post('/admin/api/resources').type('json').send('{"uri": ');
     expect(notJson.status).toBe(400);
     expect(notJson.body.error).toBe('invalid_request');

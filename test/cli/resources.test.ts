@@ -59,6 +59,8 @@ describe('resource add', () => {
     const cases: [string[], string][] = [
       [['--uri', 'ftp://files.example.com', '--scope', 'a=read'], 'error: --uri: resource must be an http or https URI'],
       [['--uri', 'https://files.example.com#x', '--scope', 'a=read'], 'error: --uri: resource must not contain a fragment'],
+      // RFC 8707 §2: SHOULD NOT have a query; refused, as the resource-server kit refuses to serve one.
+      [['--uri', 'https://files.example.com/mcp?tenant=a', '--scope', 'a=read'], 'error: --uri: resource must not contain a query'],
       [['--uri', 'https://files.example.com', '--scope', 'openid=read'], 'error: --scope: openid and offline_access are reserved'],
       [['--uri', 'https://files.example.com', '--scope', 'a=read', '--ttl', '5'], 'error: --ttl: Too small: expected number to be >=120'],
       [['--uri', 'https://files.example.com', '--scope', 'a'], 'error: resource add: --scope expects SCOPE=RISK, got "a"'],

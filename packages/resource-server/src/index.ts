@@ -12,7 +12,9 @@ export { extractBearerToken } from './bearer-token.ts';
 export type { BearerRequest } from './bearer-token.ts';
 export { bearerChallenge, formatBearerChallenge, quoteHeaderValue } from './challenge.ts';
 export type { ChallengeOptions, ChallengeResponse } from './challenge.ts';
-export { canonicalResource, protectedResourceMetadataPath, protectedResourceMetadataUrl } from './resource-uri.ts';
+export {
+  canonicalResource, tryCanonicalResource, resourceUriProblem, protectedResourceMetadataPath, protectedResourceMetadataUrl,
+} from './resource-uri.ts';
 export type { ProtectedResourceMetadata, MetadataResponse } from './metadata.ts';
 export { requireScopes, stepUpScopes } from './scopes.ts';
 export { createToolScopes, calledTools } from './tool-scopes.ts';
