@@ -10,9 +10,7 @@ import type { JWK } from 'jose';
 import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import type { Secrets } from './secrets.ts';
-import { isDatabaseUnavailable } from './db/database-unavailable.ts';
-import { errorBoundary, respondRefusedInput, respondServiceUnavailable } from './errors.ts';
-import { isRefusedByDatabase } from './db/invalid-input.ts';
+import { AppError, databaseFailure, errorBoundary, respondWithOAuthError } from './errors.ts';
 import { inputBoundary } from './http/input-boundary.ts';
 import { mountAt } from './http/mount.ts';
 import { ensureSigningKeys } from './oidc/keys.ts';
@@ -87,8 +85,9 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
     // oidc-provider answers its own errors; one whose cause is an unreachable database becomes a 503
     // with Retry-After instead of a 500, so clients back off and retry.
     provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
-      if (isDatabaseUnavailable(error)) respondServiceUnavailable(ctx);
-      else if (isRefusedByDatabase(error)) respondRefusedInput(ctx);
+      // A value the database refused to store (bad input, not a fault) becomes 400 invalid_request.
+      const fromDatabase = databaseFailure(error);
+      if (fromDatabase) respondWithOAuthError(ctx, fromDatabase);
       else log.error('provider server_error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
     });
 
@@ -145,8 +144,7 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
       await settlePendingDestroy(db, ctx);
     }
     if (!(await settlePendingConsume(db, ctx, config.refreshGraceSeconds))) {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_grant', error_description: 'refresh token already used' };
+      respondWithOAuthError(ctx, new AppError('invalid_grant', 'refresh token already used'));
     }
   });
   // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.

@@ -1,5 +1,5 @@
-// Typed application errors and the one place any error becomes a response: OAuth JSON for API
-// callers, a 4xx page for people, 503 + Retry-After when the database is out of reach, never a 500 for bad input.
+// Typed application errors (a code from one table, with its HTTP status) and the one place any error
+// becomes a response: OAuth JSON for clients, a 4xx page for people, 503 + Retry-After when the database is out of reach.
 import type Koa from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { ZodError } from 'zod';
@@ -8,40 +8,104 @@ import { isRefusedByDatabase } from './db/invalid-input.ts';
 import { renderView } from './views.ts';
 import { describeThrown, log } from './log.ts';
 
-export class AppError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-    this.name = 'AppError';
-  }
-}
-export const RETRY_AFTER_SECONDS = 5;
-const UNAVAILABLE_DESCRIPTION = 'The service is temporarily unavailable. Try again shortly.';
-
-/** 503 + Retry-After as OAuth JSON, for responses already shaped by oidc-provider. */
-export function respondServiceUnavailable(ctx: Koa.Context): void {
-  ctx.status = 503;
-  ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
-  ctx.type = 'json';
-  ctx.body = { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION };
+interface ErrorKind {
+  status: number;
+  /** The OAuth error code the client sees, when it is not the code itself (the registered codes are few). */
+  error?: string;
+  /** The heading of the page a browser gets. */
+  title?: string;
 }
 
-const INVALID_INPUT_DESCRIPTION = 'A value in this request cannot be stored (a NUL or invalid character, or a value out of range).';
+const FORM_REFUSED = 'This form was not accepted';
 
 /**
- * oidc-provider rendered a server_error whose cause is a value the database refused: 400 invalid_request
- * as OAuth JSON instead (called from its 'server_error' event, after it set the response).
+ * Every application error code with its HTTP status: RFC 6749 §5.2, RFC 6750 §3.1 and RFC 7591 §3.2.2
+ * name the OAuth codes; our own codes (the admin API's) are stable strings a caller can switch on.
  */
-export function respondRefusedInput(ctx: Koa.Context): void {
-  ctx.status = 400;
-  ctx.type = 'json';
-  ctx.body = { error: 'invalid_request', error_description: INVALID_INPUT_DESCRIPTION };
+const ERROR_TABLE = {
+  invalid_request: { status: 400 },
+  invalid_client_metadata: { status: 400 },
+  invalid_grant: { status: 400 },
+  invalid_token: { status: 401 },
+  // RFC 7592 §2.2: a client not permitted to update its registration gets 403.
+  client_update_refused: { status: 403, error: 'invalid_request' },
+  cross_site_request: { status: 403, title: FORM_REFUSED },
+  invalid_csrf_token: { status: 403, title: FORM_REFUSED },
+  not_found: { status: 404 },
+  user_not_found: { status: 404 },
+  client_not_found: { status: 404 },
+  resource_not_found: { status: 404 },
+  key_not_found: { status: 404 },
+  email_taken: { status: 409 },
+  cannot_disable_self: { status: 409 },
+  resource_exists: { status: 409 },
+  already_retired: { status: 409 },
+  signing_key: { status: 409 },
+  pending_key: { status: 409 },
+  still_verifying: { status: 409 },
+  payload_too_large: { status: 413, error: 'invalid_request' },
+  // RFC 6749 §4.1.2.1 has no 429 code: temporarily_unavailable, with Retry-After (RFC 9110 §10.2.3).
+  rate_limited: { status: 429, error: 'temporarily_unavailable' },
+  temporarily_unavailable: { status: 503 },
+} satisfies Record<string, ErrorKind>;
+
+export type AppErrorCode = keyof typeof ERROR_TABLE;
+export const ERROR_KINDS: Readonly<Record<AppErrorCode, ErrorKind>> = ERROR_TABLE;
+
+export interface AppErrorOptions {
+  /** Sent as Retry-After; a 503 without one gets RETRY_AFTER_SECONDS. */
+  retryAfterSeconds?: number;
+  /** Sent as WWW-Authenticate (RFC 6750 §3). */
+  challenge?: string;
 }
 
-interface ErrorResponse { status: number; error: string; description: string }
+export class AppError extends Error {
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+  readonly challenge: string | undefined;
 
-/** Maps anything thrown to what leaves the server. Unknown errors are 500 and logged, never shown. */
-export function describeError(error: unknown): ErrorResponse {
-  if (error instanceof AppError) return { status: error.status, error: error.code, description: error.message };
+  constructor(readonly code: AppErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ERROR_KINDS[code].status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.challenge = options.challenge;
+  }
+}
+
+export const RETRY_AFTER_SECONDS = 5;
+const UNAVAILABLE_DESCRIPTION = 'The service is temporarily unavailable. Try again shortly.';
+const INVALID_INPUT_DESCRIPTION = 'A value in this request cannot be stored (a NUL or invalid character, or a value out of range).';
+const DEFAULT_TITLE = 'Something went wrong';
+
+export interface ErrorResponse {
+  status: number;
+  error: string;
+  description: string;
+  title: string;
+  retryAfterSeconds?: number;
+  challenge?: string;
+}
+
+/**
+ * A failure whose cause is the database, as the error a client gets: unreachable or too slow (503, so it
+ * backs off and retries), or a value it refused to store (bad input, 400; the statement's transaction rolled back).
+ */
+export function databaseFailure(error: unknown): AppError | undefined {
+  if (isDatabaseUnavailable(error)) return new AppError('temporarily_unavailable', UNAVAILABLE_DESCRIPTION);
+  // The backstop behind src/http/input-boundary.ts.
+  if (isRefusedByDatabase(error)) return new AppError('invalid_request', INVALID_INPUT_DESCRIPTION);
+  return undefined;
+}
+
+function describeKnown(error: unknown): Omit<ErrorResponse, 'title'> & { title?: string } {
+  if (error instanceof AppError) {
+    const kind = ERROR_KINDS[error.code];
+    return {
+      status: kind.status, error: kind.error ?? error.code, description: error.message, title: kind.title,
+      retryAfterSeconds: error.retryAfterSeconds, challenge: error.challenge,
+    };
+  }
   if (error instanceof ZodError) {
     return { status: 400, error: 'invalid_request', description: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   }
@@ -51,11 +115,9 @@ export function describeError(error: unknown): ErrorResponse {
   if (error instanceof oidcErrors.OIDCProviderError) {
     return { status: error.statusCode, error: error.error, description: error.error_description ?? error.message };
   }
-  if (isDatabaseUnavailable(error)) {
-    return { status: 503, error: 'temporarily_unavailable', description: UNAVAILABLE_DESCRIPTION };
-  }
-  // The backstop behind src/http/input-boundary.ts: the statement failed, so its transaction rolled back.
-  if (isRefusedByDatabase(error)) return { status: 400, error: 'invalid_request', description: INVALID_INPUT_DESCRIPTION };
+  const fromDatabase = databaseFailure(error);
+  if (fromDatabase) return describeKnown(fromDatabase);
+  // koa's http-errors (a body parser's 413, a 415): their message is written for the client.
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, error: 'invalid_request', description: (error as Error).message };
@@ -63,9 +125,41 @@ export function describeError(error: unknown): ErrorResponse {
   return { status: 500, error: 'server_error', description: 'An unexpected error occurred.' };
 }
 
+/** Maps anything thrown to what leaves the server. Unknown errors are 500 and logged, never shown. */
+export function describeError(error: unknown): ErrorResponse {
+  const described = describeKnown(error);
+  const retryAfterSeconds = described.retryAfterSeconds ?? (described.status === 503 ? RETRY_AFTER_SECONDS : undefined);
+  return { ...described, title: described.title ?? DEFAULT_TITLE, retryAfterSeconds };
+}
+
+function writeStatusAndHeaders(ctx: Koa.Context, described: ErrorResponse): void {
+  ctx.status = described.status;
+  if (described.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(described.retryAfterSeconds));
+  if (described.challenge !== undefined) ctx.set('WWW-Authenticate', described.challenge);
+}
+
+/** The OAuth error body (RFC 6749 §5.2): `{ error, error_description }`. */
+function writeJson(ctx: Koa.Context, described: ErrorResponse): void {
+  ctx.type = 'json';
+  ctx.body = { error: described.error, error_description: described.description };
+}
+
 /**
- * The error boundary for our own routes (oidc-provider handles its own; see app.ts for its 503s):
- * an HTML page for browsers, `{ error, error_description }` JSON otherwise, or always JSON for an API.
+ * The answer on oidc-provider's routes when our code answers in front of it (the registration gate, the token
+ * endpoint's IP limit) or replaces its answer (a database failure, a refresh token used up in the meantime):
+ * always OAuth JSON, never cached (RFC 6749 §5.1), as oidc-provider answers them itself. Synchronous, so it
+ * can run in oidc-provider's 'server_error' event, after it set the response.
+ */
+export function respondWithOAuthError(ctx: Koa.Context, error: unknown): void {
+  const described = describeError(error);
+  writeStatusAndHeaders(ctx, described);
+  ctx.set('Cache-Control', 'no-store');
+  writeJson(ctx, described);
+}
+
+/**
+ * The error boundary for our own routes (oidc-provider answers its own; see respondWithOAuthError):
+ * an HTML page for browsers, OAuth JSON otherwise, or always JSON for an API.
  */
 export function errorBoundary({ alwaysJson = false }: { alwaysJson?: boolean } = {}): Koa.Middleware {
   return async (ctx, next) => {
@@ -76,14 +170,12 @@ export function errorBoundary({ alwaysJson = false }: { alwaysJson?: boolean } =
       if (described.status >= 500 && described.status !== 503) {
         log.error('unhandled error', { path: ctx.path, requestId: ctx.state.requestId, error: describeThrown(error) });
       }
-      ctx.status = described.status;
-      if (described.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      writeStatusAndHeaders(ctx, described);
       if (!alwaysJson && ctx.accepts('json', 'html') === 'html') {
         ctx.type = 'html';
-        ctx.body = await renderView('error', { title: 'Something went wrong', error: described.error, description: described.description });
+        ctx.body = await renderView('error', { title: described.title, error: described.error, description: described.description });
       } else {
-        ctx.type = 'json';
-        ctx.body = { error: described.error, error_description: described.description };
+        writeJson(ctx, described);
       }
     }
   };

@@ -2,26 +2,23 @@
 // cookie, so no cross-site request can act as an admin), and JSON errors with stable codes.
 import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
-import { errorBoundary } from '../errors.ts';
+import { AppError, errorBoundary } from '../errors.ts';
 import { apiActor } from './actor.ts';
 import { verifyAdminApiToken } from './api-tokens.ts';
 
 const REALM = 'Bearer realm="portcullis-admin"';
 
-function unauthorized(ctx: Koa.Context, description: string, withError: boolean): void {
-  ctx.status = 401;
-  // RFC 6750 §3.1: no error code when the request carried no credentials at all.
-  ctx.set('WWW-Authenticate', withError ? `${REALM}, error="invalid_token"` : REALM);
-  ctx.body = { error: 'invalid_token', error_description: description };
-}
+/** Thrown inside apiErrors(), so always JSON. RFC 6750 §3.1: no error code when the request carried no credentials at all. */
+const unauthorized = (description: string, withError: boolean) =>
+  new AppError('invalid_token', description, { challenge: withError ? `${REALM}, error="invalid_token"` : REALM });
 
 export function requireAdminToken(db: Db): Koa.Middleware {
   return async (ctx, next) => {
     const header = ctx.get('authorization');
-    if (!header) return unauthorized(ctx, 'send an admin API token as "Authorization: Bearer <token>" (create one with: admin-token create --name N)', false);
+    if (!header) throw unauthorized('send an admin API token as "Authorization: Bearer <token>" (create one with: admin-token create --name N)', false);
     const presented = /^Bearer ([^\s]+)$/i.exec(header)?.[1];
     const token = presented ? await verifyAdminApiToken(db, presented) : undefined;
-    if (!token) return unauthorized(ctx, 'the admin API token is unknown, malformed or revoked', true);
+    if (!token) throw unauthorized('the admin API token is unknown, malformed or revoked', true);
     ctx.state.admin = { actor: apiActor(ctx, token.id), email: undefined };
     return next();
   };

@@ -27,7 +27,7 @@ async function notFoundAs404<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ClientNotFoundError) throw new AppError(404, 'client_not_found', error.message);
+    if (error instanceof ClientNotFoundError) throw new AppError('client_not_found', error.message);
     throw error;
   }
 }

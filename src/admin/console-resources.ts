@@ -49,7 +49,7 @@ function readForm(ctx: Koa.Context): ResourceForm {
 }
 
 function settingsOf(form: ResourceForm): ResourceSettingsInput {
-  if (form.ttl !== '' && !/^\d{1,6}$/.test(form.ttl)) throw new AppError(400, 'invalid_request', 'Token lifetime: a whole number of seconds (120–3600).');
+  if (form.ttl !== '' && !/^\d{1,6}$/.test(form.ttl)) throw new AppError('invalid_request', 'Token lifetime: a whole number of seconds (120–3600).');
   return {
     name: form.name,
     scopes: form.scopes as ResourceSettingsInput['scopes'],

@@ -26,8 +26,6 @@ export async function rotateKeys(
   return rotated;
 }
 
-const STATUS_BY_CODE = { not_found: 404, already_retired: 409, signing_key: 409, pending_key: 409, still_verifying: 409 } as const;
-
 export async function retireKey(db: Db, kid: string, force: boolean, by: AdminActor, refresh: () => Promise<unknown>) {
   try {
     const retired = await retireSigningKey(db, kid, { force, operator: operatorOf(by) });
@@ -35,7 +33,7 @@ export async function retireKey(db: Db, kid: string, force: boolean, by: AdminAc
     return retired;
   } catch (error) {
     if (error instanceof SigningKeyError) {
-      throw new AppError(STATUS_BY_CODE[error.code], error.code === 'not_found' ? 'key_not_found' : error.code, error.message);
+      throw new AppError(error.code === 'not_found' ? 'key_not_found' : error.code, error.message);
     }
     throw error;
   }

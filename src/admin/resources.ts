@@ -47,7 +47,7 @@ export async function listAdminResources(db: Db): Promise<AdminResource[]> {
 export async function requireResource(db: Db, uri: string): Promise<Resource> {
   const canonical = tryCanonicalResourceUri(uri);
   const resource = canonical ? await findResourceByUri(db, canonical) : undefined;
-  if (!resource) throw new AppError(404, 'resource_not_found', `no resource is registered with URI ${JSON.stringify(uri.slice(0, 300))}`);
+  if (!resource) throw new AppError('resource_not_found', `no resource is registered with URI ${JSON.stringify(uri.slice(0, 300))}`);
   return resource;
 }
 
@@ -68,7 +68,7 @@ export async function registerResource(
     name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat,
     accessTokenTtlSeconds: parsed.accessTokenTtlSeconds ?? settings.defaultTtlSeconds,
   }, parsed.allowedClientIds));
-  if (!inserted) throw new AppError(409, 'resource_exists', `${parsed.uri} is already registered`);
+  if (!inserted) throw new AppError('resource_exists', `${parsed.uri} is already registered`);
   const resource = await requireResource(db, parsed.uri);
   await recordAuditEvent(db, adminAuditEvent(by, {
     type: 'resource.registered', resource: resource.uri, scopes: resource.scopes.map((s) => s.scope).join(' '),

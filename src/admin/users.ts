@@ -17,7 +17,7 @@ export const passwordSchema = newAccountSchema.shape.password;
 
 async function requireAccount(db: Db, id: string) {
   const account = await findAccountById(db, id);
-  if (!account) throw new AppError(404, 'user_not_found', `no account with id ${JSON.stringify(id.slice(0, 100))}`);
+  if (!account) throw new AppError('user_not_found', `no account with id ${JSON.stringify(id.slice(0, 100))}`);
   return account;
 }
 
@@ -27,7 +27,7 @@ export async function createUser(db: Db, input: z.input<typeof newUserSchema>, b
     await recordAuditEvent(db, adminAuditEvent(by, { type: 'account.created', accountId: account.id, details: { is_admin: account.isAdmin } }));
     return account;
   } catch (error) {
-    if (error instanceof EmailTakenError) throw new AppError(409, 'email_taken', error.message);
+    if (error instanceof EmailTakenError) throw new AppError('email_taken', error.message);
     throw error;
   }
 }
@@ -40,7 +40,7 @@ export async function createUser(db: Db, input: z.input<typeof newUserSchema>, b
 export async function setUserEnabled(db: Db, id: string, enabled: boolean, by: AdminActor) {
   const account = await requireAccount(db, id);
   if (!enabled && by.accountId === account.id) {
-    throw new AppError(409, 'cannot_disable_self', 'you cannot disable your own account; another admin can');
+    throw new AppError('cannot_disable_self', 'you cannot disable your own account; another admin can');
   }
   const outcome = await db.transaction(async (tx) => {
     const changed = (await setAccountDisabled(tx, account.id, !enabled)) === true;

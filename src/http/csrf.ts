@@ -2,7 +2,7 @@
 // secret in an HttpOnly cookie, an HMAC of it in each form, and a refusal of cross-site POSTs.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
-import { renderView } from '../views.ts';
+import { AppError } from '../errors.ts';
 import { crossSiteReason } from './origin-check.ts';
 
 export interface CsrfOptions {
@@ -54,16 +54,6 @@ export const isProtectedPath = (path: string, mountPath: string) =>
   path.startsWith(`${mountPath}/interaction/`) || path === `${mountPath}/account` || path.startsWith(`${mountPath}/account/`)
   || isAdminConsolePath(path, mountPath);
 
-async function refuse(ctx: Koa.Context, error: string, description: string): Promise<void> {
-  ctx.status = 403;
-  if (ctx.accepts('json', 'html') === 'html') {
-    ctx.type = 'html';
-    ctx.body = await renderView('error', { title: 'This form was not accepted', error, description });
-  } else {
-    ctx.body = { error, error_description: description };
-  }
-}
-
 /** Puts `ctx.state.csrfToken` on our pages and refuses a state-changing request without a valid one. */
 export function csrfProtection(options: CsrfOptions): Koa.Middleware {
   const name = csrfCookieName(options.secure);
@@ -75,11 +65,11 @@ export function csrfProtection(options: CsrfOptions): Koa.Middleware {
     if (!SAFE_METHODS.has(ctx.method)) {
       const crossSite = crossSiteReason(ctx, options.issuerOrigin);
       if (crossSite) {
-        return refuse(ctx, 'cross_site_request', 'This form was sent from another website, so it was not accepted. Go back to the application and start again.');
+        throw new AppError('cross_site_request', 'This form was sent from another website, so it was not accepted. Go back to the application and start again.');
       }
       const body = ctx.request.body as Record<string, unknown> | undefined;
       if (!secret || !tokenMatches(options.keys, secret, body?.csrf)) {
-        return refuse(ctx, 'invalid_csrf_token',
+        throw new AppError('invalid_csrf_token',
           'This form has expired or was not sent from this site. Go back, reload the page and try again (cookies must be enabled).');
       }
     }
@@ -87,7 +77,7 @@ export function csrfProtection(options: CsrfOptions): Koa.Middleware {
       ctx.state.csrfToken = tokenFor(options.keys[0]!, secret).toString('base64url');
     } else if (options.secure && !ctx.secure) {
       // A Secure cookie cannot be set on a plain-http request: the proxy or TRUST_PROXY is misconfigured.
-      ctx.throw(400, 'This server must be reached over https.');
+      throw new AppError('invalid_request', 'This server must be reached over https.');
     } else {
       const fresh = randomBytes(32).toString('base64url');
       ctx.cookies.set(name, fresh, cookieOptions);

@@ -20,7 +20,7 @@ const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json', '+j
  */
 function refusal(ctx: Koa.Context, mountPath: string, where: string, reason: string): AppError {
   const registration = ctx.method === 'POST' && ctx.path.toLowerCase().replace(/\/+$/, '') === `${mountPath}/reg`;
-  return new AppError(400, registration ? 'invalid_client_metadata' : 'invalid_request', `the ${where} ${reason}`);
+  return new AppError(registration ? 'invalid_client_metadata' : 'invalid_request', `the ${where} ${reason}`);
 }
 
 export function inputBoundary({ mountPath }: { mountPath: string }): Koa.Middleware {
@@ -49,12 +49,12 @@ function basicCredentialsReason(header: string): string | undefined {
   return hostileStringReason(text) ?? hostileUrlEncodedReason(text.replace(/:/g, '&'));
 }
 
-interface BodyLimit { bytes: number; status: number }
+interface BodyLimit { bytes: number; code: 'payload_too_large' | 'invalid_request' }
 
 /** Over the limit: 413 on our pages and the admin API (as @koa/bodyparser answered), 400 on oidc-provider's (as it does). */
 function bodyLimit(ctx: Koa.Context, mountPath: string): BodyLimit {
-  if (isProtectedPath(ctx.path, mountPath)) return { bytes: MAX_FORM_BYTES, status: 413 };
-  return { bytes: MAX_BODY_BYTES, status: ctx.path.startsWith(`${mountPath}/admin/api/`) ? 413 : 400 };
+  if (isProtectedPath(ctx.path, mountPath)) return { bytes: MAX_FORM_BYTES, code: 'payload_too_large' };
+  return { bytes: MAX_BODY_BYTES, code: ctx.path.startsWith(`${mountPath}/admin/api/`) ? 'payload_too_large' : 'invalid_request' };
 }
 
 /**
@@ -86,7 +86,7 @@ async function checkBody(ctx: Koa.Context, reason: (where: string, found: string
 }
 
 async function readBounded(ctx: Koa.Context, limit: BodyLimit): Promise<Buffer> {
-  const tooLarge = () => new AppError(limit.status, 'invalid_request', `the body is larger than ${limit.bytes} bytes`);
+  const tooLarge = () => new AppError(limit.code, `the body is larger than ${limit.bytes} bytes`);
   if (ctx.request.length !== undefined && ctx.request.length > limit.bytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let received = 0;

@@ -2,9 +2,11 @@
 // latency, and domain counters fed by the audit trail. Served at /metrics to holders of METRICS_TOKEN.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
+import compose from 'koa-compose';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
 import { onAuditEvents } from '../audit/observers.ts';
+import { AppError, errorBoundary } from '../errors.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -71,19 +73,19 @@ export function createMetrics(db: Db, metricsToken: string | undefined): Metrics
   });
 
   const expected = metricsToken === undefined ? undefined : digest(`Bearer ${metricsToken}`);
-  const endpoint: Koa.Middleware = async (ctx) => {
-    // Unset: no metrics endpoint at all. Labels name clients and resources, which are not public.
+  const serveMetrics: Koa.Middleware = async (ctx) => {
+    // Unset: no metrics endpoint at all, the bare 404 of a path that names no route. Labels name
+    // clients and resources, which are not public.
     if (!expected) return void (ctx.status = 404);
     if (!timingSafeEqual(digest(ctx.get('authorization')), expected)) {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
-      ctx.body = { error: 'invalid_token', error_description: 'send METRICS_TOKEN as a Bearer token' };
-      return;
+      throw new AppError('invalid_token', 'send METRICS_TOKEN as a Bearer token', { challenge: 'Bearer realm="metrics"' });
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   };
+  // A scraper's endpoint: its refusal is JSON whatever the Accept header says.
+  const endpoint = compose([errorBoundary({ alwaysJson: true }), serveMetrics]) as Koa.Middleware;
 
   return {
     registry,

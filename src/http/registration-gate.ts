@@ -3,6 +3,7 @@
 import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
+import { AppError, respondWithOAuthError } from '../errors.ts';
 import { ipBucket } from '../accounts/login-throttle.ts';
 import { removeClientRemains } from '../clients/lifecycle.ts';
 import type { RegistrationAttemptStore, RegistrationRateLimit } from '../clients/registration-rate-limit.ts';
@@ -20,13 +21,6 @@ export interface RegistrationGateOptions {
 interface ProviderOutcome { route?: string; client?: { clientId: string } }
 const outcomeOf = (ctx: Koa.Context) => (ctx as { oidc?: ProviderOutcome }).oidc;
 
-function refuse(ctx: Koa.Context, status: number, error: string, description: string): void {
-  ctx.status = status;
-  ctx.type = 'json';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error, error_description: description };
-}
-
 export function registrationGate({ db, rateLimit, attempts, routes }: RegistrationGateOptions): Koa.Middleware {
   return async (ctx, next) => {
     // oidc-provider's route names (lib/helpers/initialize_app.js): registration (POST /reg), client
@@ -36,9 +30,9 @@ export function registrationGate({ db, rateLimit, attempts, routes }: Registrati
       // Counted before anything is parsed, so a flood costs one small write per request.
       const allowance = await attempts.countRegistrationAttempt(ipBucket(ctx.ip), rateLimit);
       if (!allowance.allowed) {
-        ctx.set('Retry-After', String(allowance.retryAfterSeconds));
-        return refuse(ctx, 429, 'temporarily_unavailable',
-          `too many client registrations from this address; try again in ${allowance.retryAfterSeconds} seconds`);
+        return respondWithOAuthError(ctx, new AppError('rate_limited',
+          `too many client registrations from this address; try again in ${allowance.retryAfterSeconds} seconds`,
+          { retryAfterSeconds: allowance.retryAfterSeconds }));
       }
       return next();
     }
@@ -48,7 +42,7 @@ export function registrationGate({ db, rateLimit, attempts, routes }: Registrati
     // would re-run registration outside our policy, and a client that needs new metadata registers again.
     // (src/oidc/registration-policy.ts refuses it too, inside oidc-provider.)
     if (route === 'client_update') {
-      return refuse(ctx, 403, 'invalid_request', 'client metadata cannot be updated; register a new client instead');
+      return respondWithOAuthError(ctx, new AppError('client_update_refused', 'client metadata cannot be updated; register a new client instead'));
     }
     await next();
     const outcome = outcomeOf(ctx);

@@ -6,7 +6,7 @@ import { log } from '../log.ts';
 
 export class RequestDeadlineExceeded extends AppError {
   constructor(deadlineMs: number) {
-    super(503, 'temporarily_unavailable', `The service did not answer within ${deadlineMs} ms. Try again shortly.`);
+    super('temporarily_unavailable', `The service did not answer within ${deadlineMs} ms. Try again shortly.`);
     this.name = 'RequestDeadlineExceeded';
   }
 }

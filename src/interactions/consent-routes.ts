@@ -6,6 +6,7 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
+import { AppError } from '../errors.ts';
 import { renderView } from '../views.ts';
 import { buildConsentOffer, describeConsent, grantConsent, ScopeNotOfferedError } from './consent.ts';
 import { ClaimNotOfferedError } from './identity-claims.ts';
@@ -36,9 +37,9 @@ export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
   const { provider, db } = deps;
   router.post('/interaction/:uid/confirm', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid || details.prompt.name !== 'consent') ctx.throw(400, 'this consent step is not expected now');
+    if (details.uid !== ctx.params.uid || details.prompt.name !== 'consent') throw new AppError('invalid_request', 'this consent step is not expected now');
     const form = consentForm.safeParse(ctx.request.body ?? {});
-    if (!form.success) return ctx.throw(400, 'the consent form was not filled in as expected');
+    if (!form.success) throw new AppError('invalid_request', 'the consent form was not filled in as expected');
     const { decision, scope: chosen, claim: chosenClaims } = form.data;
     const offer = await buildConsentOffer(db, provider, details);
     const clientId = String(details.params.client_id);
@@ -61,7 +62,7 @@ export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
       granted = await grantConsent(provider, details, offer, chosen, chosenClaims);
     } catch (error) {
       if (error instanceof ScopeNotOfferedError || error instanceof ClaimNotOfferedError) {
-        ctx.throw(400, 'a permission was submitted that this page did not offer');
+        throw new AppError('invalid_request', 'a permission was submitted that this page did not offer');
       }
       throw error;
     }

@@ -8,6 +8,7 @@ import type { Db } from '../db/db.ts';
 import { signInWithPassword } from '../accounts/sign-in.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import { recordAuditEvent } from '../audit/store.ts';
+import { AppError } from '../errors.ts';
 import { renderView } from '../views.ts';
 import { allowFormRedirectTo } from '../http/security-headers.ts';
 import { registerConsentRoutes, renderConsentPage } from './consent-routes.ts';
@@ -21,7 +22,7 @@ const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agen
 export function registerInteractionRoutes(router: Router, { provider, db, loginThrottle }: InteractionDeps): void {
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid) ctx.throw(400, 'interaction mismatch');
+    if (details.uid !== ctx.params.uid) throw new AppError('invalid_request', 'interaction mismatch');
     allowFormRedirectTo(ctx, details.params.redirect_uri);
     const client = await provider.Client.find(String(details.params.client_id));
     if (details.prompt.name === 'login') {
@@ -33,7 +34,7 @@ export function registerInteractionRoutes(router: Router, { provider, db, loginT
 
   router.post('/interaction/:uid/login', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid || details.prompt.name !== 'login') ctx.throw(400, 'this sign-in step is not expected now');
+    if (details.uid !== ctx.params.uid || details.prompt.name !== 'login') throw new AppError('invalid_request', 'this sign-in step is not expected now');
     allowFormRedirectTo(ctx, details.params.redirect_uri);
     const { email, password } = loginForm.parse(ctx.request.body ?? {});
     const clientId = String(details.params.client_id);

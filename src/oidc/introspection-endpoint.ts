@@ -2,6 +2,7 @@
 // authentication is refused, and a JWT access token (which oidc-provider refuses to introspect) gets an answer.
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK } from 'jose';
 import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { respondWithOAuthError } from '../errors.ts';
 import { introspectionAllowed } from './introspection-policy.ts';
 
 // The private members of EC, OKP and RSA keys: what remains is the public key we publish at /jwks.
@@ -46,10 +47,8 @@ export function completeIntrospection(jwks: readonly JWK[]): Parameters<Provider
     // is refused as unauthenticated (401 invalid_client), whatever the token, rather than told active:false.
     if (oidc.client.clientAuthMethod === 'none') {
       // The same answer as a wrong client secret (oidc-provider's InvalidClientAuth).
-      const refusal = new errors.InvalidClientAuth('client authentication is required to introspect tokens');
-      ctx.status = refusal.statusCode;
-      ctx.body = { error: refusal.error, error_description: refusal.error_description };
-      return;
+      // Written here, not thrown: this runs after oidc-provider's route, outside its error handler.
+      return respondWithOAuthError(ctx, new errors.InvalidClientAuth('client authentication is required to introspect tokens'));
     }
     // oidc-provider's rejectStructuredTokens answered 400 unsupported_token_type, after authenticating the
     // client; RFC 7662 wants active true or false for any token, so we check the JWT ourselves.

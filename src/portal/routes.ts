@@ -108,7 +108,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     const { grant_id: grantId } = grantForm.parse(ctx.request.body ?? {});
     // Someone else's grant and no grant look the same: 404, and nothing is touched.
     if (!(await revokeGrantOfAccount(provider, db, account.id, grantId, facts(ctx)))) {
-      throw new AppError(404, 'not_found', 'There is no such access on your account. It may have been revoked already.');
+      throw new AppError('not_found', 'There is no such access on your account. It may have been revoked already.');
     }
     seeOther(ctx, 'grant-revoked');
   });
@@ -118,7 +118,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     if (!account) return;
     const { client_id: clientId } = clientForm.parse(ctx.request.body ?? {});
     if ((await revokeClientGrantsOfAccount(provider, db, account.id, clientId, facts(ctx))) === 0) {
-      throw new AppError(404, 'not_found', 'That application has no access on your account. It may have been revoked already.');
+      throw new AppError('not_found', 'That application has no access on your account. It may have been revoked already.');
     }
     seeOther(ctx, 'client-revoked');
   });

@@ -100,13 +100,3 @@ export function throwRateLimited(ctx: Koa.Context | undefined, limits: RateLimit
   ctx?.set('Retry-After', String(verdict.retryAfterSeconds));
   throw new RateLimitedError(rateLimitDescription(what, verdict));
 }
-
-/** Answers 429 with Retry-After and an OAuth error body (our own middleware, before oidc-provider). */
-export function respondRateLimited(ctx: Koa.Context, limits: RateLimits, counter: WindowCounter, verdict: Extract<Verdict, { allowed: false }>, what: string): void {
-  limits.onRefused?.(counter.name);
-  ctx.status = 429;
-  ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-  ctx.set('Cache-Control', 'no-store');
-  ctx.type = 'json';
-  ctx.body = { error: 'temporarily_unavailable', error_description: rateLimitDescription(what, verdict) };
-}
