@@ -2,7 +2,6 @@
 // One function per kind of record, so the API never hands out a field by accident (no hashes, no secrets).
 import type { MetadataCheck } from '../resources/metadata-check.ts';
 import type { Resource } from '../resources/schema.ts';
-import type { SigningKeyInfo } from '../oidc/keys-lifecycle.ts';
 import type { AccountActivity } from './account-store.ts';
 import type { AuditLogEntry } from './audit-log.ts';
 import type { AdminClient } from './clients.ts';
@@ -45,12 +44,6 @@ export const clientJson = (client: AdminClient) => ({
 export const userJson = (user: AccountActivity) => ({
   id: user.id, email: user.email, is_admin: user.isAdmin, status: user.disabled ? 'disabled' : 'active',
   created_at: iso(user.createdAt), last_sign_in_at: iso(user.lastSignInAt), grants: user.grants,
-});
-
-export const keyJson = (key: SigningKeyInfo) => ({
-  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), activates_at: iso(key.activatesAt),
-  superseded_at: iso(key.supersededAt),
-  retirable_at: iso(key.retirableAt), retired_at: iso(key.retiredAt),
 });
 
 export const auditEventJson = (event: AuditLogEntry) => ({
