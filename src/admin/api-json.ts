@@ -3,7 +3,6 @@
 import type { MetadataCheck } from '../resources/metadata-check.ts';
 import type { Resource } from '../resources/schema.ts';
 import type { AccountActivity } from './account-store.ts';
-import type { AuditLogEntry } from './audit-log.ts';
 import type { AdminClient } from './clients.ts';
 import type { loadOverview } from './overview.ts';
 import type { AdminResource } from './resources.ts';
@@ -44,12 +43,6 @@ export const clientJson = (client: AdminClient) => ({
 export const userJson = (user: AccountActivity) => ({
   id: user.id, email: user.email, is_admin: user.isAdmin, status: user.disabled ? 'disabled' : 'active',
   created_at: iso(user.createdAt), last_sign_in_at: iso(user.lastSignInAt), grants: user.grants,
-});
-
-export const auditEventJson = (event: AuditLogEntry) => ({
-  id: event.id, occurred_at: iso(event.occurredAt), type: event.type, outcome: event.outcome, account_id: event.accountId,
-  account_email: event.accountEmail, client_id: event.clientId, resource: event.resource, scopes: event.scopes, ip: event.ip,
-  request_id: event.requestId, details: event.details,
 });
 
 export const overviewJson = (overview: Awaited<ReturnType<typeof loadOverview>>) => ({

@@ -1,14 +1,14 @@
 // The admin JSON API under /admin/api: the console's operations for scripts, with zod-checked JSON
 // bodies (unknown fields refused) and snake_case answers. Authorization is routes.ts's `api` gate.
 import { z } from 'zod';
+import { auditFilterSchema, auditPageJson, readAuditPage } from '../audit/service.ts';
 import {
   keyJson, listKeys, retireKey, retireKeyInput, rotatedKeysJson, rotateKeys, type KeyServiceDeps,
 } from '../keys/service.ts';
 import { riskClasses, accessTokenFormats } from '../resources/schema.ts';
 import {
-  auditEventJson, checkJson, clientJson, overviewJson, resourceJson, userJson,
+  checkJson, clientJson, overviewJson, resourceJson, userJson,
 } from './api-json.ts';
-import { auditFilterSchema, queryAuditLog } from './audit-log.ts';
 import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { loadOverview } from './overview.ts';
 import {
@@ -115,7 +115,6 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
   });
 
   api('get', '/audit', async (ctx) => {
-    const page = await queryAuditLog(db, auditFilterSchema.parse(ctx.query));
-    ctx.body = { events: page.events.map(auditEventJson), next_before: page.nextBefore ?? null };
+    ctx.body = auditPageJson(await readAuditPage(db, auditFilterSchema.parse(ctx.query)));
   });
 }

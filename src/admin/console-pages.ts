@@ -1,9 +1,9 @@
 // The console's pages other than resources: overview, clients, users, signing keys and the audit log,
 // each a GET that renders and POST actions that change one thing and redirect (PRG).
 import type Koa from 'koa';
+import { auditFilterSchema, listAuditEventTypes, readAuditPage } from '../audit/service.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
 import { listKeys, retireKey, rotateKeys, type KeyServiceDeps } from '../keys/service.ts';
-import { auditFilterSchema, listAuditEventTypes, queryAuditLog } from './audit-log.ts';
 import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import { loadOverview } from './overview.ts';
@@ -88,7 +88,7 @@ export function registerConsolePages({ page }: AdminRoutes, { db, config, secret
       });
       return;
     }
-    const result = await queryAuditLog(db, parsed.data);
+    const result = await readAuditPage(db, parsed.data);
     const next = new URLSearchParams(Object.entries(filter).filter(([, value]) => value !== ''));
     if (result.nextBefore) next.set('before', result.nextBefore);
     await renderConsolePage(ctx, admin, 'audit', 'audit', {
