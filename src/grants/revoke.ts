@@ -24,6 +24,8 @@ export async function revokeGrantOfAccount(
   const resources = Object.entries(grant.resources ?? {});
   await recordAuditEvent(db, {
     type: 'grant.revoked',
+    // The person ended their own grant: named here, not inferred from the event's account.
+    actor: { type: 'user', id: accountId },
     accountId,
     clientId: grant.clientId,
     resource: resources.length === 1 ? resources[0]?.[0] : undefined,
