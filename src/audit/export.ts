@@ -1,9 +1,9 @@
 // Reads audit events in the order they were written, a page at a time (keyset on id: timestamps come
-// back as milliseconds but are stored in microseconds), so an export never holds more than one page. Used by `audit export` and the console.
+// back as milliseconds but are stored in microseconds), so an export never holds more than one page. Under `audit export`, through src/audit/service.ts.
 import type { Queryable } from '../db/db.ts';
 import { AUDIT_ENTRY_COLUMNS, toAuditLogEntry, type AuditEntryRow, type AuditLogEntry } from './schema.ts';
 
-export interface AuditFilter {
+export interface AuditExportFilter {
   since: Date;
   /** Exclusive; absent: up to now. */
   until?: Date | undefined;
@@ -16,7 +16,7 @@ export interface AuditFilter {
 export const AUDIT_PAGE_SIZE = 500;
 
 /** Events matching `filter` in the order they were recorded (id), fetched `pageSize` rows per query. */
-export async function* streamAuditEvents(db: Queryable, filter: AuditFilter, pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<AuditLogEntry> {
+export async function* streamAuditEvents(db: Queryable, filter: AuditExportFilter, pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<AuditLogEntry> {
   let afterId = '0';
   for (;;) {
     const { rows } = await db.query<AuditEntryRow>(

@@ -1,11 +1,11 @@
 // The audit trail's one service for its readers, the console, the admin API and `audit export`: checks the
 // viewer's filter (zod), reads a page or streams a range, and owns the one wire form of an event.
 import type { Queryable } from '../db/db.ts';
-import { streamAuditEvents, type AuditFilter as ExportFilter } from './export.ts';
+import { streamAuditEvents, type AuditExportFilter } from './export.ts';
 import { listAuditEventTypes, queryAuditLog, type AuditPage } from './log-query.ts';
 import { auditFilterSchema, type AuditFilter, type AuditLogEntry } from './schema.ts';
 
-export { auditFilterSchema, listAuditEventTypes, type AuditFilter, type AuditPage, type ExportFilter };
+export { auditFilterSchema, listAuditEventTypes, type AuditFilter, type AuditExportFilter, type AuditPage };
 
 /**
  * A page of the viewer, newest first. Front ends check the query string with auditFilterSchema first: the API
@@ -16,7 +16,7 @@ export async function readAuditPage(db: Queryable, filter: AuditFilter): Promise
 }
 
 /** Every event in `filter`'s range in the order recorded, in their wire form, a page of rows at a time. */
-export async function* exportAuditEvents(db: Queryable, filter: ExportFilter): AsyncGenerator<AuditEventJson> {
+export async function* exportAuditEvents(db: Queryable, filter: AuditExportFilter): AsyncGenerator<AuditEventJson> {
   for await (const event of streamAuditEvents(db, filter)) yield auditEventJson(event);
 }
 
