@@ -2,9 +2,7 @@
 // One function per kind of record, so the API never hands out a field by accident (no hashes, no secrets).
 import type { MetadataCheck } from '../resources/metadata-check.ts';
 import type { Resource } from '../resources/schema.ts';
-import type { SigningKeyInfo } from '../oidc/keys-lifecycle.ts';
 import type { AccountActivity } from './account-store.ts';
-import type { AuditLogEntry } from './audit-log.ts';
 import type { AdminClient } from './clients.ts';
 import type { loadOverview } from './overview.ts';
 import type { AdminResource } from './resources.ts';
@@ -45,18 +43,6 @@ export const clientJson = (client: AdminClient) => ({
 export const userJson = (user: AccountActivity) => ({
   id: user.id, email: user.email, is_admin: user.isAdmin, status: user.disabled ? 'disabled' : 'active',
   created_at: iso(user.createdAt), last_sign_in_at: iso(user.lastSignInAt), grants: user.grants,
-});
-
-export const keyJson = (key: SigningKeyInfo) => ({
-  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), activates_at: iso(key.activatesAt),
-  superseded_at: iso(key.supersededAt),
-  retirable_at: iso(key.retirableAt), retired_at: iso(key.retiredAt),
-});
-
-export const auditEventJson = (event: AuditLogEntry) => ({
-  id: event.id, occurred_at: iso(event.occurredAt), type: event.type, outcome: event.outcome, account_id: event.accountId,
-  account_email: event.accountEmail, client_id: event.clientId, resource: event.resource, scopes: event.scopes, ip: event.ip,
-  request_id: event.requestId, details: event.details,
 });
 
 export const overviewJson = (overview: Awaited<ReturnType<typeof loadOverview>>) => ({

@@ -1,13 +1,15 @@
 // The admin JSON API under /admin/api: the console's operations for scripts, with zod-checked JSON
 // bodies (unknown fields refused) and snake_case answers. Authorization is routes.ts's `api` gate.
 import { z } from 'zod';
+import { auditFilterSchema, auditPageJson, readAuditPage } from '../audit/service.ts';
+import {
+  keyJson, listKeys, retireKey, retireKeyInput, rotatedKeysJson, rotateKeys, type KeyServiceDeps,
+} from '../keys/service.ts';
 import { riskClasses, accessTokenFormats } from '../resources/schema.ts';
 import {
-  auditEventJson, checkJson, clientJson, keyJson, overviewJson, resourceJson, userJson,
+  checkJson, clientJson, overviewJson, resourceJson, userJson,
 } from './api-json.ts';
-import { auditFilterSchema, queryAuditLog } from './audit-log.ts';
 import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
-import { listAdminKeys, retireKey, rotateKeys } from './keys.ts';
 import { loadOverview } from './overview.ts';
 import {
   checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
@@ -28,9 +30,8 @@ const newResourceBody = z.strictObject({ uri: z.string(), ...resourceSettings })
 const resourceBody = z.strictObject(resourceSettings);
 const newUserBody = z.strictObject({ email: z.string(), password: z.string(), is_admin: z.boolean().default(false) });
 const passwordBody = z.strictObject({ password: z.string() });
-const retireBody = z.strictObject({ force: z.boolean().default(false) });
-/** `now`: sign with the new keys at once instead of publishing them KEY_PUBLISH_AHEAD_SECONDS first. */
-const rotateBody = z.strictObject({ now: z.boolean().default(false) });
+// The kid comes from the path, the rest from the body (unknown fields refused).
+const retireBody = retireKeyInput.omit({ kid: true });
 
 const toSettings = (body: z.infer<typeof resourceBody>) => ({
   name: body.name,
@@ -101,21 +102,19 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
     ctx.body = { id: outcome.id, password_reset: true, sessions_ended: outcome.sessionsEnded };
   });
 
-  api('get', '/keys', async (ctx) => { ctx.body = { keys: (await listAdminKeys(db)).map(keyJson) }; });
+  const keys: KeyServiceDeps = { db, keyEncryptionSecret: secrets.keyEncryptionSecret, publishAheadSeconds: config.keyPublishAheadSeconds, refreshSigningKeys };
+  api('get', '/keys', async (ctx) => { ctx.body = { keys: (await listKeys(db)).map(keyJson) }; });
   api('post', '/keys/rotate', async (ctx, { actor }) => {
-    const { now } = rotateBody.parse(body(ctx));
-    const { kids, activatesAt } = await rotateKeys(
-      db, secrets.keyEncryptionSecret, actor, refreshSigningKeys, now ? 0 : config.keyPublishAheadSeconds);
+    const rotated = await rotateKeys(keys, body(ctx), actor);
     ctx.status = 201;
-    ctx.body = { kids, activates_at: activatesAt.toISOString() };
+    ctx.body = rotatedKeysJson(rotated);
   });
   api('post', '/keys/:kid/retire', async (ctx, { actor }) => {
     const { force } = retireBody.parse(body(ctx));
-    ctx.body = { key: keyJson(await retireKey(db, ctx.params.kid!, force, actor, refreshSigningKeys)) };
+    ctx.body = { key: keyJson(await retireKey(keys, { kid: ctx.params.kid!, force }, actor)) };
   });
 
   api('get', '/audit', async (ctx) => {
-    const page = await queryAuditLog(db, auditFilterSchema.parse(ctx.query));
-    ctx.body = { events: page.events.map(auditEventJson), next_before: page.nextBefore ?? null };
+    ctx.body = auditPageJson(await readAuditPage(db, auditFilterSchema.parse(ctx.query)));
   });
 }

@@ -1,11 +1,11 @@
 // The console's pages other than resources: overview, clients, users, signing keys and the audit log,
 // each a GET that renders and POST actions that change one thing and redirect (PRG).
 import type Koa from 'koa';
+import { auditFilterSchema, listAuditEventTypes, readAuditPage } from '../audit/service.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
-import { auditFilterSchema, listAuditEventTypes, queryAuditLog } from './audit-log.ts';
+import { listKeys, retireKey, rotateKeys, type KeyServiceDeps } from '../keys/service.ts';
 import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
-import { listAdminKeys, retireKey, rotateKeys } from './keys.ts';
 import { loadOverview } from './overview.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './routes.ts';
 import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
@@ -58,19 +58,19 @@ export function registerConsolePages({ page }: AdminRoutes, { db, config, secret
   }, (error) => showUsers(ctx, admin, error)));
 
   // Signing keys
+  const keys: KeyServiceDeps = { db, keyEncryptionSecret: secrets.keyEncryptionSecret, publishAheadSeconds: config.keyPublishAheadSeconds, refreshSigningKeys };
   const showKeys = async (ctx: Koa.Context, admin: AdminRequest, error?: string) => {
     await renderConsolePage(ctx, admin, 'keys', 'keys', {
-      keys: await listAdminKeys(db), now: new Date(), publishAheadSeconds: config.keyPublishAheadSeconds, error,
+      keys: await listKeys(db), now: new Date(), publishAheadSeconds: config.keyPublishAheadSeconds, error,
     });
   };
   page('get', '/keys', (ctx, admin) => showKeys(ctx, admin));
   page('post', '/keys/rotate', (ctx, admin) => formAction(ctx, mountPath, async () => {
-    const now = field(ctx, 'now') === 'on';
-    const rotated = await rotateKeys(db, secrets.keyEncryptionSecret, admin.actor, refreshSigningKeys, now ? 0 : config.keyPublishAheadSeconds);
+    const rotated = await rotateKeys(keys, { now: field(ctx, 'now') === 'on' }, admin.actor);
     return { path: '/keys', status: rotated.publishedAheadSeconds === 0 ? 'keys-rotated-now' : 'keys-rotated' };
   }, (error) => showKeys(ctx, admin, error)));
   page('post', '/keys/retire', (ctx, admin) => formAction(ctx, mountPath, async () => {
-    await retireKey(db, field(ctx, 'kid'), field(ctx, 'force') === 'on', admin.actor, refreshSigningKeys);
+    await retireKey(keys, { kid: field(ctx, 'kid'), force: field(ctx, 'force') === 'on' }, admin.actor);
     return { path: '/keys', status: 'key-retired' };
   }, (error) => showKeys(ctx, admin, error)));
 
@@ -88,7 +88,7 @@ export function registerConsolePages({ page }: AdminRoutes, { db, config, secret
       });
       return;
     }
-    const result = await queryAuditLog(db, parsed.data);
+    const result = await readAuditPage(db, parsed.data);
     const next = new URLSearchParams(Object.entries(filter).filter(([, value]) => value !== ''));
     if (result.nextBefore) next.set('before', result.nextBefore);
     await renderConsolePage(ctx, admin, 'audit', 'audit', {

@@ -1,9 +1,9 @@
 // Reads audit events in the order they were written, a page at a time (keyset on id: timestamps come
-// back as milliseconds but are stored in microseconds), so an export never holds more than one page. Used by `audit export` and the console.
+// back as milliseconds but are stored in microseconds), so an export never holds more than one page. Under `audit export`, through src/audit/service.ts.
 import type { Queryable } from '../db/db.ts';
-import { STORED_AUDIT_COLUMNS, type StoredAuditEvent } from './store.ts';
+import { AUDIT_ENTRY_COLUMNS, toAuditLogEntry, type AuditEntryRow, type AuditLogEntry } from './schema.ts';
 
-export interface AuditFilter {
+export interface AuditExportFilter {
   since: Date;
   /** Exclusive; absent: up to now. */
   until?: Date | undefined;
@@ -16,41 +16,21 @@ export interface AuditFilter {
 export const AUDIT_PAGE_SIZE = 500;
 
 /** Events matching `filter` in the order they were recorded (id), fetched `pageSize` rows per query. */
-export async function* streamAuditEvents(db: Queryable, filter: AuditFilter, pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<StoredAuditEvent> {
+export async function* streamAuditEvents(db: Queryable, filter: AuditExportFilter, pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<AuditLogEntry> {
   let afterId = '0';
   for (;;) {
-    const { rows } = await db.query<StoredAuditEvent>(
-      `SELECT ${STORED_AUDIT_COLUMNS} FROM audit_events
-       WHERE occurred_at >= $1::timestamptz AND ($2::timestamptz IS NULL OR occurred_at < $2::timestamptz)
-         AND ($3::text IS NULL OR event_type = $3) AND ($4::text IS NULL OR account_id = $4)
-         AND ($5::text IS NULL OR client_id = $5) AND ($6::text IS NULL OR resource = $6)
-         AND id > $7::bigint
-       ORDER BY audit_events.id LIMIT $8`,
+    const { rows } = await db.query<AuditEntryRow>(
+      `SELECT ${AUDIT_ENTRY_COLUMNS} FROM audit_events e
+       WHERE e.occurred_at >= $1::timestamptz AND ($2::timestamptz IS NULL OR e.occurred_at < $2::timestamptz)
+         AND ($3::text IS NULL OR e.event_type = $3) AND ($4::text IS NULL OR e.account_id = $4)
+         AND ($5::text IS NULL OR e.client_id = $5) AND ($6::text IS NULL OR e.resource = $6)
+         AND e.id > $7::bigint
+       ORDER BY e.id LIMIT $8`,
       [filter.since, filter.until ?? null, filter.type ?? null, filter.accountId ?? null, filter.clientId ?? null,
         filter.resource ?? null, afterId, pageSize],
     );
-    yield* rows;
+    yield* rows.map(toAuditLogEntry);
     if (rows.length < pageSize) return;
     afterId = rows[rows.length - 1]!.id;
   }
-}
-
-/** One event as a JSON line's object: snake_case, ISO time, the id as a string (bigint-safe). */
-export function auditEventJson(event: StoredAuditEvent): Record<string, unknown> {
-  return {
-    id: event.id,
-    occurred_at: new Date(event.occurred_at).toISOString(),
-    event_type: event.event_type,
-    outcome: event.outcome,
-    actor_type: event.actor_type,
-    actor_id: event.actor_id,
-    account_id: event.account_id,
-    client_id: event.client_id,
-    resource: event.resource,
-    scopes: event.scopes,
-    ip: event.ip,
-    user_agent: event.user_agent,
-    request_id: event.request_id,
-    details: event.details,
-  };
 }

@@ -1,7 +1,7 @@
 // `audit export --since ISO [--until ISO] [--type T]`: the audit trail as JSON lines on stdout, one
-// event per line in the order recorded, streamed page by page (src/audit/export.ts) with stdout's backpressure.
+// event per line in the order recorded, streamed page by page (src/audit/service.ts) with stdout's backpressure.
 import { once } from 'node:events';
-import { auditEventJson, streamAuditEvents } from '../audit/export.ts';
+import { exportAuditEvents } from '../audit/service.ts';
 import { UsageError } from './args.ts';
 import { isStorableDate } from '../http/hostile-values.ts';
 import type { CommandSpec } from './command.ts';
@@ -33,9 +33,9 @@ const auditExport: CommandSpec = {
       throw new UsageError(`audit export: --type expects an event type such as login.failed, got ${JSON.stringify(type)}`);
     }
     let exported = 0;
-    for await (const event of streamAuditEvents(db, { since, until, type })) {
+    for await (const event of exportAuditEvents(db, { since, until, type })) {
       // Wait for the pipe to drain: a slow reader (| gzip, over ssh) must not make us buffer everything.
-      if (!process.stdout.write(`${JSON.stringify(auditEventJson(event))}\n`)) await once(process.stdout, 'drain');
+      if (!process.stdout.write(`${JSON.stringify(event)}\n`)) await once(process.stdout, 'drain');
       exported += 1;
     }
     // The count goes to stderr: stdout is the JSON lines alone, whatever --json says.

@@ -1,18 +1,20 @@
 // `keys list`, `keys rotate` and `keys retire`: the signing keys' lifecycle. Running servers see every
 // change within KEY_REFRESH_SECONDS, without a restart.
-import { listSigningKeys, retireSigningKey, type SigningKeyInfo } from '../oidc/keys-lifecycle.ts';
-import { rotateSigningKeys } from '../oidc/keys.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/db.ts';
+import { keyJson, listKeys, retireKey, rotatedKeysJson, rotateKeys, type KeyServiceDeps } from '../keys/service.ts';
 import { loadSecrets } from '../secrets.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
-const iso = (date: Date | null) => date?.toISOString() ?? null;
 const minute = (date: Date | null) => (date ? date.toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z') : '-');
 // Activation is seconds away after a rotation: the minute alone would hide when it happens.
 const second = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-const keyJson = (key: SigningKeyInfo) => ({
-  kid: key.kid, alg: key.alg, status: key.status, created_at: iso(key.createdAt), activates_at: iso(key.activatesAt),
-  superseded_at: iso(key.supersededAt), retirable_at: iso(key.retirableAt), retired_at: iso(key.retiredAt),
+// The CLI is an operator with no request behind it: the audit trail names it `cli`.
+const CLI_OPERATOR = { actor: 'cli' };
+// No refresh: this process serves nothing; running servers notice on their key check.
+const keyService = (db: Db, config: Config): KeyServiceDeps => ({
+  db, keyEncryptionSecret: loadSecrets(config).keyEncryptionSecret, publishAheadSeconds: config.keyPublishAheadSeconds,
 });
 
 const keysList: CommandSpec = {
@@ -21,7 +23,7 @@ const keysList: CommandSpec = {
   summary: 'list signing keys: pending (published, signs from its activation), signing, verifying (published for tokens it signed), retired',
   options: {},
   async run({ db }) {
-    const keys = await listSigningKeys(db);
+    const keys = await listKeys(db);
     return {
       json: { keys: keys.map(keyJson) },
       text: formatTable(
@@ -41,10 +43,9 @@ const keysRotate: CommandSpec = {
   summary: 'add a new signing key per algorithm, published at once and signing after KEY_PUBLISH_AHEAD_SECONDS (--now: at once, for a compromised key)',
   options: { now: { type: 'boolean' } },
   async run({ db, config }, args) {
-    const { keyEncryptionSecret } = loadSecrets(config);
-    const aheadSeconds = args.flag('now') ? 0 : config.keyPublishAheadSeconds;
     // Refused with KeyDecryptionError when KEY_ENCRYPTION_SECRET cannot read the current keys.
-    const { kids, activatesAt, publishedAheadSeconds } = await rotateSigningKeys(db, keyEncryptionSecret, { actor: 'cli' }, aheadSeconds);
+    const rotated = await rotateKeys(keyService(db, config), { now: args.flag('now') }, CLI_OPERATOR);
+    const { kids, activatesAt, publishedAheadSeconds } = rotated;
     const refresh = `KEY_REFRESH_SECONDS (${config.keyRefreshSeconds} s here)`;
     const when = publishedAheadSeconds === 0
       ? [
@@ -56,7 +57,7 @@ const keysRotate: CommandSpec = {
         `(in ${publishedAheadSeconds} s, KEY_PUBLISH_AHEAD_SECONDS), so resource servers already hold them. For a compromised key, rotate --now.`,
       ];
     return {
-      json: { kids, activates_at: activatesAt.toISOString() },
+      json: rotatedKeysJson(rotated),
       text: [
         'Added signing keys:',
         ...kids.map((kid) => `  ${kid}`),
@@ -74,8 +75,8 @@ const keysRetire: CommandSpec = {
   options: { kid: { type: 'string' }, force: { type: 'boolean' } },
   async run({ db }, args) {
     const kid = args.required('kid');
-    // A refusal (SigningKeyError) says why and what to do; the CLI prints it on one line, exit code 1.
-    const key = await retireSigningKey(db, kid, { force: args.flag('force'), operator: { actor: 'cli' } });
+    // A refusal (coded by the service) says why and what to do; the CLI prints it on one line, exit code 1.
+    const key = await retireKey({ db }, { kid, force: args.flag('force') }, CLI_OPERATOR);
     return {
       json: { key: keyJson(key) },
       text: `Retired signing key ${kid} (${key.alg}): running servers stop publishing it within KEY_REFRESH_SECONDS.`,

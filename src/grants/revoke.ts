@@ -1,29 +1,30 @@
-// Revoking a person's grants through oidc-provider's own models: the Grant, and with it every token
-// issued under it, at once; each revocation is recorded as `grant.revoked` by the account.
+// A person revoking their own grants from /account: each one ends the one way every grant ends (endGrants:
+// the Grant and every token issued under it, at once) and is recorded as `grant.revoked`, the person its actor.
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
-import { listGrantIdsForClient } from './store.ts';
+import { endGrants, listGrantIdsForClient } from './store.ts';
 
 export interface RevocationFacts { ip?: string | undefined; userAgent?: string | undefined; requestId?: string | undefined }
 
 /**
  * Revokes one grant if it is live and belongs to `accountId`; false (and nothing touched) otherwise.
- * The Grant goes first: a refresh racing this request may still save a successor token, but it is
- * worthless without its grant (oidc-provider refuses a refresh whose Grant is gone: invalid_grant).
+ * The grant and its tokens go in one statement; a refresh racing it that saves a successor token anyway
+ * gets a worthless one (oidc-provider refuses a refresh whose Grant is gone: invalid_grant).
  */
 export async function revokeGrantOfAccount(
   provider: Provider, db: Db, accountId: string, grantId: string, facts: RevocationFacts = {},
 ): Promise<boolean> {
   const grant = await provider.Grant.find(grantId);
   if (!grant || grant.accountId !== accountId) return false;
-  await grant.destroy();
-  // What oidc-provider's own revocation revokes for a code-flow client (lib/helpers/revoke.js).
-  await Promise.all([provider.RefreshToken, provider.AccessToken, provider.AuthorizationCode]
-    .map((model) => model.revokeByGrantId(grantId)));
+  // Read through oidc-provider for what the audit event says (client, resources); the ownership check is
+  // repeated in the DELETE, so a grant revoked concurrently is counted (and audited) once.
+  if ((await endGrants(db, { accountId, grantIds: [grantId] })) === 0) return false;
   const resources = Object.entries(grant.resources ?? {});
   await recordAuditEvent(db, {
     type: 'grant.revoked',
+    // The person ended their own grant: named here, not inferred from the event's account.
+    actor: { type: 'user', id: accountId },
     accountId,
     clientId: grant.clientId,
     resource: resources.length === 1 ? resources[0]?.[0] : undefined,

@@ -131,23 +131,28 @@ export async function listSecurityEventsForAccount(
 }
 
 /**
- * Ends every grant one account gave, or every grant of some clients, with the codes, refresh tokens
- * and opaque access tokens issued under them: the rows oidc-provider's Grant#destroy and
- * revokeByGrantId delete, in one statement. Returns how many grants ended.
+ * Ends every grant one account gave (or only the listed ones of them), or every grant of some clients, with
+ * the codes, refresh tokens and opaque access tokens issued under them: the rows oidc-provider's Grant#destroy
+ * and revokeByGrantId delete, in one statement, so no refresh can slip between the grant and its tokens.
+ * The one way a grant ends, for the portal, the console, the admin API and the CLI. Returns how many ended.
  */
-export async function endGrants(db: Queryable, owner: { accountId: string } | { clientIds: readonly string[] }): Promise<number> {
+export async function endGrants(
+  db: Queryable, owner: { accountId: string; grantIds?: readonly string[] } | { clientIds: readonly string[] },
+): Promise<number> {
   const [field, values] = 'accountId' in owner ? ['accountId', [owner.accountId]] : ['clientId', [...owner.clientIds]];
-  if (values.length === 0) return 0;
+  const grantIds = 'accountId' in owner && owner.grantIds ? [...owner.grantIds] : null;
+  if (values.length === 0 || grantIds?.length === 0) return 0;
   const { rows } = await db.query<{ grants: number }>(
     `WITH grants AS (
        SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'${field}' = ANY($1::text[])
+         AND ($2::text[] IS NULL OR id = ANY($2::text[]))
      ), gone AS (
        DELETE FROM oidc_models
        WHERE (model = 'Grant' AND id IN (SELECT id FROM grants)) OR grant_id = ANY(ARRAY(SELECT id FROM grants))
        RETURNING model
      )
      SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`,
-    [values],
+    [values, grantIds],
   );
   return rows[0]?.grants ?? 0;
 }

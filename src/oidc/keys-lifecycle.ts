@@ -113,7 +113,9 @@ export async function retireSigningKey(
       throw new SigningKeyError('signing_key', `signing key ${kid} started signing ${key.alg} tokens just now: rotate first`);
     }
     const { actor, ...facts } = operator;
+    // The actor is named, not inferred from details: details.actor stays for readers of older events.
     await recordAuditEvent(tx, {
+      actor: { type: 'operator', id: actor },
       type: 'keys.retired', ...facts,
       details: { actor, kid, alg: key.alg, forced: early || pending, ...(pending ? { pending: true } : {}) },
     });

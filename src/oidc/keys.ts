@@ -95,7 +95,9 @@ export async function rotateSigningKeys(
     // pending keys alone would leave nothing to sign with.
     const rotated = await insertKeySet(tx, secret, current.length === 0 ? 0 : publishAheadSeconds);
     const { actor, ...facts } = operator;
+    // The actor is named, not inferred from details: details.actor stays for readers of older events.
     await recordAuditEvent(tx, {
+      actor: { type: 'operator', id: actor },
       type: 'keys.rotated', ...facts,
       details: { actor, kids: rotated.kids, activates_at: rotated.activatesAt.toISOString() },
     });

@@ -36,10 +36,10 @@ describe('audit export', () => {
     expect(events.map((e) => (e.details as { index: number }).index)).toEqual(Array.from({ length: COUNT }, (_, i) => i));
     expect(new Set(events.map((e) => e.id)).size).toBe(COUNT);
     expect(Object.keys(events[0]!).sort()).toEqual([
-      'account_id', 'actor_id', 'actor_type', 'client_id', 'details', 'event_type', 'id', 'ip', 'occurred_at',
-      'outcome', 'request_id', 'resource', 'scopes', 'user_agent',
+      'account_email', 'account_id', 'actor_id', 'actor_type', 'client_id', 'details', 'id', 'ip', 'occurred_at',
+      'outcome', 'request_id', 'resource', 'scopes', 'type', 'user_agent',
     ]);
-    expect(events[0]).toMatchObject({ event_type: 'login.failed', outcome: 'failure', actor_type: 'user', account_id: 'acct-0', ip: '198.51.100.7', request_id: 'req-0' });
+    expect(events[0]).toMatchObject({ type: 'login.failed', outcome: 'failure', actor_type: 'user', account_id: 'acct-0', ip: '198.51.100.7', request_id: 'req-0' });
     expect(events[0]!.occurred_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(result.stderr).toContain(`exported ${COUNT} audit events`);
   });
@@ -49,10 +49,10 @@ describe('audit export', () => {
     expect(typed.code, typed.stderr).toBe(0);
     const events = lines(typed.stdout);
     expect(events).toHaveLength((COUNT - 1) / 2);
-    expect(new Set(events.map((e) => e.event_type))).toEqual(new Set(['login.succeeded']));
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['login.succeeded']));
 
     const old = await sandbox.cli(['audit', 'export', '--since', '2000-01-01', '--until', '2002-01-01']);
-    expect(lines(old.stdout)).toEqual([expect.objectContaining({ event_type: 'login.failed', occurred_at: '2001-01-01T00:00:00.000Z' })]);
+    expect(lines(old.stdout)).toEqual([expect.objectContaining({ type: 'login.failed', occurred_at: '2001-01-01T00:00:00.000Z' })]);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.
 import { REDIRECT_URI, refresh } from '../helpers/oauth-flow.ts';
 import { connectClient, postAccountForm, revocableGrantIds, rowsOfGrant } from '../helpers/portal.ts';
 import { addOperatorClient } from '../../src/clients/store.ts';
+import { revokeGrantOfAccount } from '../../src/grants/revoke.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { refreshTokenState } from '../helpers/refresh-token-state.ts';
 
@@ -118,6 +119,20 @@ describe('revoking a grant', () => {
     const page = (await alice.browser.get(response.headers.location as string)).text;
     expect(page).toContain('Access revoked.');
     expect(revocableGrantIds(page)).toEqual([]);
+  });
+
+  it('ends a grant revoked twice at once exactly once: one revocation, one audit event, nothing left', async () => {
+    const alice = await person();
+    const notes = await connectClient(app, alice.browser, alice.email, { resource: NOTES, scope: 'notes:read' });
+    const [first, second] = await Promise.all([
+      revokeGrantOfAccount(app.provider, app.db, alice.id, notes.grantId),
+      revokeGrantOfAccount(app.provider, app.db, alice.id, notes.grantId),
+    ]);
+    expect([first, second].sort()).toEqual([false, true]);
+    expect(await rowsOfGrant(app, notes.grantId)).toBe(0);
+    const { rows } = await app.db.query<{ actor_type: string; actor_id: string }>(
+      "SELECT actor_type, actor_id FROM audit_events WHERE event_type = 'grant.revoked' AND details->>'grant_id' = $1", [notes.grantId]);
+    expect(rows).toEqual([{ actor_type: 'user', actor_id: alice.id }]);
   });
 
   it('asks for consent again on the client\'s next authorization', async () => {

@@ -1,0 +1,85 @@
+// The CLI and the admin API hand out signing keys and audit events in one wire form (issue 15), and a key
+// change names its operator as the audit actor, whichever front end made it: the CLI, the console or a token.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connectClient } from '../helpers/portal.ts';
+import { notesResource } from '../helpers/test-app.ts';
+import { runCommand } from '../ops/cli-in-process.ts';
+import { createAdminTestApp, followConsole, postConsoleForm, type AdminTestApp } from './helpers.ts';
+
+const NOTES = 'https://mcp.example.com/mcp';
+let app: AdminTestApp;
+
+beforeAll(async () => {
+  app = await createAdminTestApp();
+  await app.addResource(notesResource(NOTES));
+  await connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' });
+}, 120_000);
+afterAll(async () => { await app?.close(); });
+
+/** What `audit export` prints on stdout, one parsed object per line (its count goes to stderr). */
+async function auditExportLines(since: string): Promise<Record<string, unknown>[]> {
+  const printed: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    printed.push(String(chunk));
+    return true;
+  });
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    await runCommand(app.db, ['audit', 'export', '--since', since]);
+  } finally {
+    write.mockRestore();
+    errors.mockRestore();
+  }
+  return printed.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const actorsOf = async (type: string) => (await app.db.query<{ actor_type: string; actor_id: string | null }>(
+  'SELECT actor_type, actor_id FROM audit_events WHERE event_type = $1 ORDER BY id', [type])).rows;
+
+describe('one wire form per record', () => {
+  it('`keys list --json` and GET /admin/api/keys give the same keys, field for field', async () => {
+    const cli = await runCommand(app.db, ['keys', 'list', '--json']);
+    const api = await app.api().get('/admin/api/keys');
+    expect(api.status).toBe(200);
+    expect(api.body.keys.length).toBeGreaterThan(0);
+    expect(cli.keys).toEqual(api.body.keys);
+  });
+
+  it('`audit export` prints each event exactly as GET /admin/api/audit returns it', async () => {
+    const api = await app.api().get('/admin/api/audit?limit=200');
+    expect(api.status).toBe(200);
+    const exported = await auditExportLines('2000-01-01');
+    expect(exported.length).toBeGreaterThan(0);
+    const byId = new Map(exported.map((event) => [event.id, event]));
+    for (const event of api.body.events as Record<string, unknown>[]) expect(byId.get(event.id)).toEqual(event);
+    // The names both use, the admin API's: `type` (not `event_type`), the account's email, the actor and user agent.
+    const consent = exported.find((event) => event.type === 'consent.granted')!;
+    expect(consent).toMatchObject({ account_id: app.user.id, account_email: app.user.email, actor_type: 'user' });
+    expect(Object.keys(consent)).not.toContain('event_type');
+    expect(Object.keys(consent)).toEqual(expect.arrayContaining(['actor_id', 'user_agent', 'request_id']));
+  });
+});
+
+describe('key changes name their operator', () => {
+  it('as the admin from the console, the token from the API, and `cli` from the CLI', async () => {
+    const browser = await app.adminBrowser();
+    await followConsole(browser, await postConsoleForm(browser, '/admin/keys/rotate', { now: 'on' }));
+    expect((await app.api().post('/admin/api/keys/rotate').send({ now: true })).status).toBe(201);
+    await runCommand(app.db, ['keys', 'rotate', '--now']);
+    expect((await actorsOf('keys.rotated')).slice(-3)).toEqual([
+      { actor_type: 'operator', actor_id: app.admin.id },
+      { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
+      { actor_type: 'operator', actor_id: 'cli' },
+    ]);
+
+    const keys = (await app.api().get('/admin/api/keys')).body.keys as { kid: string; status: string }[];
+    const [first, second] = keys.filter((key) => key.status === 'verifying');
+    expect((await app.api().post(`/admin/api/keys/${first!.kid}/retire`).send({ force: true })).status).toBe(200);
+    const retired = await runCommand(app.db, ['keys', 'retire', '--kid', second!.kid, '--force']);
+    expect(retired.key).toMatchObject({ kid: second!.kid, status: 'retired' });
+    expect((await actorsOf('keys.retired')).slice(-2)).toEqual([
+      { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
+      { actor_type: 'operator', actor_id: 'cli' },
+    ]);
+  });
+});
