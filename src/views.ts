@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
-import { currentRequestContext } from './oidc/request-scope.ts';
+import { currentRequestContext } from './request/scope.ts';
 
 const viewsDir = fileURLToPath(new URL('../views/', import.meta.url));
 let basePath = '';

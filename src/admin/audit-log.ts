@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { normaliseEmail } from '../accounts/email.ts';
 import type { Queryable } from '../db/db.ts';
-import { isStorableDate } from '../http/hostile-values.ts';
+import { isStorableDate } from '../input/hostile-values.ts';
 
 const optionalText = (max: number) => z.string().trim().max(max).optional().transform((value) => value || undefined);
 const optionalTime = z.string().trim().max(40).optional().transform((value, ctx) => {

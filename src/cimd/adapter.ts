@@ -1,8 +1,8 @@
 // Serves URL client_ids from their metadata documents through oidc-provider's storage adapter, the
 // documented place where clients are looked up: oidc-provider then treats them as ordinary clients.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
-import { requestCache } from '../oidc/request-cache.ts';
-import { currentRequestContext } from '../oidc/request-scope.ts';
+import { requestCache } from '../request/adapter-cache.ts';
+import { currentRequestContext } from '../request/scope.ts';
 import { MetadataDocumentError } from './errors.ts';
 import { isMetadataDocumentClientId, type MetadataDocumentResolver } from './resolver.ts';
 

@@ -8,7 +8,7 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { renderView } from '../views.ts';
 import { buildConsentOffer, describeConsent, grantConsent, ScopeNotOfferedError } from './consent.ts';
-import { ClaimNotOfferedError } from './identity-claims.ts';
+import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 

@@ -1,8 +1,8 @@
 // Client secrets for confidential self-registration (allowed with the initial access token): stored as
-// a digest like every client secret here (client-secret.ts), shown in plain text once, in the 201 response.
+// a digest like every client secret here (src/clients/secret.ts), shown in plain text once, in the 201 response.
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { digestClientSecret, generateClientSecret } from './client-secret.ts';
+import { digestClientSecret, generateClientSecret } from '../clients/secret.ts';
 
 // The plain secret waits here between oidc-provider asking for one and the response leaving.
 const issuedThisRequest = new WeakMap<object, string>();

@@ -3,7 +3,7 @@
 // the request's koa context.
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
-import { currentRequestContext } from './request-scope.ts';
+import { currentRequestContext } from './scope.ts';
 
 interface RequestState {
   payloads: Map<string, AdapterPayload | null>;
