@@ -8,7 +8,7 @@ import { recordAuditEvent } from '../audit/store.ts';
 import { currentAccount, signInSession, signOutSession } from '../portal/session.ts';
 import { renderView } from '../views.ts';
 import { consoleActor } from './actor.ts';
-import type { AdminDeps } from './routes.ts';
+import type { AdminDeps } from './route-contract.ts';
 
 const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
 const BAD_CREDENTIALS = 'That email and password do not match an account. Check them and try again.';
