@@ -5,7 +5,7 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { signInWithPassword } from '../accounts/sign-in.ts';
 import { recordAuditEvent } from '../audit/store.ts';
-import { currentAccount, signInSession, signOutSession } from '../portal/session.ts';
+import { currentAccount, signInSession, signOutSession } from '../oidc/sign-in-session.ts';
 import { renderView } from '../views.ts';
 import { consoleActor } from './actor.ts';
 import type { AdminDeps } from './route-contract.ts';

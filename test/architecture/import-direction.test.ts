@@ -1,6 +1,6 @@
 // Keeps the imports of src/ running one way (../shared/STYLE.md, "Import direction"): no top-level part of
-// src/ (a folder, or a file at its root) imports one that imports it back, and errors.ts and views.ts,
-// which every layer uses, import nothing of the provider wiring in src/oidc/.
+// src/ (a folder, or a file at its root) imports one that imports it back, only app.ts and cli.ts import a
+// front end, and errors.ts and views.ts, which every layer uses, import nothing of src/oidc/.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,9 @@ function importsOf(file: string): string[] {
 
 /** src/oidc/provider.ts → "oidc"; src/views.ts → "views.ts". */
 const partOf = (file: string) => relative(srcDir, file).split(sep)[0]!;
+
+/** ../shared/STYLE.md: front ends parse, call a service and render; nothing below them imports them. */
+const FRONT_ENDS = new Set(['http', 'cli', 'admin', 'portal', 'interactions']);
 
 interface Edge { from: string; to: string; files: string[] }
 
@@ -105,6 +108,15 @@ describe('import direction in src/', () => {
         .flatMap((edge) => edge.files),
     }));
     expect(ties).toEqual([]);
+  });
+
+  it('lets only the composition roots import a front end (the front ends share src/http/ plumbing)', () => {
+    const roots = new Set(['app.ts', 'cli.ts', 'main.ts']);
+    const wrong = [...edges.values()]
+      .filter((edge) => FRONT_ENDS.has(edge.to) && !roots.has(edge.from))
+      .filter((edge) => !(edge.to === 'http' && FRONT_ENDS.has(edge.from)))
+      .flatMap((edge) => edge.files);
+    expect(wrong).toEqual([]);
   });
 
   it('keeps errors.ts and views.ts free of the provider wiring (src/oidc/)', () => {
