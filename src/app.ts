@@ -22,7 +22,7 @@ import { registerPortalRoutes } from './portal/routes.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { csrfProtection, isProtectedPath } from './http/csrf.ts';
-import { requestScope } from './oidc/request-scope.ts';
+import { requestScope } from './request/scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
 import { discoveryAliases, discoveryAliasPaths } from './http/discovery.ts';
 import { canonicalPaths } from './http/canonical-path.ts';

@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
 import { AppError, errorBoundary } from '../errors.ts';
 import { apiActor } from './actor.ts';
-import { verifyAdminApiToken } from './api-tokens.ts';
+import { verifyAdminApiToken } from '../admin-tokens/store.ts';
 
 const REALM = 'Bearer realm="portcullis-admin"';
 

@@ -14,7 +14,7 @@ import { loadOverview } from './overview.ts';
 import {
   checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
 } from './resources.ts';
-import type { AdminDeps, AdminRoutes } from './routes.ts';
+import type { AdminDeps, AdminRoutes } from './route-contract.ts';
 import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
 
 const resourceSettings = {

@@ -5,10 +5,10 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { signInWithPassword } from '../accounts/sign-in.ts';
 import { recordAuditEvent } from '../audit/store.ts';
-import { currentAccount, signInSession, signOutSession } from '../portal/session.ts';
+import { currentAccount, signInSession, signOutSession } from '../oidc/sign-in-session.ts';
 import { renderView } from '../views.ts';
 import { consoleActor } from './actor.ts';
-import type { AdminDeps } from './routes.ts';
+import type { AdminDeps } from './route-contract.ts';
 
 const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
 const BAD_CREDENTIALS = 'That email and password do not match an account. Check them and try again.';

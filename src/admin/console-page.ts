@@ -2,9 +2,8 @@
 // status messages chosen by key, POST → 303 → GET, and a failed form shown again with its error.
 import type Koa from 'koa';
 import { describeError } from '../errors.ts';
-import { formatTime } from '../portal/presenters.ts';
-import { renderView } from '../views.ts';
-import type { AdminRequest } from './routes.ts';
+import { formatTime, renderView } from '../views.ts';
+import type { AdminRequest } from './route-contract.ts';
 
 // Chosen by key: nothing from the query string is ever shown on a page.
 const STATUS_MESSAGES: Record<string, string> = {

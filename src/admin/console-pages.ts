@@ -7,7 +7,7 @@ import { listKeys, retireKey, rotateKeys, type KeyServiceDeps } from '../keys/se
 import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import { loadOverview } from './overview.ts';
-import type { AdminDeps, AdminRequest, AdminRoutes } from './routes.ts';
+import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
 import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
 
 export function registerConsolePages({ page }: AdminRoutes, { db, config, secrets, mountPath, refreshSigningKeys }: AdminDeps): void {

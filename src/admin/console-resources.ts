@@ -9,7 +9,7 @@ import {
   checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
   type ResourceSettingsInput,
 } from './resources.ts';
-import type { AdminDeps, AdminRequest, AdminRoutes } from './routes.ts';
+import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
 
 const MAX_SCOPE_ROWS = 60;
 const BLANK_ROWS = 3;

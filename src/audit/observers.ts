@@ -2,7 +2,7 @@
 // structured log line, and in-process listeners (the Prometheus counters in src/http/metrics.ts).
 import type { Queryable } from '../db/db.ts';
 import { log } from '../log.ts';
-import type { AuditActor, AuditEvent } from './store.ts';
+import type { AuditActor, AuditEvent } from './event.ts';
 
 export type AuditListener = (db: Queryable, events: readonly AuditEvent[]) => void;
 

@@ -1,7 +1,7 @@
 // An audit event as read back, for every reader (the console's viewer, the admin API, `audit export`), and
 // the viewer's filter: who, which client or resource, which type, a time range, a page cursor (zod).
 import { z } from 'zod';
-import { isStorableDate } from '../http/hostile-values.ts';
+import { isStorableDate } from '../input/hostile-values.ts';
 import type { StoredAuditEvent } from './store.ts';
 
 const optionalText = (max: number) => z.string().trim().max(max).optional().transform((value) => value || undefined);

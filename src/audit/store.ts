@@ -1,41 +1,10 @@
 // Appends security events to `audit_events` (append-only: migration 0007) and reads them back.
 // Callers pass what happened; never a token, code or password. Each event is also logged and counted.
 import type { Queryable } from '../db/db.ts';
+import type { AuditActor, AuditEvent, AuditEventType } from './event.ts';
 import { actorOf, announceAuditEvents } from './observers.ts';
 
-export type AuditEventType =
-  | 'login.succeeded' | 'login.failed' | 'login.throttled' | 'session.ended'
-  | 'consent.granted' | 'consent.denied'
-  | 'token.issued' | 'refresh_token.replay_detected' | 'authorization_code.replay_detected'
-  | 'grant.revoked'
-  | 'client.registered' | 'client.changed' | 'client.metadata_document_changed'
-  | 'client.disabled' | 'client.enabled' | 'client.deleted'
-  | 'resource.registered' | 'resource.changed' | 'resource.disabled' | 'resource.enabled' | 'resource.deleted'
-  | 'account.created' | 'account.disabled' | 'account.enabled' | 'account.password_reset'
-  | 'keys.rotated' | 'keys.retired'
-  | 'admin_token.created' | 'admin_token.revoked' | 'admin.action'
-  | 'audit.purged';
-
-/** Who acted: a person (their account), an operator (CLI or admin), a client with its own credentials, or the server itself. */
-export interface AuditActor {
-  type: 'user' | 'operator' | 'client' | 'system';
-  id?: string | undefined;
-}
-
-export interface AuditEvent {
-  type: AuditEventType;
-  outcome?: 'success' | 'failure';
-  /** Defaults from the event (see actorOf in observers.ts): pass it when an operator or admin acts. */
-  actor?: AuditActor | undefined;
-  accountId?: string | undefined;
-  clientId?: string | undefined;
-  resource?: string | undefined;
-  scopes?: string | undefined;
-  ip?: string | undefined;
-  userAgent?: string | undefined;
-  requestId?: string | undefined;
-  details?: Record<string, unknown>;
-}
+export type { AuditActor, AuditEvent, AuditEventType } from './event.ts';
 
 export async function recordAuditEvent(db: Queryable, event: AuditEvent): Promise<void> {
   await recordAuditEvents(db, [event]);

@@ -1,16 +1,13 @@
 // Serves URL client_ids from their metadata documents through oidc-provider's storage adapter, the
 // documented place where clients are looked up: oidc-provider then treats them as ordinary clients.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
-import { requestCache } from '../oidc/request-cache.ts';
-import { currentRequestContext } from '../oidc/request-scope.ts';
+import { requestCache } from '../request/adapter-cache.ts';
+import { currentRequestContext } from '../request/scope.ts';
+import { requestState } from '../request/state.ts';
 import { MetadataDocumentError } from './errors.ts';
 import { isMetadataDocumentClientId, type MetadataDocumentResolver } from './resolver.ts';
 
 type AdapterClass = new (model: string) => Adapter;
-
-// A failed resolution is remembered for the rest of the request: oidc-provider's error handler looks
-// the client up again after a failed authorization, and that must not fetch (and wait) a second time.
-const failuresByRequest = new WeakMap<object, Map<string, Error>>();
 
 function describeFailure(clientId: string, error: MetadataDocumentError): Error {
   return new errors.InvalidClient(`The client's metadata document (${clientId}) cannot be used: ${error.message}.`);
@@ -34,7 +31,9 @@ export function withMetadataDocumentClients(Base: AdapterClass, resolver: Metada
       const ctx = (Provider.ctx as KoaContextWithOIDC | undefined) ?? currentRequestContext();
       const remembered = requestCache.get('Client', id);
       if (remembered) return remembered;
-      const failed = ctx ? failuresByRequest.get(ctx)?.get(id) : undefined;
+      // A failed resolution is remembered for the rest of the request: oidc-provider's error handler looks
+      // the client up again after a failed authorization, and that must not fetch (and wait) a second time.
+      const failed = ctx ? requestState(ctx).metadataDocumentFailures.get(id) : undefined;
       if (failed) throw failed;
       // On a token request the base lookup loads the code or refresh token, its grant and account in
       // one query (token-prefetch.ts); the client part of that answer is empty for a URL client_id.
@@ -46,7 +45,7 @@ export function withMetadataDocumentClients(Base: AdapterClass, resolver: Metada
       } catch (error) {
         if (!(error instanceof MetadataDocumentError)) throw error;
         const failure = describeFailure(id, error);
-        if (ctx) failuresByRequest.set(ctx, (failuresByRequest.get(ctx) ?? new Map()).set(id, failure));
+        if (ctx) requestState(ctx).metadataDocumentFailures.set(id, failure);
         throw failure;
       }
     }

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { inferApplicationType, redirectUriProblem } from '../clients/redirect-uri-rules.ts';
 import { MetadataDocumentError } from './errors.ts';
-import { hostileValueReason } from '../http/hostile-values.ts';
+import { hostileValueReason } from '../input/hostile-values.ts';
 
 const redirectUri = z.string().max(2000);
 const httpsUrl = z.string().max(2000).refine((value) => URL.parse(value)?.protocol === 'https:', 'must be an https URL');

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from './address-policy.ts';
+import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from '../outbound/address-policy.ts';
 import { MetadataDocumentError } from './errors.ts';
-import { hostileJsonTextReason, isInvalidUtf8 } from '../http/hostile-values.ts';
+import { hostileJsonTextReason, isInvalidUtf8 } from '../input/hostile-values.ts';
 
 export interface FetchOptions {
   /** CIMD_ALLOW_LOOPBACK: development servers on 127.0.0.1 / ::1 may serve documents. */

@@ -2,7 +2,7 @@
 // printed once at creation; only its SHA-256 digest is stored. Each change is in the audit trail.
 import { z } from 'zod';
 import { recordAuditEvent } from '../audit/store.ts';
-import { createAdminApiToken, listAdminApiTokens, revokeAdminApiToken } from '../admin/api-tokens.ts';
+import { createAdminApiToken, listAdminApiTokens, revokeAdminApiToken } from '../admin-tokens/store.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
 const tokenName = z.string().trim().min(1, 'give the token a name that says who or what uses it').max(100);

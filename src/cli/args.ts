@@ -1,7 +1,7 @@
 // The CLI's argument parser: splits `<command words> --options` and parses the options strictly with
 // node's util.parseArgs. Owns UsageError, the one error that means "exit 2, the operator typed it wrong".
 import { parseArgs } from 'node:util';
-import { hostileStringReason } from '../http/hostile-values.ts';
+import { hostileStringReason } from '../input/hostile-values.ts';
 
 /** Bad or missing arguments, an unknown command: the operator should fix the command line. */
 export class UsageError extends Error {

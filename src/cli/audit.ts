@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { exportAuditEvents } from '../audit/service.ts';
 import { UsageError } from './args.ts';
-import { isStorableDate } from '../http/hostile-values.ts';
+import { isStorableDate } from '../input/hostile-values.ts';
 import type { CommandSpec } from './command.ts';
 
 // A date (midnight UTC) or a date-time with a zone: a time without one would mean the machine's zone.

@@ -1,6 +1,7 @@
 // Disabling, enabling and deleting registered clients, and ending their grants. A disabled client's row
 // is parked under model 'DisabledClient': oidc-provider never asks for it, so it is refused as unknown.
 import type { Db, Queryable } from '../db/db.ts';
+import { recordAuditEvent } from '../audit/store.ts';
 import { endGrants } from '../grants/store.ts';
 
 export const DISABLED_CLIENT_MODEL = 'DisabledClient';
@@ -22,6 +23,23 @@ export async function removeClientRemains(db: Queryable, clientIds: readonly str
   await db.query(`DELETE FROM oidc_models WHERE model = 'RegistrationAccessToken' AND payload->>'clientId' = ANY($1::text[])`, [clientIds]);
   await db.query('DELETE FROM client_lifecycle WHERE client_id = ANY($1::text[])', [clientIds]);
   return endGrants(db, { clientIds });
+}
+
+/** The request behind a change a client made itself, for its audit event. */
+export interface ClientRequestFacts { ip: string; userAgent: string | undefined; requestId: string | undefined }
+
+/**
+ * After oidc-provider deleted a client at the client's own request (RFC 7592 §2.3, authenticated with its
+ * registration access token): its grants and their tokens go with it, as when an operator deletes a
+ * client, and the deletion is audited as the client's. Returns the number of grants ended.
+ */
+export async function endSelfDeletedClient(db: Queryable, clientId: string, request: ClientRequestFacts): Promise<number> {
+  const grantsRevoked = await removeClientRemains(db, [clientId]);
+  await recordAuditEvent(db, {
+    type: 'client.deleted', clientId, ip: request.ip, userAgent: request.userAgent,
+    requestId: request.requestId, details: { actor: 'client', grants_revoked: grantsRevoked },
+  });
+  return grantsRevoked;
 }
 
 export interface LifecycleChange { changed: boolean; grantsRevoked: number }

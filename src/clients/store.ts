@@ -2,7 +2,7 @@
 // (snake_case) metadata as payload, because that is where oidc-provider's adapter looks them up.
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
-import { digestClientSecret, generateClientSecret } from '../oidc/client-secret.ts';
+import { digestClientSecret, generateClientSecret } from './secret.ts';
 import { inferApplicationType } from './redirect-uri-rules.ts';
 import {
   newIntrospectionClientSchema, newOperatorClientSchema, toClient, type Client, type NewIntrospectionClient, type NewOperatorClient,

@@ -4,7 +4,7 @@ import * as querystring from 'node:querystring';
 import type Koa from 'koa';
 import { AppError } from '../errors.ts';
 import { isProtectedPath } from './csrf.ts';
-import { hostileJsonTextReason, hostileStringReason, hostileUrlEncodedReason, isInvalidUtf8 } from './hostile-values.ts';
+import { hostileJsonTextReason, hostileStringReason, hostileUrlEncodedReason, isInvalidUtf8 } from '../input/hostile-values.ts';
 
 /**
  * The largest bodies we read: our pages' forms keep their 16 KiB; everything else gets oidc-provider's

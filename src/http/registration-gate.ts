@@ -2,10 +2,9 @@
 // route, never on a spelling: a per-IP rate limit, no updates, no secret digests, a deleted client's grants ended.
 import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
-import { recordAuditEvent } from '../audit/store.ts';
 import { AppError, respondWithOAuthError } from '../errors.ts';
 import { ipBucket } from '../accounts/login-throttle.ts';
-import { removeClientRemains } from '../clients/lifecycle.ts';
+import { endSelfDeletedClient } from '../clients/lifecycle.ts';
 import type { RegistrationAttemptStore, RegistrationRateLimit } from '../clients/registration-rate-limit.ts';
 import type { RouteResolver } from './route-resolver.ts';
 
@@ -53,13 +52,11 @@ export function registrationGate({ db, rateLimit, attempts, routes }: Registrati
     }
     const clientId = outcome?.route === 'client_delete' && ctx.status === 204 ? outcome.client?.clientId : undefined;
     if (clientId !== undefined) {
-      // oidc-provider deleted the client and its registration access token (RFC 7592 §2.3); its grants
-      // and their tokens go with it, as when an operator deletes a client. The id is the client that
-      // oidc-provider authenticated with the registration access token, not a piece of the path.
-      const grantsRevoked = await removeClientRemains(db, [clientId]);
-      await recordAuditEvent(db, {
-        type: 'client.deleted', clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined,
-        requestId: ctx.state.requestId as string | undefined, details: { actor: 'client', grants_revoked: grantsRevoked },
+      // oidc-provider deleted the client and its registration access token (RFC 7592 §2.3); the rest goes in
+      // the clients domain. The id is the client that oidc-provider authenticated with the registration
+      // access token, not a piece of the path.
+      await endSelfDeletedClient(db, clientId, {
+        ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string | undefined,
       });
     }
   };

@@ -3,27 +3,11 @@
 import type Koa from 'koa';
 import type Router from '@koa/router';
 import type { ProviderRoutes } from '../oidc/provider-routes.ts';
+import type { MatchedRoute, ResolvedRoute } from '../request/route.ts';
+import { requestState } from '../request/state.ts';
 import { canonicalPathOn, collapsedPath } from './path-spelling.ts';
 
-export interface MatchedRoute {
-  /** Who serves it: our router, oidc-provider, or one of the discovery aliases (src/http/discovery.ts). */
-  owner: 'app' | 'provider' | 'alias';
-  /** oidc-provider's route name ('token', 'registration', 'client_update', ...); the template otherwise. */
-  name: string;
-  /** The full path template, issuer mount path included. */
-  template: string;
-  /** The route's spelling for this request's parameters; undefined when it has none (a malformed value). */
-  canonicalPath: string | undefined;
-}
-
-export interface ResolvedRoute {
-  /** Every route this spelling may reach, the first to run first (our router runs before oidc-provider). */
-  routes: MatchedRoute[];
-  /** The spelling to use instead; undefined when there is none (then nothing serves this request). */
-  canonicalPath: string | undefined;
-  /** Whether the request spelled its route so: only then may it reach a handler (src/http/canonical-path.ts). */
-  spelledCanonically: boolean;
-}
+export type { MatchedRoute, ResolvedRoute } from '../request/route.ts';
 
 /** The routers serving a request: one generation's (src/app.ts); every generation has the same routes. */
 export interface RouteTables { app: Router; provider: ProviderRoutes }
@@ -67,9 +51,8 @@ export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteReso
     return found;
   }
 
-  const resolved = new WeakMap<Koa.Context, ResolvedRoute | null>();
   function resolve(ctx: Koa.Context): ResolvedRoute | undefined {
-    const known = resolved.get(ctx);
+    const known = requestState(ctx).route;
     if (known !== undefined) return known ?? undefined;
     const tables = tablesFor(ctx);
     const path = ctx.path;
@@ -86,7 +69,7 @@ export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteReso
       canonicalPath: found.find((candidate) => candidate.canonicalPath !== undefined)?.canonicalPath,
       spelledCanonically: found.every((candidate) => candidate.canonicalPath === path),
     };
-    resolved.set(ctx, route ?? null);
+    requestState(ctx).route = route ?? null;
     return route;
   }
 

@@ -9,7 +9,7 @@ import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { renderView } from '../views.ts';
 import { buildConsentOffer, describeConsent, grantConsent, ScopeNotOfferedError } from './consent.ts';
-import { ClaimNotOfferedError } from './identity-claims.ts';
+import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 

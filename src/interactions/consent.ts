@@ -8,8 +8,8 @@ import { riskClasses, type Resource, type ResourceScope, type Risk } from '../re
 import { findResourceByUri } from '../resources/store.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
 import { findAccountById } from '../accounts/store.ts';
-import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type OfferedClaim } from './identity-claims.ts';
-import { requestCache } from '../oidc/request-cache.ts';
+import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type OfferedClaim } from '../accounts/identity-claims.ts';
+import { requestCache } from '../request/adapter-cache.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;

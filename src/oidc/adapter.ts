@@ -3,12 +3,12 @@
 // that ride along with the next one. Refresh-token rotation rules: refresh-rotation-policy.ts.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
-import { requestCache } from './request-cache.ts';
+import { requestCache } from '../request/adapter-cache.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
 import { consumeRefreshToken, graceSecondsFor, rotateRefreshToken } from './refresh-rotation-policy.ts';
 import { prefetchForTokenRequest } from './token-prefetch.ts';
 import { prefetchForAuthorization, prefetchForInteraction } from './authorization-prefetch.ts';
-import { currentRequestContext } from './request-scope.ts';
+import { currentRequestContext } from '../request/scope.ts';
 
 /** Checks run on a stored payload before it is consumed; throwing leaves it unconsumed. */
 export type ConsumeGuard = (payload: AdapterPayload) => void;

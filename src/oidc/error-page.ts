@@ -2,13 +2,14 @@
 // to the client (unknown client, unregistered redirect_uri…). Never redirects; states the OAuth error.
 // A resumed sign-in whose interaction is gone (src/oidc/authorization-restart.ts) gets a button instead.
 import type { KoaContextWithOIDC, ErrorOut } from 'oidc-provider';
+import { requestState } from '../request/state.ts';
 import { renderView } from '../views.ts';
 import { restartForm } from './authorization-restart.ts';
 
 export async function renderErrorPage(ctx: KoaContextWithOIDC, out: ErrorOut): Promise<void> {
   ctx.type = 'html';
   // This page never sends the person on, so the leaving page (leaving-interstitial.ts) leaves it alone.
-  ctx.state.errorPageRendered = true;
+  requestState(ctx).errorPageRendered = true;
   // SessionNotFound (an invalid_request) at /auth/<uid>: the interaction was consumed, by a server whose
   // answer never arrived, or it expired. The same authorization request, sent again, can still finish.
   const restart = out.error === 'invalid_request' ? restartForm(ctx, authorizationMountPath(ctx)) : undefined;

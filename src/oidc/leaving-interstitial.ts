@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { identitySourceOf } from '../clients/identity.ts';
+import { requestState } from '../request/state.ts';
 import { renderView } from '../views.ts';
 
 type OidcContext = KoaContextWithOIDC['oidc'];
@@ -25,7 +26,7 @@ function isUnvetted(client: Client): boolean {
  */
 export function rememberAuthorizationErrors(provider: Provider): void {
   provider.on('authorization.error', (ctx: KoaContextWithOIDC, error: { error?: string; error_description?: string }) => {
-    ctx.state.authorizationError = { error: error.error ?? 'server_error', description: error.error_description };
+    requestState(ctx).authorizationFailure = { error: error.error ?? 'server_error', description: error.error_description };
   });
 }
 
@@ -44,12 +45,12 @@ function leavingFor(ctx: Koa.Context, oidc: OidcContext): Leaving | undefined {
   const external = location && location.origin !== new URL(oidc.provider.issuer).origin ? location : null;
   if (oidc.route === LOGOUT_ROUTE) return external ? { kind: 'logout', href: external.href } : undefined;
   if (!AUTHORIZATION_ROUTES.has(oidc.route) || oidc.session?.grantIdFor(client.clientId)) return undefined;
-  const failure = ctx.state.authorizationError as { error: string; description?: string } | undefined;
+  const failure = requestState(ctx).authorizationFailure;
   if (!failure) return undefined;
   if (external) return { kind: 'error', href: external.href };
   // form_post (OAuth 2.0 Form Post Response Mode §2): the same fields, posted only when the person clicks.
   const redirectUri = oidc.params?.redirect_uri;
-  if (oidc.params?.response_mode !== 'form_post' || typeof redirectUri !== 'string' || ctx.state.errorPageRendered) return undefined;
+  if (oidc.params?.response_mode !== 'form_post' || typeof redirectUri !== 'string' || requestState(ctx).errorPageRendered) return undefined;
   const fields: Record<string, string> = { error: failure.error, iss: oidc.provider.issuer };
   if (failure.description) fields.error_description = failure.description;
   if (typeof oidc.params.state === 'string') fields.state = oidc.params.state;
@@ -64,7 +65,7 @@ export function leavingInterstitial(): Koa.Middleware {
     const leaving = oidc ? leavingFor(ctx, oidc) : undefined;
     if (!oidc || !leaving) return;
     const destination = new URL(leaving.href ?? leaving.form!.action);
-    const failure = ctx.state.authorizationError as { error: string; description?: string } | undefined;
+    const failure = requestState(ctx).authorizationFailure;
     ctx.remove('Location');
     ctx.status = 200;
     ctx.type = 'html';

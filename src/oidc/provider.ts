@@ -6,8 +6,8 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import { findAccountById } from '../accounts/store.ts';
 import { createAdapterClass } from './adapter.ts';
-import { requestCache } from './request-cache.ts';
-import { clientSecretMatches } from './client-secret.ts';
+import { requestCache } from '../request/adapter-cache.ts';
+import { clientSecretMatches } from '../clients/secret.ts';
 import { alignTokenRequestResource, createResourceDirectory } from './resource-servers.ts';
 import { withDefaultScopes } from './default-scopes.ts';
 import { createRegistrationValidator } from './registration-policy.ts';
@@ -21,7 +21,7 @@ import { completeIntrospection } from './introspection-endpoint.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
-import { oidcClaimsConfiguration } from '../interactions/identity-claims.ts';
+import { oidcClaimsConfiguration } from '../accounts/identity-claims.ts';
 import { withSpentScopesDroppedOnRefresh } from './spent-scope-refresh.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
 import { withMetadataDocumentClients } from '../cimd/adapter.ts';
@@ -97,7 +97,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       if (!account || account.disabled) return undefined;
       return { accountId: account.id, claims: () => ({ sub: account.id, email: account.email }) };
     },
-    // Every claim a client can receive has a line on the consent page (src/interactions/identity-claims.ts).
+    // Every claim a client can receive has a line on the consent page (src/accounts/identity-claims.ts).
     claims: oidcClaimsConfiguration,
     scopes: ['openid', 'offline_access'],
     // OAuth 2.1: the authorization code flow only; no implicit, no hybrid, no password grant.
@@ -193,7 +193,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   provider.proxy = config.trustProxy;
   provider.maxIpsCount = config.trustProxyHops;
   if (rateLimits) countTokenRequestsPerClient(provider, rateLimits);
-  // Confidential clients' secrets are stored as digests (see client-secret.ts).
+  // Confidential clients' secrets are stored as digests (see src/clients/secret.ts).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return clientSecretMatches(this.clientSecret, presented);
   };

@@ -3,7 +3,7 @@
 // together, and the lookups that follow are answered from the request cache.
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
-import { requestCache } from './request-cache.ts';
+import { requestCache } from '../request/adapter-cache.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
 import { graceSecondsFor } from './refresh-rotation-policy.ts';
 

@@ -2,6 +2,7 @@
 // for it, dates a person can read, and each security event as one plain sentence.
 import type { GrantSummary, SecurityEvent } from '../grants/store.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
+import { formatTime } from '../views.ts';
 
 /** The audit events a person sees about themselves (token issuance is usage, shown per grant instead). */
 export const SECURITY_EVENT_TYPES = [
@@ -13,13 +14,6 @@ export const SECURITY_EVENT_TYPES = [
 export function describeClientSource(clientId: string, source: string | null) {
   const { label, unverified } = describeClientIdentity(clientId, source);
   return { label, unverified };
-}
-
-/** A fixed, unambiguous format (the server does not know the reader's time zone: say UTC). */
-export function formatTime(date: Date | null): { text: string; iso: string } | null {
-  if (!date || Number.isNaN(date.getTime())) return null;
-  const text = date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
-  return { text: `${text} UTC`, iso: date.toISOString() };
 }
 
 export function presentGrant(grant: GrantSummary) {

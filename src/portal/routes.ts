@@ -13,7 +13,7 @@ import { listGrantsForAccount, listSecurityEventsForAccount } from '../grants/st
 import { revokeClientGrantsOfAccount, revokeGrantOfAccount } from '../grants/revoke.ts';
 import { renderView } from '../views.ts';
 import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
-import { currentAccount, signInSession, signOutEverywhere, signOutSession } from './session.ts';
+import { currentAccount, signInSession, signOutEverywhere, signOutSession } from '../oidc/sign-in-session.ts';
 
 export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle }
 

@@ -4,7 +4,7 @@
 import type Koa from 'koa';
 import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { normaliseHost } from '../cimd/host-name.ts';
-import { currentRequestContext } from '../oidc/request-scope.ts';
+import { currentRequestContext } from '../request/scope.ts';
 import { ipBucket } from '../accounts/login-throttle.ts';
 import { ipKey, subjectKey, throwRateLimited, type RateLimits } from './limits.ts';
 

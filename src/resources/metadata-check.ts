@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from '../cimd/address-policy.ts';
+import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from '../outbound/address-policy.ts';
 import { tryCanonicalResourceUri } from './canonical-uri.ts';
 
 // The operator is waiting at a prompt, and metadata is a few hundred bytes.
@@ -140,7 +140,7 @@ type FetchOutcome =
 
 /**
  * GET one URL: no redirects followed, JSON only, a size cap and a timeout, and the address policy of
- * metadata-document fetches (src/cimd/address-policy.ts): every resolved address, and the one the socket
+ * metadata-document fetches (src/outbound/address-policy.ts): every resolved address, and the one the socket
  * reaches, must be public, so the check cannot be aimed at internal services. Reasons quote nothing the
  * server sent but its status and (shortened) content type: the document's own fields are compared, never shown.
  */

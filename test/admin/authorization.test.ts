@@ -1,7 +1,7 @@
 // Who may use the console and the admin API, over every route the admin module registers: anonymous
 // browsers are sent to sign in, signed-in non-admins get 403, and the API takes admin tokens only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeAdminApiToken, createAdminApiToken } from '../../src/admin/api-tokens.ts';
+import { revokeAdminApiToken, createAdminApiToken } from '../../src/admin-tokens/store.ts';
 import { listSigningKeys } from '../../src/oidc/keys-lifecycle.ts';
 import { registerClient } from '../helpers/oauth-flow.ts';
 import { notesResource } from '../helpers/test-app.ts';

@@ -3,7 +3,7 @@
 import Router from '@koa/router';
 import type TestAgent from 'supertest/lib/agent.js';
 import { expect } from 'vitest';
-import { createAdminApiToken } from '../../src/admin/api-tokens.ts';
+import { createAdminApiToken } from '../../src/admin-tokens/store.ts';
 import { registerAdminRoutes } from '../../src/admin/routes.ts';
 import { databaseLoginAttempts } from '../../src/accounts/login-throttle-sql.ts';
 import { addAccount } from '../../src/accounts/store.ts';

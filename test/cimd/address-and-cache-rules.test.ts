@@ -1,6 +1,6 @@
 // The rules beneath the fetcher: which addresses may be connected to, and how long a document is kept.
 import { describe, expect, it } from 'vitest';
-import { isFetchableAddress } from '../../src/cimd/address-policy.ts';
+import { isFetchableAddress } from '../../src/outbound/address-policy.ts';
 import { MAX_CACHE_SECONDS, MIN_CACHE_SECONDS, cacheLifetimeSeconds } from '../../src/cimd/cache-lifetime.ts';
 
 describe('fetchable addresses', () => {

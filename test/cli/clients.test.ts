@@ -5,7 +5,7 @@ import { listAuditEvents } from '../../src/audit/store.ts';
 import { findClientById, listClients } from '../../src/clients/store.ts';
 import { listClientOverview } from '../../src/clients/overview.ts';
 import type { Db } from '../../src/db/db.ts';
-import { digestClientSecret } from '../../src/oidc/client-secret.ts';
+import { digestClientSecret } from '../../src/clients/secret.ts';
 import { createSandbox, parseJsonOutput, type Sandbox } from './harness.ts';
 
 let sandbox: Sandbox;

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { countRegistrationAttempt } from '../../src/clients/registration-rate-sql.ts';
-import { digestClientSecret } from '../../src/oidc/client-secret.ts';
+import { digestClientSecret } from '../../src/clients/secret.ts';
 import { createTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 
 const metadata = (extra: Record<string, unknown> = {}) => ({

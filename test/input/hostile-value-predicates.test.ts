@@ -1,10 +1,10 @@
-// The predicates every front end shares (src/http/hostile-values.ts), checked against what they stand
+// The predicates every front end shares (src/input/hostile-values.ts), checked against what they stand
 // for: a string is refused exactly when UTF-8 cannot carry it or it holds NUL; JSON text exactly when its parse would be.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   hostileJsonTextReason, hostileStringReason, hostileUrlEncodedReason, hostileValueReason, isStorableDate, MAX_JSON_DEPTH,
-} from '../../src/http/hostile-values.ts';
+} from '../../src/input/hostile-values.ts';
 
 const SEED = 1101;
 const anyCodeUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)), maxLength: 20 });

@@ -1,7 +1,8 @@
 // The portal's words for who vouches for a client and for each security event: a person must be able
 // to tell an operator's client from a self-registered one, and a replay from a routine event.
 import { describe, expect, it } from 'vitest';
-import { describeClientSource, describeSecurityEvent, formatTime } from '../../src/portal/presenters.ts';
+import { describeClientSource, describeSecurityEvent } from '../../src/portal/presenters.ts';
+import { formatTime } from '../../src/views.ts';
 import type { SecurityEvent } from '../../src/grants/store.ts';
 
 const event = (type: string, extra: Partial<SecurityEvent> = {}): SecurityEvent => ({

@@ -1,34 +1,15 @@
 // What the adapter read during one request (by id, and by uid), and a consume or session removal it
-// deferred to the next write, so each request costs as few database round trips as possible. Keyed by
-// the request's koa context.
+// deferred to the next write, so each request costs as few database round trips as possible. Kept on
+// the request's state (state.ts).
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
-import { currentRequestContext } from './request-scope.ts';
-
-interface RequestState {
-  payloads: Map<string, AdapterPayload | null>;
-  /** Lookups by uid (oidc-provider finds a Session by its uid when it loads an interaction). */
-  byUid: Map<string, AdapterPayload | null>;
-  accounts: Map<string, Account>;
-  /** A refresh token whose consumption waits to be written with its successor (adapter.ts). */
-  pendingConsume?: { model: string; id: string } | undefined;
-  /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be
-   * deleted with the save of its successor (adapter.ts). */
-  pendingDestroy?: { model: string; id: string } | undefined;
-}
-
-const byRequest = new WeakMap<object, RequestState>();
+import { currentRequestContext } from './scope.ts';
+import { requestState, type DeferredWrite, type RequestState } from './state.ts';
 
 function state(ctx: object | undefined = Provider.ctx ?? currentRequestContext()): RequestState | undefined {
   // The koa context of the request being served: oidc-provider's (Provider.ctx) inside its routes,
   // ours inside our interaction routes; undefined outside a request (CLI, purge job): no caching.
-  if (!ctx) return undefined;
-  let current = byRequest.get(ctx);
-  if (!current) {
-    current = { payloads: new Map(), byUid: new Map(), accounts: new Map() };
-    byRequest.set(ctx, current);
-  }
-  return current;
+  return ctx ? requestState(ctx) : undefined;
 }
 
 const key = (model: string, id: string) => `${model}\u0000${id}`;
@@ -79,7 +60,7 @@ export const requestCache = {
     return true;
   },
   /** The pending consume of the current request, or of `ctx` when called after oidc-provider returned. */
-  takePendingConsume(ctx?: object): { model: string; id: string } | undefined {
+  takePendingConsume(ctx?: object): DeferredWrite | undefined {
     const current = state(ctx ?? Provider.ctx ?? currentRequestContext());
     const pending = current?.pendingConsume;
     if (current) current.pendingConsume = undefined;
@@ -93,7 +74,7 @@ export const requestCache = {
     return true;
   },
   /** The pending delete, if it is of `model` (or of any model when omitted), taken off the request. */
-  takePendingDestroy(model?: string, ctx?: object): { model: string; id: string } | undefined {
+  takePendingDestroy(model?: string, ctx?: object): DeferredWrite | undefined {
     const current = state(ctx ?? Provider.ctx ?? currentRequestContext());
     const pending = current?.pendingDestroy;
     if (!pending || (model !== undefined && pending.model !== model)) return undefined;

@@ -1,5 +1,5 @@
-// The portal's sign-in state is oidc-provider's own Session (row in oidc_models, signed cookie): one
-// sign-in serves both /account and the authorization flow. Reads it, signs in, signs out.
+// A browser's sign-in state is oidc-provider's own Session (row in oidc_models, signed cookie): one sign-in
+// serves /account, the operator console and the authorization flow. Reads it, signs in, signs out.
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';

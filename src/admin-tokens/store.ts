@@ -2,7 +2,7 @@
 // /admin/api. Only a SHA-256 digest is stored (256 random bits need no slow hash), like client secrets.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
-import { digestClientSecret } from '../oidc/client-secret.ts';
+import { digestClientSecret } from '../clients/secret.ts';
 
 // A recognisable prefix lets secret scanners (and people) tell what a leaked string is.
 const TOKEN_PREFIX = 'pcadm_';

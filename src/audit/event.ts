@@ -1,0 +1,36 @@
+// What one audit event says: its type from the one list of types, who acted, and what it touched. Shared
+// by the store that appends it (store.ts) and the observers that log and count it (observers.ts).
+
+export type AuditEventType =
+  | 'login.succeeded' | 'login.failed' | 'login.throttled' | 'session.ended'
+  | 'consent.granted' | 'consent.denied'
+  | 'token.issued' | 'refresh_token.replay_detected' | 'authorization_code.replay_detected'
+  | 'grant.revoked'
+  | 'client.registered' | 'client.changed' | 'client.metadata_document_changed'
+  | 'client.disabled' | 'client.enabled' | 'client.deleted'
+  | 'resource.registered' | 'resource.changed' | 'resource.disabled' | 'resource.enabled' | 'resource.deleted'
+  | 'account.created' | 'account.disabled' | 'account.enabled' | 'account.password_reset'
+  | 'keys.rotated' | 'keys.retired'
+  | 'admin_token.created' | 'admin_token.revoked' | 'admin.action'
+  | 'audit.purged';
+
+/** Who acted: a person (their account), an operator (CLI or admin), a client with its own credentials, or the server itself. */
+export interface AuditActor {
+  type: 'user' | 'operator' | 'client' | 'system';
+  id?: string | undefined;
+}
+
+export interface AuditEvent {
+  type: AuditEventType;
+  outcome?: 'success' | 'failure';
+  /** Defaults from the event (see actorOf in observers.ts): pass it when an operator or admin acts. */
+  actor?: AuditActor | undefined;
+  accountId?: string | undefined;
+  clientId?: string | undefined;
+  resource?: string | undefined;
+  scopes?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  requestId?: string | undefined;
+  details?: Record<string, unknown>;
+}

@@ -1,0 +1,49 @@
+// Everything the server keeps about one request beyond koa's own fields, in one typed record per koa
+// context: made on first use, and gone with the context (a WeakMap holds it, so nothing outlives the request).
+import type { AdapterPayload } from 'oidc-provider';
+import type { Account } from '../accounts/schema.ts';
+import type { ResolvedRoute } from './route.ts';
+
+/** A storage write the adapter holds back to the next write of the same request (src/oidc/adapter.ts). */
+export interface DeferredWrite { model: string; id: string }
+
+/** An authorization error oidc-provider answered with (its `authorization.error` event). */
+export interface AuthorizationFailure { error: string; description?: string | undefined }
+
+export interface RequestState {
+  /** The adapter's reads by model and id; null: read and absent (adapter-cache.ts). */
+  readonly payloads: Map<string, AdapterPayload | null>;
+  /** The adapter's lookups by uid (oidc-provider finds a Session by its uid when it loads an interaction). */
+  readonly byUid: Map<string, AdapterPayload | null>;
+  /** Accounts read with the request's prefetch (src/oidc/token-prefetch.ts, authorization-prefetch.ts). */
+  readonly accounts: Map<string, Account>;
+  /** A refresh token whose consumption waits to be written with its successor (src/oidc/adapter.ts). */
+  pendingConsume?: DeferredWrite | undefined;
+  /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be deleted
+   * with the save of its successor (src/oidc/adapter.ts). */
+  pendingDestroy?: DeferredWrite | undefined;
+  /** Metadata-document resolutions that failed, by client_id: oidc-provider's error handler looks the
+   * client up again, and that must not fetch (and wait) a second time (src/cimd/adapter.ts). */
+  readonly metadataDocumentFailures: Map<string, Error>;
+  /** The route this request reaches, resolved once; null: none (src/http/route-resolver.ts). */
+  route?: ResolvedRoute | null | undefined;
+  /** A self-registered client's plain secret, between oidc-provider asking for one and the 201 leaving
+   * (src/oidc/registration-secret.ts). */
+  registrationSecret?: string | undefined;
+  /** The error this authorization request was answered with (src/oidc/leaving-interstitial.ts). */
+  authorizationFailure?: AuthorizationFailure | undefined;
+  /** The error page was rendered: it sends nobody on, so the leaving page leaves it alone (src/oidc/error-page.ts). */
+  errorPageRendered?: boolean | undefined;
+}
+
+const states = new WeakMap<object, RequestState>();
+
+/** The state of the request whose koa context this is (oidc-provider's routes and ours share one context). */
+export function requestState(ctx: object): RequestState {
+  let state = states.get(ctx);
+  if (!state) {
+    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), metadataDocumentFailures: new Map() };
+    states.set(ctx, state);
+  }
+  return state;
+}
