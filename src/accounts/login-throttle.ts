@@ -2,7 +2,7 @@
 // shares, and the store contract. The database store is login-throttle-sql.ts; Redis is src/rate-limit/.
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { normaliseEmail } from './email.ts';
+import { normaliseEmail } from '../input/email.ts';
 
 export interface LoginThrottlePolicy {
   maxFailuresPerEmail: number;
@@ -18,7 +18,7 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = { maxFailuresPerEmail
 /** The longest window LOGIN_THROTTLE_WINDOW_SECONDS allows: a bucket older than this has surely ended. */
 export const MAX_THROTTLE_WINDOW_SECONDS = 24 * 3600;
 
-/** The email's bucket: normalised as accounts are looked up (email.ts), hashed so attempted addresses are not kept. */
+/** The email's bucket: normalised as accounts are looked up (src/input/email.ts), hashed so attempted addresses are not kept. */
 export function emailBucket(email: string): string {
   return `email:${createHash('sha256').update(normaliseEmail(email)).digest('hex')}`;
 }

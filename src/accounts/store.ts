@@ -1,9 +1,9 @@
 // SQL for accounts: create, look up, and check a password. Emails are unique and found by their
-// normalised form (email.ts), the same one the sign-in throttle counts by.
+// normalised form (src/input/email.ts), the same one the sign-in throttle counts by.
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
 import { log } from '../log.ts';
-import { normaliseEmail } from './email.ts';
+import { normaliseEmail } from '../input/email.ts';
 import { hashPassword, spendDecoyVerification, verifyPassword } from './password.ts';
 import { newAccountSchema, type Account, type NewAccount } from './schema.ts';
 

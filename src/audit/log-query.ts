@@ -1,6 +1,6 @@
 // The audit log viewer's query (SQL only), under the console and the JSON API: filters by user, client,
 // resource, event type and time range, newest first, paged by id (stable while new events arrive).
-import { normaliseEmail } from '../accounts/email.ts';
+import { normaliseEmail } from '../input/email.ts';
 import type { Queryable } from '../db/db.ts';
 import { AUDIT_ENTRY_COLUMNS, toAuditLogEntry, type AuditEntryRow, type AuditFilter, type AuditLogEntry } from './schema.ts';
 

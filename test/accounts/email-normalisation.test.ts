@@ -2,7 +2,7 @@
 // finds the same account and fills the same sign-in throttle bucket, on PGlite and PostgreSQL.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { normaliseEmail } from '../../src/accounts/email.ts';
+import { normaliseEmail } from '../../src/input/email.ts';
 import { databaseLoginAttempts } from '../../src/accounts/login-throttle-sql.ts';
 import { emailBucket } from '../../src/accounts/login-throttle.ts';
 import { hashPassword } from '../../src/accounts/password.ts';
