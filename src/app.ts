@@ -113,23 +113,23 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: secrets.cookieKeys });
   app.use(securityHeaders());
   app.use(accessLog(metrics));
+  // Our pages by path, and by the route the request reaches whatever its spelling (canonicalPaths above
+  // already refuses other spellings; this keeps the check on the route if that ever changes).
+  const onOurPages = (ctx: Koa.Context) => isProtectedPath(ctx.path, mountPath)
+    || (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && isProtectedPath(route.template, mountPath)) ?? false);
   app.use(errorBoundary());
   app.use(requestDeadline(config.requestDeadlineMs));
   // Before any gate or handler: each route answers to one spelling of its path (src/http/canonical-path.ts).
   app.use(canonicalPaths(routes));
   app.use(tokenRateLimit(rateLimits, routes));
   // Before any parser or query: NUL, lone surrogates, bad UTF-8, deep JSON → 400 (src/http/input-boundary.ts).
-  app.use(inputBoundary({ mountPath }));
+  app.use(inputBoundary({ mountPath, routes, isOurPage: onOurPages }));
   app.use(discoveryFromIssuer(config.issuer));
-  app.use(discoveryAliases(mountPath, db));
+  app.use(discoveryAliases(mountPath, db, routes));
   // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
   // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
   // parser (oidc-provider parses its endpoints' bodies itself).
   const interactionPages = compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]);
-  // Our pages by path, and by the route the request reaches whatever its spelling (canonicalPaths above
-  // already refuses other spellings; this keeps the check on the route if that ever changes).
-  const onOurPages = (ctx: Koa.Context) => isProtectedPath(ctx.path, mountPath)
-    || (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && isProtectedPath(route.template, mountPath)) ?? false);
   app.use((ctx, next) => (onOurPages(ctx) ? interactionPages(ctx, next) : next()));
   // After the form parser: refuses cross-site and token-less POSTs to our pages (interaction, account).
   app.use(csrfProtection({

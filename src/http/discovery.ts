@@ -3,6 +3,7 @@
 // `scopes_supported` listing the scopes registered resources declare; while the database is down,
 // the scopes last read, so clients can still discover us (and reach /jwks, which needs no database).
 import type Koa from 'koa';
+import type { RouteResolver } from './route-resolver.ts';
 import type { Db } from '../db/db.ts';
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts';
 import { listAllScopes } from '../resources/store.ts';
@@ -17,9 +18,8 @@ export const discoveryAliasPaths = (mountPath: string): string[] => [
   providerPathOf(mountPath),
 ];
 
-export function discoveryAliases(mountPath: string, db: Db): Koa.Middleware {
+export function discoveryAliases(mountPath: string, db: Db, routes: RouteResolver): Koa.Middleware {
   const providerPath = providerPathOf(mountPath);
-  const aliases = new Set(discoveryAliasPaths(mountPath));
   // The resources' scopes as last read: a stale list for the length of an outage beats no document,
   // since resource servers and MCP clients fetch metadata before anything else (RFC 8414 §3).
   let lastScopes: string[] | undefined;
@@ -32,7 +32,8 @@ export function discoveryAliases(mountPath: string, db: Db): Koa.Middleware {
     return lastScopes;
   };
   return async (ctx, next) => {
-    if (!aliases.has(ctx.path) || (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.method !== 'OPTIONS')) return next();
+    // The alias routes are in the route table (route-resolver.ts, GET/HEAD/OPTIONS), like every other route.
+    if (!routes.resolve(ctx)?.routes.some((route) => route.owner === 'alias')) return next();
     const requested = ctx.path;
     ctx.path = providerPath;
     await next();

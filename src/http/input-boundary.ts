@@ -3,7 +3,7 @@
 import * as querystring from 'node:querystring';
 import type Koa from 'koa';
 import { AppError } from '../errors.ts';
-import { isProtectedPath } from './csrf.ts';
+import type { RouteResolver } from './route-resolver.ts';
 import { hostileJsonTextReason, hostileStringReason, hostileUrlEncodedReason, isInvalidUtf8 } from '../input/hostile-values.ts';
 
 /**
@@ -18,20 +18,28 @@ const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json', '+j
  * Registration answers bad metadata with `invalid_client_metadata` (RFC 7591 §3.2.2); every other
  * endpoint with `invalid_request` (RFC 6749 §5.2), or a 400 page for a browser (errors.ts renders it).
  */
-function refusal(ctx: Koa.Context, mountPath: string, where: string, reason: string): AppError {
-  const registration = ctx.method === 'POST' && ctx.path.toLowerCase().replace(/\/+$/, '') === `${mountPath}/reg`;
+function refusal(ctx: Koa.Context, routes: RouteResolver, where: string, reason: string): AppError {
+  const registration = routes.providerRouteOf(ctx) === 'registration';
   return new AppError(registration ? 'invalid_client_metadata' : 'invalid_request', `the ${where} ${reason}`);
 }
 
-export function inputBoundary({ mountPath }: { mountPath: string }): Koa.Middleware {
+export interface InputBoundaryOptions {
+  mountPath: string;
+  /** The route each request reaches (src/http/route-resolver.ts): the answer's shape follows the route, not a spelling. */
+  routes: RouteResolver;
+  /** Whether the request is for one of our form pages (interaction, /account, /admin console). */
+  isOurPage: (ctx: Koa.Context) => boolean;
+}
+
+export function inputBoundary(options: InputBoundaryOptions): Koa.Middleware {
   return async (ctx, next) => {
     const reason = (where: string, found: string | undefined) => {
-      if (found) throw refusal(ctx, mountPath, where, found);
+      if (found) throw refusal(ctx, options.routes, where, found);
     };
     reason('path', hostileUrlEncodedReason(ctx.path));
     reason('query string', hostileStringReason(ctx.querystring) ?? hostileUrlEncodedReason(ctx.querystring));
     reason('Authorization header', basicCredentialsReason(ctx.get('authorization')));
-    if (ctx.request.is(BODY_TYPES)) await checkBody(ctx, reason, bodyLimit(ctx, mountPath));
+    if (ctx.request.is(BODY_TYPES)) await checkBody(ctx, reason, bodyLimit(ctx, options));
     await next();
   };
 }
@@ -52,9 +60,10 @@ function basicCredentialsReason(header: string): string | undefined {
 interface BodyLimit { bytes: number; code: 'payload_too_large' | 'invalid_request' }
 
 /** Over the limit: 413 on our pages and the admin API (as @koa/bodyparser answered), 400 on oidc-provider's (as it does). */
-function bodyLimit(ctx: Koa.Context, mountPath: string): BodyLimit {
-  if (isProtectedPath(ctx.path, mountPath)) return { bytes: MAX_FORM_BYTES, code: 'payload_too_large' };
-  return { bytes: MAX_BODY_BYTES, code: ctx.path.startsWith(`${mountPath}/admin/api/`) ? 'payload_too_large' : 'invalid_request' };
+function bodyLimit(ctx: Koa.Context, { mountPath, routes, isOurPage }: InputBoundaryOptions): BodyLimit {
+  if (isOurPage(ctx)) return { bytes: MAX_FORM_BYTES, code: 'payload_too_large' };
+  const adminApi = routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && route.template.startsWith(`${mountPath}/admin/api/`));
+  return { bytes: MAX_BODY_BYTES, code: adminApi ? 'payload_too_large' : 'invalid_request' };
 }
 
 /**
