@@ -61,3 +61,11 @@ export const notesResource = (uri = 'https://mcp.example.com/mcp'): NewResource 
     { scope: 'notes:delete', risk: 'irreversible', description: 'Delete all notes' },
   ],
 });
+
+/** The setup most HTTP suites share: a fresh app with the notes resource at `uri` and one person who can sign in. */
+export async function createNotesTestApp(uri = 'https://mcp.example.com/mcp', environment: Record<string, string> = {}) {
+  const app = await createTestApp(environment);
+  await app.addResource(notesResource(uri));
+  const email = (await app.addUser()).email;
+  return { app, email };
+}

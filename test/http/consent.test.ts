@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { createNotesTestApp, createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
 import {
   authorizeQuery, checkedScopes, clientRedirectOf, csrfTokenOf, decide, exchangeCode, follow, obtainCode, pkcePair, refresh, registerClient, REDIRECT_URI, signIn,
 } from '../helpers/oauth-flow.ts';
@@ -15,11 +15,7 @@ const NOTES = 'https://mcp.example.com/mcp';
 const WEB_REDIRECT = 'https://app.example.com/callback';
 let app: TestApp;
 let email: string;
-beforeAll(async () => {
-  app = await createTestApp();
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
+beforeAll(async () => { ({ app, email } = await createNotesTestApp(NOTES)); });
 afterAll(async () => app?.close());
 
 const interactionPath = (page: { request: { url: string } }) => new URL(page.request.url).pathname;

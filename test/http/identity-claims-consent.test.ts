@@ -3,17 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { createNotesTestApp, type TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, csrfTokenOf, exchangeCode, follow, pathOf, pkcePair, registerClient, signIn } from '../helpers/oauth-flow.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 let app: TestApp;
 let email: string;
-beforeAll(async () => {
-  app = await createTestApp();
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
+beforeAll(async () => { ({ app, email } = await createNotesTestApp(NOTES)); });
 afterAll(async () => app?.close());
 
 const interactionPath = (page: { request: { url: string } }) => new URL(page.request.url).pathname;

@@ -3,18 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { createNotesTestApp, type TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, decide, exchangeCode, follow, pkcePair, refresh, registerClient, REDIRECT_URI, signIn } from '../helpers/oauth-flow.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const FULL_SCOPE = 'notes:read notes:write notes:delete';
 let app: TestApp;
 let email: string;
-beforeAll(async () => {
-  app = await createTestApp();
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
+beforeAll(async () => { ({ app, email } = await createNotesTestApp(NOTES)); });
 afterAll(async () => app?.close());
 
 interface Tokens { access_token: string; refresh_token: string; scope: string; expires_in: number }

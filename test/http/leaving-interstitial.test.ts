@@ -3,7 +3,7 @@
 // keep their automatic 303; post_logout_redirect_uri only to a registered URI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { createNotesTestApp, type TestApp } from '../helpers/test-app.ts';
 import {
   authorizeQuery, clientRedirectOf, decide, follow, obtainCode, pkcePair, REDIRECT_URI, registerClient, signIn,
 } from '../helpers/oauth-flow.ts';
@@ -13,11 +13,7 @@ const NOTES = 'https://mcp.example.com/mcp';
 const AFTER_LOGOUT = 'http://127.0.0.1:33418/after-logout';
 let app: TestApp;
 let email: string;
-beforeAll(async () => {
-  app = await createTestApp();
-  await app.addResource(notesResource(NOTES));
-  email = (await app.addUser()).email;
-});
+beforeAll(async () => { ({ app, email } = await createNotesTestApp(NOTES)); });
 afterAll(async () => app?.close());
 
 const selfRegistered = async () => (await registerClient(app, { client_name: 'Unvetted Agent', post_logout_redirect_uris: [AFTER_LOGOUT] })).client_id;
