@@ -5,6 +5,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
 import { authorizeQuery, clientRedirectOf, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, REDIRECT_URI, refresh, registerClient } from '../helpers/oauth-flow.ts';
 import { refreshTokenState } from '../helpers/refresh-token-state.ts';
+import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const CALENDAR = 'https://calendar.example.com/mcp';
@@ -112,6 +113,7 @@ describe('authorization codes are single-use', () => {
     expect(refreshed.status).toBe(400);
     expect(refreshed.body.error).toBe('invalid_grant');
     expect(await refreshTokenState(app, first.body.refresh_token)).toEqual({ active: false });
+    await flushAuditWrites(); // the token endpoint's audit rows are written beside the response
     const { rows } = await app.db.query("SELECT 1 FROM audit_events WHERE event_type = 'authorization_code.replay_detected' AND client_id = $1", [clientId]);
     expect(rows.length).toBe(1);
   });
