@@ -10,13 +10,14 @@ import type { JWK } from 'jose';
 import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import type { Secrets } from './secrets.ts';
-import { AppError, databaseFailure, errorBoundary, respondWithOAuthError } from './errors.ts';
+import { databaseFailure, errorBoundary, respondWithOAuthError } from './errors.ts';
 import { inputBoundary } from './http/input-boundary.ts';
 import { mountAt } from './http/mount.ts';
 import { ensureSigningKeys } from './oidc/keys.ts';
 import { ProviderHolder } from './oidc/provider-holder.ts';
 import { createProvider } from './oidc/provider.ts';
-import { settlePendingConsume, settlePendingDestroy } from './oidc/adapter.ts';
+import { settleAdapterWrites } from './oidc/adapter-settlement.ts';
+import { onlyWhen, step, usePipeline } from './http/pipeline.ts';
 import { registerInteractionRoutes } from './interactions/routes.ts';
 import { registerPortalRoutes } from './portal/routes.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -49,6 +50,8 @@ export interface PortcullisApp {
   /** The Provider new requests get; replaced when the signing keys change. */
   readonly provider: Provider;
   mountPath: string;
+  /** The names of the request pipeline's steps, in the order every request crosses them. */
+  readonly pipeline: readonly string[];
   /** refresh(): re-read the published signing keys now (after a rotation in this process); watch(): every N seconds. */
   signingKeys: { refresh(): Promise<boolean>; watch(intervalSeconds: number): () => void };
   /** Our router's routes (method and full path template), for tests that try every route. */
@@ -111,52 +114,46 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   // oidc-provider's middleware runs on our koa context, so our app signs its cookies with the same keys.
   // Behind proxies, ctx.ip is the right-most X-Forwarded-For entry no trusted proxy added (maxIpsCount).
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: secrets.cookieKeys });
-  app.use(securityHeaders());
-  app.use(accessLog(metrics));
-  // Our pages by path, and by the route the request reaches whatever its spelling (canonicalPaths above
+  // Our pages by path, and by the route the request reaches whatever its spelling (canonical paths
   // already refuses other spellings; this keeps the check on the route if that ever changes).
   const onOurPages = (ctx: Koa.Context) => isProtectedPath(ctx.path, mountPath)
     || (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && isProtectedPath(route.template, mountPath)) ?? false);
-  app.use(errorBoundary());
-  app.use(requestDeadline(config.requestDeadlineMs));
-  // Before any gate or handler: each route answers to one spelling of its path (src/http/canonical-path.ts).
-  app.use(canonicalPaths(routes));
-  app.use(tokenRateLimit(rateLimits, routes));
-  // Before any parser or query: NUL, lone surrogates, bad UTF-8, deep JSON → 400 (src/http/input-boundary.ts).
-  app.use(inputBoundary({ mountPath, routes, isOurPage: onOurPages }));
-  app.use(discoveryFromIssuer(config.issuer));
-  app.use(discoveryAliases(mountPath, db, routes));
-  // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request scope (for
-  // the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a form
-  // parser (oidc-provider parses its endpoints' bodies itself).
-  const interactionPages = compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]);
-  app.use((ctx, next) => (onOurPages(ctx) ? interactionPages(ctx, next) : next()));
-  // After the form parser: refuses cross-site and token-less POSTs to our pages (interaction, account).
-  app.use(csrfProtection({
-    mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure: config.issuer.startsWith('https://'), protects: onOurPages,
-  }));
-  app.use((ctx, next) => providers.forRequest(ctx).routes(ctx, next));
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      // An old session id must not outlive the request that replaced it, even one that failed.
-      await settlePendingDestroy(db, ctx);
-    }
-    if (!(await settlePendingConsume(db, ctx, config.refreshGraceSeconds))) {
-      respondWithOAuthError(ctx, new AppError('invalid_grant', 'refresh token already used'));
-    }
-  });
-  // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
-  app.use(registrationGate({ db, rateLimit: config.registration, attempts: rateLimits.registrationAttempts, routes }));
-  // Unvetted clients' error and logout redirects become a "You are leaving" page (RFC 9700 §4.11.2).
-  app.use(leavingInterstitial());
-  // Outside oidc-provider: a browser whose resumed sign-in hit a crashed server can start it again.
-  app.use(rememberAuthorizationRequests({ mountPath, secure: config.issuer.startsWith('https://') }));
-  app.use((ctx, next) => providers.forRequest(ctx).oidc(ctx, next));
+  const secure = config.issuer.startsWith('https://');
+
+  // Every request crosses these steps in this order; a gate sits before whatever it guards.
+  const pipeline = usePipeline(app, [
+    step('security headers', securityHeaders()),
+    step('access log', accessLog(metrics)),
+    // The one place an error becomes a response (src/errors.ts).
+    step('error boundary', errorBoundary()),
+    step('request deadline', requestDeadline(config.requestDeadlineMs)),
+    // Before any gate or handler: each route answers to one spelling of its path.
+    step('canonical paths', canonicalPaths(routes)),
+    step('token rate limit', tokenRateLimit(rateLimits, routes)),
+    // Before any parser or query: NUL, lone surrogates, bad UTF-8, deep JSON → 400.
+    step('input boundary', inputBoundary({ mountPath, routes, isOurPage: onOurPages })),
+    step('discovery from issuer', discoveryFromIssuer(config.issuer)),
+    step('discovery aliases', discoveryAliases(mountPath, db, routes)),
+    // Our interaction and /account pages call oidc-provider's API outside its routes: they get a request
+    // scope (for the adapter's request cache, which oidc-provider's own routes key by Provider.ctx) and a
+    // form parser (oidc-provider parses its endpoints' bodies itself).
+    step('page forms', onlyWhen(onOurPages, compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]) as Koa.Middleware)),
+    // After the form parser: refuses cross-site and token-less POSTs to our pages.
+    step('csrf check', csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure, protects: onOurPages })),
+    step('our routes', (ctx, next) => providers.forRequest(ctx).routes(ctx, next)),
+    step('adapter settlement', settleAdapterWrites(db, config.refreshGraceSeconds)),
+    // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
+    step('registration gate', registrationGate({ db, rateLimit: config.registration, attempts: rateLimits.registrationAttempts, routes })),
+    // Unvetted clients' error and logout redirects become a "You are leaving" page (RFC 9700 §4.11.2).
+    step('leaving interstitial', leavingInterstitial()),
+    // Outside oidc-provider: a browser whose resumed sign-in hit a crashed server can start it again.
+    step('authorization restart', rememberAuthorizationRequests({ mountPath, secure })),
+    step('oidc-provider', (ctx, next) => providers.forRequest(ctx).oidc(ctx, next)),
+  ]);
   return {
     app,
     mountPath,
+    pipeline,
     get provider() { return providers.current.provider; },
     signingKeys: { refresh: () => providers.refresh(), watch: (seconds) => providers.watch(seconds) },
     appRoutes: () => providers.current.routeTables.app.stack.filter((layer) => layer.methods.length > 0)

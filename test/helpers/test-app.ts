@@ -21,7 +21,7 @@ export async function createTestApp(environment: Record<string, string> = {}) {
   const testDb = await createMigratedTestDb();
   const config: Config = loadConfig({ ISSUER, ...environment });
   const secrets = TEST_SECRETS;
-  const { app, provider, signingKeys, appRoutes, close: closeApp } = await createApp({ config, db: testDb.db, secrets });
+  const { app, provider, signingKeys, appRoutes, pipeline, close: closeApp } = await createApp({ config, db: testDb.db, secrets });
   // One listening server per app so every supertest agent talks to the same koa instance.
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -31,6 +31,7 @@ export async function createTestApp(environment: Record<string, string> = {}) {
     provider,
     signingKeys,
     appRoutes,
+    pipeline,
     server,
     // Requests carry the issuer's Host, as they do in production: oidc-provider builds endpoint URLs
     // from the request's origin.
