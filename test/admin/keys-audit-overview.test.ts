@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../helpers/portal.ts';
 import { notesResource } from '../helpers/test-app.ts';
+import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { createAdminTestApp, followConsole, postConsoleForm, type AdminTestApp } from './helpers.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
@@ -12,6 +13,7 @@ beforeAll(async () => {
   app = await createAdminTestApp();
   await app.addResource(notesResource(NOTES));
   await connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' });
+  await flushAuditWrites(); // token.issued is written beside the token response
 });
 afterAll(async () => { await app?.close(); });
 
