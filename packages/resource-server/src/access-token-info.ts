@@ -3,6 +3,7 @@
 import { invalidToken } from './errors.ts';
 import { sameResource } from './resource-uri.ts';
 
+/** What a verified access token says, checked: audience, expiry, issuer and scopes already enforced. */
 export interface AccessTokenInfo {
   /** The access token itself. Never forward it to another service (see README: no token passthrough). */
   token: string;

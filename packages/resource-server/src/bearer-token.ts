@@ -2,6 +2,7 @@
 // Requirements: tokens MUST NOT be sent in the query string; RFC 6750 §2.1). Everything else is refused.
 import { ResourceServerError } from './errors.ts';
 
+/** The parts of an HTTP request the bearer-token extraction reads (framework-free). */
 export interface BearerRequest {
   /** The Authorization header value(s) as the framework gives them. */
   authorization?: string | readonly string[] | undefined;

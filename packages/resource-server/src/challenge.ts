@@ -2,6 +2,7 @@
 // (RFC 6750 §3, resource_metadata from RFC 9728 §5.1) and a small OAuth error body.
 import { ResourceServerError } from './errors.ts';
 
+/** What a challenge advertises: where the metadata is, and which scopes to ask for. */
 export interface ChallengeOptions {
   /** Absolute URL of this resource's RFC 9728 metadata document. */
   resourceMetadataUrl: string;
@@ -9,6 +10,7 @@ export interface ChallengeOptions {
   scopes?: readonly string[];
 }
 
+/** An HTTP answer to send as it is: status, `WWW-Authenticate` and other headers, and the JSON body. */
 export interface ChallengeResponse {
   status: 400 | 401 | 403 | 500 | 503;
   headers: Record<string, string>;

@@ -5,6 +5,7 @@ import type { AccessTokenInfo } from './access-token-info.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 
+/** What `koaBearerAuth` puts on `ctx.state` for the handlers after it. */
 export interface KoaAuthState {
   auth: AccessTokenInfo;
 }

@@ -3,6 +3,7 @@
 import { protectedResourceMetadataPath } from './resource-uri.ts';
 import type { ResolvedOptions } from './options.ts';
 
+/** The RFC 9728 protected resource metadata document this resource serves. */
 export interface ProtectedResourceMetadata {
   resource: string;
   authorization_servers: string[];
@@ -11,6 +12,7 @@ export interface ProtectedResourceMetadata {
   resource_name?: string;
 }
 
+/** An HTTP answer to a request for the metadata document (200, a CORS preflight 204, or 405). */
 export interface MetadataResponse {
   status: 200 | 204 | 405;
   headers: Record<string, string>;

@@ -2,6 +2,7 @@
 // start (naming the option), so nothing is discovered about misconfiguration from a live request.
 import { canonicalResource, protectedResourceMetadataUrl } from './resource-uri.ts';
 
+/** Verify tokens by RFC 7662 introspection instead of as RFC 9068 JWTs (opaque tokens, or revocation that bites at once). */
 export interface IntrospectionOptions {
   /** This resource server's client at the authorization server (client_secret_basic). */
   clientId: string;
@@ -12,6 +13,7 @@ export interface IntrospectionOptions {
   cacheTtlSeconds?: number;
 }
 
+/** How `createResourceServer` is configured; every option is checked at start, naming the one that is wrong. */
 export interface ResourceServerOptions {
   /** This MCP server's URL, e.g. `https://mcp.example.com/mcp`: the `aud` every token must carry. */
   resource: string;

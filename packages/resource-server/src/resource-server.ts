@@ -11,6 +11,7 @@ import { resolveOptions, type ResourceServerOptions } from './options.ts';
 import { requireScopes } from './scopes.ts';
 import type { ToolScopes } from './tool-scopes.ts';
 
+/** What one protected route requires beyond a valid token: scopes for every request, scopes per tool. */
 export interface ProtectOptions {
   /** Scopes every request must hold (403 insufficient_scope otherwise); also the `scope` of a 401. */
   requiredScopes?: readonly string[];
@@ -21,6 +22,7 @@ export interface ProtectOptions {
   toolScopes?: ToolScopes;
 }
 
+/** One protected resource: verifies its tokens, answers its challenges and serves its RFC 9728 metadata. */
 export interface ResourceServer {
   /** The canonical resource URI: the `aud` tokens must carry and the PRM `resource`. */
   readonly resource: string;

@@ -12,6 +12,7 @@ export interface SingleUseTokenInfo {
   expiresAt?: number | undefined;
 }
 
+/** Remembers which tokens spent a single-use scope, so a second call with the same token is refused. */
 export interface SingleUseScopes {
   readonly scopes: readonly string[];
   /**
@@ -22,6 +23,7 @@ export interface SingleUseScopes {
   spend(info: SingleUseTokenInfo, callsRequired: readonly (readonly string[])[]): void;
 }
 
+/** Options of `createSingleUseScopes`. */
 export interface SingleUseScopesOptions {
   /** Clock in milliseconds (tests). */
   now?: () => number;

@@ -4,6 +4,7 @@ import { ResourceServerError } from './errors.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
 import { createSingleUseScopes, type SingleUseTokenInfo } from './single-use-scopes.ts';
 
+/** Per-tool scopes for MCP `tools/call`: which scopes a tool needs, and the check of a parsed JSON-RPC body. */
 export interface ToolScopes {
   /** The scopes `tool` needs: its entry, or `defaultScopes` for tools not listed. */
   requiredFor(tool: string): string[];
@@ -15,6 +16,7 @@ export interface ToolScopes {
   check(info: SingleUseTokenInfo, message: unknown): void;
 }
 
+/** Options of `createToolScopes`: scopes of unlisted tools, and scopes good for one call per token. */
 export interface ToolScopesOptions {
   /** Scopes for tools not in the map (default: none beyond what the route requires). */
   defaultScopes?: string[];
