@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectClient } from '../helpers/portal.ts';
 import { notesResource } from '../helpers/test-app.ts';
-import { runCommand } from '../ops/cli-in-process.ts';
+import { runCommand } from '../helpers/cli-in-process.ts';
 import { createAdminTestApp, followConsole, postConsoleForm, type AdminTestApp } from './helpers.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';

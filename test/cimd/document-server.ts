@@ -12,7 +12,7 @@ export const TEST_CA_FILE = fixture('localhost-cert.pem');
 /**
  * The environment for a test app that may fetch documents from this server. Every test fetch is one
  * address (127.0.0.1) asking one host (127.0.0.1): that pair gets the whole per-address budget (30), not
- * the production share of a host (CIMD_FETCH_MAX_PER_HOST_PER_IP, 10); test/ops/shared-budgets.test.ts tests the share.
+ * the production share of a host (CIMD_FETCH_MAX_PER_HOST_PER_IP, 10); test/rate-limit/shared-budgets.test.ts tests the share.
  */
 export const CIMD_DEV_ENV = { CIMD_ALLOW_LOOPBACK: 'true', CIMD_CA_FILE: TEST_CA_FILE, CIMD_FETCH_MAX_PER_HOST_PER_IP: '30' };
 

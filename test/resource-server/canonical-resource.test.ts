@@ -2,7 +2,7 @@
 // refuses at start is one the server refuses to register, and both agree on the canonical form.
 import { describe, expect, it } from 'vitest';
 import { canonicalResource, createResourceServer, resourceUriProblem, tryCanonicalResource } from '@portcullis/resource-server';
-import { canonicalVectors, refusedVectors } from '../unit/canonical-resource-uri.vectors.ts';
+import { canonicalVectors, refusedVectors } from '../resources/canonical-resource-uri.vectors.ts';
 
 const options = (resource: string) => ({
   resource, issuer: 'https://as.example.com', scopesSupported: ['notes:read'],

@@ -74,7 +74,7 @@ describe.each(backends)('token endpoint rate limits (%s)', (backend, environment
   it('refuses a client past TOKEN_RATE_MAX_PER_CLIENT, and only that client', async () => {
     const env = isolated(environment);
     const app = await testApp({ ...env, TOKEN_RATE_MAX_PER_CLIENT: '2', TOKEN_RATE_WINDOW_SECONDS: '3600' });
-    // Requests count once they speak for the client (its secret shown): see test/ops/shared-budgets.test.ts.
+    // Requests count once they speak for the client (its secret shown): see test/rate-limit/shared-budgets.test.ts.
     const confidential = () => addOperatorClient(app.db, { name: 'Backend', redirectUris: [REDIRECT_URI], confidential: true });
     const busy = await confidential();
     const calm = await confidential();

@@ -10,7 +10,7 @@ import {
   authorizeQuery, csrfTokenOf, decide, exchangeCode, follow, obtainCode, pkcePair, refresh, registerClient, signIn,
 } from '../helpers/oauth-flow.ts';
 import { connectClient, postAccountForm, signInToPortal } from '../helpers/portal.ts';
-import { runCommand } from './cli-in-process.ts';
+import { runCommand } from '../helpers/cli-in-process.ts';
 
 const RESOURCE = 'https://mcp.example.com/mcp';
 let app: TestApp;

@@ -4,11 +4,11 @@
 import { Writable } from 'node:stream';
 import { CookieAccessInfo } from 'cookiejar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
-import { log, setLogDestination, setLogLevel } from '../../src/log.ts';
-import { createTestApp, notesResource, PASSWORD, type TestApp } from '../helpers/test-app.ts';
-import { authorizeQuery, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, refresh } from '../helpers/oauth-flow.ts';
-import { runCommand } from './cli-in-process.ts';
+import { flushAuditWrites } from '../src/oidc/audit-events.ts';
+import { log, setLogDestination, setLogLevel } from '../src/log.ts';
+import { createTestApp, notesResource, PASSWORD, type TestApp } from './helpers/test-app.ts';
+import { authorizeQuery, csrfTokenOf, exchangeCode, follow, obtainCode, pkcePair, refresh } from './helpers/oauth-flow.ts';
+import { runCommand } from './helpers/cli-in-process.ts';
 
 const RESOURCE = 'https://mcp.example.com/mcp';
 let app: TestApp;
