@@ -30,6 +30,10 @@ const environmentSchema = z.object({
   KEY_ENCRYPTION_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
   // Seconds in which a rotated refresh token may be presented again (an honest retry) without revoking the grant.
   REFRESH_GRACE_SECONDS: seconds(0, 60).default(10),
+  // How long a resource read from the database serves authorization and token requests before it is read
+  // again: a resource registered, changed or disabled elsewhere (CLI, console, another process) takes
+  // effect within this long. 0 reads it on every request.
+  RESOURCE_CACHE_SECONDS: seconds(0, 300).default(2),
   // Default access-token lifetime for resources that set none (MCP: short-lived tokens); capped at 1 hour,
   // at least 120 s so clients that refresh with 60 s left do not refresh on every call.
   ACCESS_TOKEN_TTL_SECONDS: seconds(MIN_ACCESS_TOKEN_TTL_SECONDS, 3600).default(300),
@@ -129,6 +133,7 @@ export type Config = {
   cookieKeys: string[] | undefined;
   keyEncryptionSecret: string | undefined;
   refreshGraceSeconds: number;
+  resourceCacheSeconds: number;
   accessTokenTtlSeconds: number;
   authorizationCodeTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -178,6 +183,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     cookieKeys: env.COOKIE_KEYS?.split(',').map((key) => key.trim()),
     keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET,
     refreshGraceSeconds: env.REFRESH_GRACE_SECONDS,
+    resourceCacheSeconds: env.RESOURCE_CACHE_SECONDS,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     authorizationCodeTtlSeconds: env.AUTHORIZATION_CODE_TTL_SECONDS,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,

@@ -52,7 +52,7 @@ export interface ProviderDeps {
 const epoch = () => Math.floor(Date.now() / 1000);
 
 export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLimits }: ProviderDeps): Provider {
-  const resources = createResourceDirectory(db, config.signingAlg);
+  const resources = createResourceDirectory(db, config.signingAlg, config.resourceCacheSeconds);
   const secure = config.issuer.startsWith('https://');
   const irreversible = createIrreversibleScopeRules(resources);
   // Client ID Metadata Documents (MCP 2025-11-25): an https client_id is answered by our adapter from a

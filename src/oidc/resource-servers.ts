@@ -9,18 +9,17 @@ import { findResourceByUri, findSoleResourceUri } from '../resources/store.ts';
 const RESOURCE_REQUIRED = 'resource is required: name the MCP server (RFC 8707 resource parameter) this token is for';
 const ONE_RESOURCE = 'request one resource at a time: each access token has exactly one audience';
 
-// Resources change rarely and are read on every authorization and token request: keep each lookup
-// for a moment. A resource registered or changed from the CLI is seen within this many milliseconds.
-const CACHE_MS = 2000;
-
-export function createResourceDirectory(db: Db, signingAlg: string) {
+// Resources change rarely and are read on every authorization and token request: each lookup is kept
+// for RESOURCE_CACHE_SECONDS, so a resource registered or changed elsewhere is seen within that long.
+export function createResourceDirectory(db: Db, signingAlg: string, cacheSeconds: number) {
+  const cacheMs = cacheSeconds * 1000;
   const cache = new Map<string, { at: number; resource: Resource | undefined }>();
   // The resources a request resolved, by audience: synchronous hooks (token TTLs) read them here.
   const resolvedByRequest = new WeakMap<object, Map<string, Resource>>();
 
   async function lookup(canonicalUri: string): Promise<Resource | undefined> {
     const hit = cache.get(canonicalUri);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.resource;
+    if (hit && Date.now() - hit.at < cacheMs) return hit.resource;
     const resource = await findResourceByUri(db, canonicalUri);
     cache.set(canonicalUri, { at: Date.now(), resource });
     if (cache.size > 1000) cache.delete(cache.keys().next().value as string);

@@ -22,7 +22,8 @@ const counts = ({ read, consume, write, other, transactions }: TokenRoundTrips['
 describe('database round trips per grant type', () => {
   // One read (client, code, grant and account together), the conditional consume of the code, the
   // new RefreshToken and the token.issued audit row. The resource lookup is served by the resource
-  // directory's 2-second cache, warm here as under load; a cold one adds a read.
+  // directory's cache (RESOURCE_CACHE_SECONDS), held warm for the whole measurement as under load; a cold
+  // one adds a read.
   it('one authorization_code exchange: 1 read, 1 consume, 2 writes (budget 1 + 1 + 2)', () => {
     console.log(['code exchange:', ...describeStatements(measured.codeExchange)].join('\n'));
     expect(counts(measured.codeExchange)).toEqual({ read: 1, consume: 1, write: 2, other: 0, transactions: 0 });
