@@ -1,10 +1,7 @@
 // Compares a registration with the MCP server's live protected resource metadata (RFC 9728), so the
 // operator hears about audience, issuer and scope mismatches before MCP clients fail on them.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from '../outbound/address-policy.ts';
+import { fetchPublicJson } from '../outbound/fetch-public-json.ts';
 import { tryCanonicalResourceUri } from './canonical-uri.ts';
 
 // The operator is waiting at a prompt, and metadata is a few hundred bytes.
@@ -139,72 +136,37 @@ type FetchOutcome =
   | { kind: 'unreachable'; reason: string };
 
 /**
- * GET one URL: no redirects followed, JSON only, a size cap and a timeout, and the address policy of
- * metadata-document fetches (src/outbound/address-policy.ts): every resolved address, and the one the socket
- * reaches, must be public, so the check cannot be aimed at internal services. Reasons quote nothing the
- * server sent but its status and (shortened) content type: the document's own fields are compared, never shown.
+ * GET one URL through the SSRF-safe fetch of every outbound request (src/outbound/fetch-public-json.ts: the
+ * address policy of metadata-document fetches on every resolved address and on the one the socket reaches,
+ * no redirects, JSON only, a size cap and a timeout), so the check cannot be aimed at internal services.
+ * Reasons quote nothing the server sent but its status and (shortened) content type: the document's own
+ * fields are compared, never shown.
  */
-function fetchMetadataDocument(url: string, allowLoopback: boolean): Promise<FetchOutcome> {
-  const target = new URL(url);
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !isFetchableAddress(host, allowLoopback)) return Promise.resolve({ kind: 'unreachable', reason: NOT_PUBLIC });
-  return new Promise<FetchOutcome>((resolve) => {
-    let settled = false;
-    const settle = (outcome: FetchOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      req.destroy();
-      resolve(outcome);
-    };
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(target, {
-      method: 'GET', headers: { accept: 'application/json' }, agent: false, lookup: publicAddressLookup(allowLoopback),
-    });
-    const deadline = setTimeout(() => settle({ kind: 'unreachable', reason: `no answer within ${TIMEOUT_MS / 1000} s` }), TIMEOUT_MS);
-    req.on('socket', (socket) => {
-      // DNS rebinding: judge the address the socket really reached, before a byte of the request is sent.
-      socket.once('connect', () => {
-        if (!isFetchableAddress(socket.remoteAddress ?? '', allowLoopback)) settle({ kind: 'unreachable', reason: NOT_PUBLIC });
-      });
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'unreachable', reason: describeNetworkError(error) }));
-    req.on('response', (response) => {
-      const status = response.statusCode ?? 0;
-      if (status >= 300 && status < 400) {
-        return settle({ kind: 'http-problem', reason: `redirects (${status}); metadata must be served at this URL, redirects are not followed` });
-      }
-      if (status !== 200) return settle({ kind: 'http-problem', reason: `HTTP ${status}` });
-      const type = response.headers['content-type'] ?? '';
-      if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-        return settle({ kind: 'http-problem', reason: `served as ${JSON.stringify(type.slice(0, 60) || 'no content type')}, not application/json` });
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BYTES) return settle({ kind: 'http-problem', reason: `larger than ${MAX_BYTES / 1024} KiB` });
-        chunks.push(chunk);
-      });
-      response.on('error', () => settle({ kind: 'unreachable', reason: 'the connection broke while reading the answer' }));
-      response.on('end', () => {
-        try {
-          settle({ kind: 'document', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
-        } catch {
-          settle({ kind: 'http-problem', reason: 'not valid JSON' });
-        }
-      });
-    });
-    req.end();
-  });
+async function fetchMetadataDocument(url: string, allowLoopback: boolean): Promise<FetchOutcome> {
+  const result = await fetchPublicJson(new URL(url), { allowLoopback, timeoutMs: TIMEOUT_MS, maxBytes: MAX_BYTES });
+  if (result.ok) return { kind: 'document', body: result.body };
+  const { failure } = result;
+  switch (failure.code) {
+    case 'forbidden_address': return { kind: 'unreachable', reason: NOT_PUBLIC };
+    case 'timeout': return { kind: 'unreachable', reason: `no answer within ${TIMEOUT_MS / 1000} s` };
+    case 'unreachable': return { kind: 'unreachable', reason: describeNetworkError(failure.errorCode) };
+    case 'broken': return { kind: 'unreachable', reason: 'the connection broke while reading the answer' };
+    case 'redirect':
+      return { kind: 'http-problem', reason: `redirects (${failure.status}); metadata must be served at this URL, redirects are not followed` };
+    case 'bad_status': return { kind: 'http-problem', reason: `HTTP ${failure.status}` };
+    case 'not_json':
+      return { kind: 'http-problem', reason: `served as ${JSON.stringify(failure.contentType.slice(0, 60) || 'no content type')}, not application/json` };
+    case 'encoded': return { kind: 'http-problem', reason: `served with content-encoding ${JSON.stringify(failure.encoding.slice(0, 60))}` };
+    case 'too_large': return { kind: 'http-problem', reason: `larger than ${MAX_BYTES / 1024} KiB` };
+    case 'not_utf8': case 'hostile': case 'invalid_json': return { kind: 'http-problem', reason: 'not valid JSON' };
+  }
 }
 
 const NOT_PUBLIC = 'its host does not resolve to a public internet address (private and loopback addresses are refused, '
   + 'as for client metadata documents; CIMD_ALLOW_LOOPBACK=true allows loopback in development)';
 
-function describeNetworkError(error: NodeJS.ErrnoException): string {
-  if (error.code === FORBIDDEN_ADDRESS_CODE) return NOT_PUBLIC;
-  if (error.code === 'ECONNREFUSED') return 'connection refused (is the MCP server running?)';
-  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return 'host not found';
-  return error.code ?? 'the request failed';
+function describeNetworkError(code: string | undefined): string {
+  if (code === 'ECONNREFUSED') return 'connection refused (is the MCP server running?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  return code ?? 'the request failed';
 }
