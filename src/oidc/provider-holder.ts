@@ -4,6 +4,7 @@ import type { JWK } from 'jose';
 import type { Db } from '../db/db.ts';
 import { describeThrown, log } from '../log.ts';
 import { loadSigningJwks, publishedSigningKeyIds } from './keys.ts';
+import { requestState } from '../request/state.ts';
 
 export interface ProviderHolderOptions<T> {
   db: Db;
@@ -19,8 +20,6 @@ export class ProviderHolder<T> {
   // activation (a pending key's `activates_at` passing) only the order, and either means a new generation.
   #kids: string;
   #refreshing: Promise<boolean> | undefined;
-  // A request keeps the generation it started on, however long it runs and whatever is rebuilt meanwhile.
-  readonly #pinned = new WeakMap<object, T>();
 
   private constructor(options: ProviderHolderOptions<T>, jwks: JWK[]) {
     this.#options = options;
@@ -39,12 +38,10 @@ export class ProviderHolder<T> {
 
   /** The generation serving this request: the current one when the request first asks, then always that one. */
   forRequest(ctx: object): T {
-    let generation = this.#pinned.get(ctx);
-    if (!generation) {
-      generation = this.#current;
-      this.#pinned.set(ctx, generation);
-    }
-    return generation;
+    // A request keeps the generation it started on, however long it runs and whatever is rebuilt meanwhile.
+    const state = requestState(ctx);
+    state.providerGeneration ??= this.#current;
+    return state.providerGeneration as T;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Db } from '../db/db.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import type { Resource } from '../resources/schema.ts';
 import { findResourceByUri, findSoleResourceUri } from '../resources/store.ts';
+import { requestState } from '../request/state.ts';
 
 const RESOURCE_REQUIRED = 'resource is required: name the MCP server (RFC 8707 resource parameter) this token is for';
 const ONE_RESOURCE = 'request one resource at a time: each access token has exactly one audience';
@@ -14,8 +15,6 @@ const ONE_RESOURCE = 'request one resource at a time: each access token has exac
 export function createResourceDirectory(db: Db, signingAlg: string, cacheSeconds: number) {
   const cacheMs = cacheSeconds * 1000;
   const cache = new Map<string, { at: number; resource: Resource | undefined }>();
-  // The resources a request resolved, by audience: synchronous hooks (token TTLs) read them here.
-  const resolvedByRequest = new WeakMap<object, Map<string, Resource>>();
 
   async function lookup(canonicalUri: string): Promise<Resource | undefined> {
     const hit = cache.get(canonicalUri);
@@ -38,9 +37,8 @@ export function createResourceDirectory(db: Db, signingAlg: string, cacheSeconds
     if (resource.allowedClientIds && !(client && resource.allowedClientIds.includes(client.clientId))) {
       throw new errors.InvalidTarget(`this client may not obtain tokens for resource ${JSON.stringify(resource.uri)}`);
     }
-    const resolved = resolvedByRequest.get(ctx) ?? new Map<string, Resource>();
-    resolved.set(resource.uri, resource);
-    resolvedByRequest.set(ctx, resolved);
+    // Synchronous hooks (token lifetimes) read it back from the request's state.
+    requestState(ctx).resolvedResources.set(resource.uri, resource);
     return {
       audience: resource.uri,
       scope: resource.scopes.map((s) => s.scope).join(' '),
@@ -66,7 +64,7 @@ export function createResourceDirectory(db: Db, signingAlg: string, cacheSeconds
   }
 
   /** The registered resource behind an audience this request already resolved, if any. */
-  const resolvedFor = (ctx: object, audience: string) => resolvedByRequest.get(ctx)?.get(audience);
+  const resolvedFor = (ctx: object, audience: string) => requestState(ctx).resolvedResources.get(audience);
 
   /** The registered resource a resource indicator names (lenient on case and a trailing slash). */
   async function find(indicator: string): Promise<Resource | undefined> {

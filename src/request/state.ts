@@ -2,6 +2,7 @@
 // context: made on first use, and gone with the context (a WeakMap holds it, so nothing outlives the request).
 import type { AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
+import type { Resource } from '../resources/schema.ts';
 import type { ResolvedRoute } from './route.ts';
 
 /** A storage write the adapter holds back to the next write of the same request (src/oidc/adapter.ts). */
@@ -17,6 +18,12 @@ export interface RequestState {
   readonly byUid: Map<string, AdapterPayload | null>;
   /** Accounts read with the request's prefetch (src/oidc/token-prefetch.ts, authorization-prefetch.ts). */
   readonly accounts: Map<string, Account>;
+  /** The registered resources this request resolved, by audience: oidc-provider's synchronous hooks (token
+   * lifetimes) read them here (src/oidc/resource-servers.ts). */
+  readonly resolvedResources: Map<string, Resource>;
+  /** The Provider generation this request started on, kept to its end whatever is rebuilt meanwhile
+   * (src/oidc/provider-holder.ts; typed there). */
+  providerGeneration?: unknown;
   /** A refresh token whose consumption waits to be written with its successor (src/oidc/adapter.ts). */
   pendingConsume?: DeferredWrite | undefined;
   /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be deleted
@@ -42,7 +49,7 @@ const states = new WeakMap<object, RequestState>();
 export function requestState(ctx: object): RequestState {
   let state = states.get(ctx);
   if (!state) {
-    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), metadataDocumentFailures: new Map() };
+    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), resolvedResources: new Map(), metadataDocumentFailures: new Map() };
     states.set(ctx, state);
   }
   return state;
