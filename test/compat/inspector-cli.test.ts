@@ -1,23 +1,29 @@
 // The MCP Inspector's CLI mode against Portcullis and the notes server: its interactive OAuth (dynamic
-// registration, PKCE, resource) finished by the person in Chromium, a later run on the stored tokens
-// alone, and what it does on a 403 insufficient_scope (it refreshes, then gives up: its own bug).
+// registration or a Client ID Metadata Document, PKCE, resource) finished by the person in Chromium, a
+// later run on the stored tokens alone, and what it does on a 403 insufficient_scope (it refreshes, then
+// gives up: its own bug).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { CIMD_DEV_ENV, clientDocument, startDocumentServer, type DocumentServer } from '../cimd/document-server.ts';
 import { InspectorCli } from './inspector-cli.ts';
 import { approveInBrowser, openPage, startCompatStack, type CompatStack } from './stack.ts';
 
 let stack: CompatStack;
+let docs: DocumentServer;
 let cli: InspectorCli;
 let callbackUrl: string;
 beforeAll(async () => {
-  stack = await startCompatStack();
+  docs = await startDocumentServer();
+  // Metadata documents come from the local https document server (development mode).
+  stack = await startCompatStack(CIMD_DEV_ENV);
   cli = await InspectorCli.create();
   callbackUrl = `http://127.0.0.1:${await freePort()}/oauth/callback`;
 });
 afterAll(async () => {
   await cli?.close();
   await stack?.close();
+  await docs?.close();
 });
 
 const resultOf = (stdout: string) => (JSON.parse(stdout) as { result: Record<string, unknown> }).result;
@@ -71,5 +77,27 @@ describe('MCP Inspector CLI (mcp-inspector --cli)', () => {
     expect(stderr).not.toContain('Please navigate to');
     expect((await tokenGrantTypes()).slice(before.length)).toEqual(['refresh_token']);
     expect(stack.notes.store.list(stack.personId)).toEqual(['stored']);
+  });
+
+  it('with --client-metadata-url: the document URL is its client_id, nothing is registered', async () => {
+    const own = await InspectorCli.create();
+    const documentUrl = docs.url('/inspector/client.json');
+    docs.serveJson('/inspector/client.json', clientDocument(documentUrl, callbackUrl, { client_name: 'MCP Inspector' }));
+    const registeredClients = async () => (await stack.portcullis.db.query(`SELECT id FROM oidc_models WHERE model = 'Client'`)).rows.length;
+    const before = await registeredClients();
+    try {
+      const run = own.run([stack.notes.url, '--method', 'tools/list', '--callback-url', callbackUrl, '--client-metadata-url', documentUrl]);
+      const authorization = new URL(await run.authorizationUrl);
+      expect(authorization.searchParams.get('client_id')).toBe(documentUrl);
+      const page = await openPage(stack.browser);
+      await approveInBrowser(page, authorization.href, stack.email);
+      const { code, stderr } = await run.done;
+      expect(code, stderr).toBe(0);
+      expect(docs.hits.get('/inspector/client.json')).toBe(1);
+      expect(await registeredClients()).toBe(before);
+      await page.context().close();
+    } finally {
+      await own.close();
+    }
   });
 });
