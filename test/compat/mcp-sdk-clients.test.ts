@@ -103,6 +103,22 @@ describe.each(['v2', 'v1'] as const)('MCP SDK %s client', (sdk) => {
   });
 });
 
+describe('RFC 9207 in the SDK v2 client', () => {
+  it('refuses a callback whose iss is not the discovered issuer, before redeeming the code', async () => {
+    const page = await openPage(stack.browser);
+    const oauth = new ScriptedOAuthProvider(new BrowserPerson(page), callback.redirectUri);
+    const transport = open('v2', oauth) as TransportV2;
+    await expect(newClient('v2').connect(transport as never)).rejects.toThrow();
+    const forged = new URLSearchParams(oauth.callback!.searchParams);
+    forged.set('iss', 'https://attacker.example');
+    await expect(transport.finishAuth(forged)).rejects.toThrow(/issuer/i);
+    expect(oauth.tokens()).toBeUndefined();
+    await transport.finishAuth(oauth.callback!.searchParams);
+    expect(decodeJwt(oauth.accessToken).aud).toBe(stack.notes.url);
+    await page.context().close();
+  });
+});
+
 describe('403 insufficient_scope (step-up)', () => {
   it('v2 re-authorizes for the challenged scope by itself; the person ticks only the new one', async () => {
     const page = await openPage(stack.browser);
