@@ -13,9 +13,12 @@ export const KEY_SET_MAX_BYTES = 64 * 1024;
  * fetch does (public addresses, https, no redirects, JSON, a size cap), and a refusal is an error
  * oidc-provider turns into the client's authentication failure.
  */
-export function createProviderFetch(options: FetchOptions): (input: string | URL | Request) => Promise<Response> {
-  return async (input) => {
+export function createProviderFetch(options: FetchOptions): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
+  return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : input);
+    // Only key sets are fetched today; a feature that would POST elsewhere must get its own fetch, not a GET.
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    if (method !== 'GET') throw new Error(`${url.href}: only GET requests leave through this fetch, not ${method}`);
     try {
       const fetched = await fetchMetadataDocument(url, { ...options, maxBytes: KEY_SET_MAX_BYTES });
       const headers = new Headers({ 'content-type': 'application/json' });
