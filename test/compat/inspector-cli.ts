@@ -2,7 +2,7 @@
 // person runs it in a terminal: its home (OAuth store, secrets file) in a temp dir, the "Please navigate
 // to:" URL it prints when a login is needed read from stderr, its result read from stdout as JSON.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ export interface InspectorRun {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** One home per test file: runs share the OAuth store, as one person's runs do. */
+/** One home per person: the runs in it share the OAuth store (registration and tokens), as one person’s runs do. */
 export class InspectorCli {
   private constructor(readonly home: string) {}
 
@@ -57,11 +57,6 @@ export class InspectorCli {
       });
     });
     return { authorizationUrl, done };
-  }
-
-  /** What the CLI keeps on disk under its home (the OAuth store and secrets), as text: for "what is stored". */
-  async storedFile(relativePath: string): Promise<string> {
-    return readFile(join(this.home, relativePath), 'utf8');
   }
 
   async close(): Promise<void> {
