@@ -1,6 +1,7 @@
 // What a fetched Client ID Metadata Document must say, and the client metadata we derive from it for
 // oidc-provider: its client_id equal to the URL, a name, redirect URIs under our usual rules, public or
-// private_key_jwt clients only. Unknown fields are ignored; secrets and fetch-triggering fields refused.
+// private_key_jwt clients only (named outright, or chosen from an RP Metadata Choices list). Unknown
+// fields are ignored; secrets and fetch-triggering fields refused.
 import { z } from 'zod';
 import { inferApplicationType, redirectUriProblem } from '../clients/redirect-uri-rules.ts';
 import { MetadataDocumentError } from './errors.ts';
@@ -24,6 +25,9 @@ const documentSchema = z.object({
   // Shared secrets make no sense for a client anyone can claim by URL (the CIMD draft forbids them).
   token_endpoint_auth_method: z.enum(['none', 'private_key_jwt'], 'must be none, or private_key_jwt with jwks or jwks_uri').optional(),
   token_endpoint_auth_signing_alg: z.string().optional(),
+  // OpenID Connect RP Metadata Choices 1.0 §3: the methods the client can use, for a server that sends
+  // no registration response to say which one it chose (as with a metadata document).
+  token_endpoint_auth_methods_supported: z.array(z.string()).min(1).max(20).optional(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).optional(),
   jwks_uri: httpsUrl.optional(),
 });
@@ -35,6 +39,21 @@ const SUPPORTED_GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
 export type ClientMetadata = Record<string, unknown> & { client_id: string; client_name: string; redirect_uris: string[] };
 
 const invalid = (reason: string) => new MetadataDocumentError('invalid_document', reason);
+
+type Document = z.infer<typeof documentSchema>;
+
+/**
+ * The token endpoint authentication the client gets: the one it names, or else our choice from the
+ * methods it lists (its keys when it publishes them, public otherwise); no field at all means public.
+ */
+function chooseAuthMethod(document: Document): 'none' | 'private_key_jwt' {
+  if (document.token_endpoint_auth_method) return document.token_endpoint_auth_method;
+  const offered = document.token_endpoint_auth_methods_supported;
+  if (!offered) return 'none';
+  if (offered.includes('private_key_jwt') && (document.jwks || document.jwks_uri)) return 'private_key_jwt';
+  if (offered.includes('none')) return 'none';
+  throw invalid(`its token_endpoint_auth_methods_supported (${offered.join(', ')}) offers neither none nor private_key_jwt with jwks or jwks_uri`);
+}
 
 /** The client metadata a document yields for `clientId`, or MetadataDocumentError('invalid_document'). */
 export function clientMetadataFromDocument(clientId: string, body: unknown): ClientMetadata {
@@ -63,7 +82,7 @@ export function clientMetadataFromDocument(clientId: string, body: unknown): Cli
     });
   }
 
-  const authMethod = document.token_endpoint_auth_method ?? 'none';
+  const authMethod = chooseAuthMethod(document);
   if (authMethod === 'private_key_jwt' && !document.jwks && !document.jwks_uri) {
     throw invalid('its token_endpoint_auth_method is private_key_jwt but it carries no jwks or jwks_uri');
   }

@@ -27,6 +27,7 @@ import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
 import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
 import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
+import { createProviderFetch } from '../cimd/provider-fetch.ts';
 import type { RateLimits } from '../rate-limit/limits.ts';
 import { withInteractionLimits } from '../rate-limit/interaction-limits.ts';
 import { countTokenRequestsPerClient, metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
@@ -59,8 +60,9 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   // database-shared cache and an SSRF-safe fetch (src/cimd/). oidc-provider's experimental
   // `features.clientIdMetadataDocument` stays off: its cache is per process and it has no domain
   // policy, loopback development mode or change detection; the adapter answers before it would run.
+  const outbound = fetchOptionsFromConfig(config.cimd);
   const metadataDocuments = createMetadataDocumentResolver({
-    db, domainPolicy: config.cimd.domainPolicy, fetch: fetchOptionsFromConfig(config.cimd),
+    db, domainPolicy: config.cimd.domainPolicy, fetch: outbound,
     validateClient: async (metadata) => { await provider.Client.validate(metadata); },
     ...(rateLimits ? { beforeFetch: metadataFetchGate(rateLimits) } : {}),
   });
@@ -78,6 +80,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       },
     }), resources), metadataDocuments), rateLimits, db),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
+    // A metadata-document client's jwks_uri is fetched under the documents' own rules (provider-fetch.ts).
+    fetch: createProviderFetch(outbound),
     // Cookie prefixes (RFC 6265bis §4.1.3) on an https issuer make browsers refuse a cookie of that name
     // planted over http or by a sibling host. `__Host-` demands Path=/ and no Domain: the session cookie
     // (long) has both. oidc-provider path-scopes the interaction cookies (to /interaction/<uid> and

@@ -1,5 +1,6 @@
 // The MCP SDKs' OAuthClientProvider, kept in memory, whose "redirect the user" step hands the
-// authorization URL to a Person who answers it; the callback URL is kept for finishAuth.
+// authorization URL to a person who answers it (over HTTP, or in a browser); the callback URL is kept
+// for finishAuth.
 import type { OAuthClientProvider as ProviderV2 } from '@modelcontextprotocol/client';
 import type { OAuthClientProvider as ProviderV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { acceptDefaults, type ConsentChoice, type Person } from './person.ts';
@@ -18,7 +19,11 @@ export class ScriptedOAuthProvider {
   private verifier = '';
   private discovery: unknown;
 
-  constructor(private readonly person: Person, readonly redirectUrl: string) {}
+  /**
+   * `clientMetadataUrl`: the client's metadata document (its client_id where the server supports
+   * Client ID Metadata Documents); without it the SDK registers dynamically.
+   */
+  constructor(private readonly person: Pick<Person, 'authorize'>, readonly redirectUrl: string, readonly clientMetadataUrl?: string) {}
 
   get clientMetadata() {
     return {
