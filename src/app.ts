@@ -42,6 +42,7 @@ import { watchDiskFull } from './db/disk-full-watch.ts';
 import { requestDeadline } from './http/request-deadline.ts';
 import { tokenRateLimit } from './http/rate-limit.ts';
 import { createRateLimits } from './rate-limit/limits.ts';
+import { traceQueries, traceRequests } from './telemetry/tracing.ts';
 
 export interface AppDeps { config: Config; db: Db; secrets: Secrets }
 export interface PortcullisApp {
@@ -63,7 +64,7 @@ interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc:
 export async function createApp({ config, db: givenDb, secrets }: AppDeps): Promise<PortcullisApp> {
   // Every store goes through the watched Db, so a full disk seen by any of them reaches /readyz.
   const diskFull = watchDiskFull(givenDb);
-  const db = diskFull.db;
+  const db = traceQueries(diskFull.db);
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
   // Accounts from before migration 0018 with a non-ASCII email get the key they are looked up by.
   await backfillEmailKeys(db);
@@ -112,6 +113,7 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   // Behind proxies, ctx.ip is the right-most X-Forwarded-For entry no trusted proxy added (maxIpsCount).
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: secrets.cookieKeys });
   app.use(securityHeaders());
+  app.use(traceRequests());
   app.use(accessLog(metrics));
   // Our pages by path, and by the route the request reaches whatever its spelling (canonicalPaths above
   // already refuses other spellings; this keeps the check on the route if that ever changes).
