@@ -1,6 +1,6 @@
 // The OpenTelemetry SDK, loaded only when tracing is configured (tracing.ts imports this file lazily):
 // W3C trace context in, spans batched out as OTLP/HTTP JSON, the request id copied onto every span.
-import { context, propagation, trace, type Context } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, propagation, trace, type Context, type DiagLogFunction } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -12,6 +12,7 @@ import {
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
+import { log } from '../log.ts';
 import type { TracingSettings } from './settings.ts';
 import { REQUEST_ID, REQUEST_ID_ATTRIBUTE, requestSpans } from './request-spans.ts';
 import { querySpans } from './query-spans.ts';
@@ -48,7 +49,15 @@ const requestIdOnEverySpan: SpanProcessor = {
   shutdown: async () => {},
 };
 
+// The SDK reports a failed export (collector down, refusing) through its diag logger, silent by default:
+// an operator whose traces stop arriving finds why in our log. Its messages describe the export, not spans.
+const toLog = (at: 'warn' | 'error'): DiagLogFunction => (message, ...details) =>
+  log[at](`tracing: ${message}`, details.length ? { details: details.map((detail) => String(detail)).join(' ').slice(0, 500) } : {});
+const exportFailed = (error: unknown) => diagnostics.error('spans could not be exported', error);
+const diagnostics = { error: toLog('error'), warn: toLog('warn'), info: () => {}, debug: () => {}, verbose: () => {} };
+
 export function startOtelRuntime(settings: TracingSettings): TracingRuntime {
+  diag.setLogger(diagnostics, DiagLogLevel.WARN);
   // Spans follow the request through awaits (AsyncLocalStorage): a query's span finds its request's.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -65,12 +74,14 @@ export function startOtelRuntime(settings: TracingSettings): TracingRuntime {
     requestSpans: () => requestSpans(tracer),
     querySpans: (db) => querySpans(tracer, db),
     providerSpans: (oidcProvider) => providerSpans(tracer, oidcProvider),
-    flush: () => provider.forceFlush(),
+    // A flush asked for (shutdown, tests) reports a refused export instead of failing the caller.
+    flush: () => provider.forceFlush().catch(exportFailed),
     async shutdown() {
-      await provider.shutdown();
+      await provider.shutdown().catch(exportFailed);
       trace.disable();
       propagation.disable();
       context.disable();
+      diag.disable();
     },
   };
 }

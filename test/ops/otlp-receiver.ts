@@ -36,9 +36,11 @@ async function bodyOf(request: IncomingMessage): Promise<string> {
 export async function startOtlpReceiver() {
   const bodies: string[] = [];
   const contentTypes: string[] = [];
+  let refusal: number | undefined;
   const server = createServer(async (request, response) => {
     const body = await bodyOf(request);
     if (request.method !== 'POST' || request.url !== '/v1/traces') return void response.writeHead(404).end();
+    if (refusal) return void response.writeHead(refusal, { 'content-type': 'application/json' }).end('{"code":3,"message":"refused"}');
     bodies.push(body);
     contentTypes.push(String(request.headers['content-type']));
     // An empty ExportTraceServiceResponse: everything accepted.
@@ -50,6 +52,8 @@ export async function startOtlpReceiver() {
     url: `http://127.0.0.1:${port}/v1/traces`,
     bodies,
     contentTypes,
+    /** Answers every later export with this status (undefined: accept again), as a collector refusing. */
+    refuse(status: number | undefined) { refusal = status; },
     spans(): ReceivedSpan[] {
       return bodies.flatMap((body) => (JSON.parse(body) as TracesRequest).resourceSpans.flatMap((resourceSpans) =>
         resourceSpans.scopeSpans.flatMap((scope) => scope.spans.map((span) => ({

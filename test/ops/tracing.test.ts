@@ -4,8 +4,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { setLogDestination } from '../../src/log.ts';
 import { flushTracing, startTracing, stopTracing } from '../../src/telemetry/tracing.ts';
 import { createNotesTestApp, PASSWORD, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 import { exchangeCode, obtainCode, REDIRECT_URI, registerClient } from '../helpers/oauth-flow.ts';
@@ -132,6 +134,20 @@ describe('traces of a token request', () => {
     expect(step?.statusCode).toBe(2);
     expect(step?.events).toContainEqual({ name: 'grant.error', attributes: { 'error.type': 'invalid_grant' } });
     expect(receiver.bodies.join('\n')).not.toContain('not-a-code-');
+  });
+
+  it('says in the log when the collector refuses an export', async () => {
+    let captured = '';
+    setLogDestination(new Writable({ write(chunk, _encoding, done) { captured += String(chunk); done(); } }));
+    receiver.refuse(400);
+    try {
+      expect((await app.http().get('/healthz')).status).toBe(200);
+      await flushTracing();
+      expect(captured).toMatch(/"msg":"tracing: [^"]*"/);
+    } finally {
+      receiver.refuse(undefined);
+      setLogDestination(undefined);
+    }
   });
 });
 
