@@ -3,6 +3,8 @@
 // response names, and nothing secret in the payload; with nothing configured, no SDK is loaded at all.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { setLogDestination } from '../../src/log.ts';
 import { flushTracing, startTracing, stopTracing } from '../../src/telemetry/tracing.ts';
 import { createNotesTestApp, PASSWORD, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 import { exchangeCode, obtainCode, REDIRECT_URI, registerClient } from '../helpers/oauth-flow.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
@@ -165,6 +168,43 @@ function runChild(env: Record<string, string>): Promise<{ exit: number | null; o
 }
 
 const report = (output: string) => JSON.parse(output.trim().split('\n').at(-1)!) as { otelModules: string[]; tokenStatus: number };
+
+describe('the server process (main.ts)', () => {
+  it('starts tracing from the environment and sends the spans still queued when it stops', async () => {
+    const receiver = await startOtlpReceiver();
+    const port = await freePort();
+    const otelFree = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
+    const child = spawn(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'src/main.ts'], {
+      env: {
+        ...otelFree, DATABASE_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-tracing-')), PORT: String(port), LOG_LEVEL: 'warn',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace(/\/v1\/traces$/, ''), OTEL_SERVICE_NAME: 'portcullis-main',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let status = 0;
+      for (let tries = 0; tries < 300 && status !== 200; tries += 1) {
+        status = await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status, () => 0);
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(status, output).toBe(200);
+      // Nothing exported yet: the batch waits, and the process is stopped before it would send.
+      expect(receiver.bodies).toEqual([]);
+      child.kill('SIGTERM');
+      expect(await exited, output).toBe(0);
+      const health = receiver.spans().find((span) => span.name === 'GET /healthz');
+      expect(health).toMatchObject({ kind: SERVER, attributes: { 'http.route': '/healthz', 'http.response.status_code': 200 } });
+      expect(health!.resource['service.name']).toBe('portcullis-main');
+    } finally {
+      child.kill('SIGKILL');
+      await receiver.close();
+    }
+  }, 120_000);
+});
 
 describe('with nothing configured', () => {
   it('loads no OpenTelemetry module and sends nothing, where a configured process loads the SDK and sends', async () => {
