@@ -10,7 +10,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { setLogDestination } from '../../src/log.ts';
-import { flushTracing, startTracing, stopTracing } from '../../src/telemetry/tracing.ts';
+import { trace } from '@opentelemetry/api';
+import { flushTracing, startTracing, stopTracing, traceQueries } from '../../src/telemetry/tracing.ts';
 import { createNotesTestApp, PASSWORD, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 import { exchangeCode, obtainCode, REDIRECT_URI, registerClient } from '../helpers/oauth-flow.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -139,6 +140,28 @@ describe('traces of a token request', () => {
     expect(receiver.bodies.join('\n')).not.toContain('not-a-code-');
   });
 
+  it('gives a failed statement its SQLSTATE, never the message, and puts a transaction\'s statements under it', async () => {
+    const db = traceQueries(app.db);
+    const traceId = await trace.getTracer('test').startActiveSpan('a request', async (parent) => {
+      await expect(db.query('SELECT 1 / $1::int AS quotient', [0])).rejects.toThrow(/division by zero/);
+      await db.transaction(async (tx) => { await tx.query('SELECT count(*) FROM accounts'); });
+      parent.end();
+      return parent.spanContext().traceId;
+    });
+    await flushTracing();
+    // Outside any span: not traced at all (the purge timer, key refresh).
+    const exported = receiver.spans().length;
+    await db.query('SELECT 2 AS untraced');
+    await flushTracing();
+    expect(receiver.spans().length).toBe(exported);
+    const spans = receiver.spans().filter((span) => span.traceId === traceId);
+    expect(spans.find((span) => span.name === 'SELECT')).toMatchObject({ statusCode: 2, attributes: { 'db.operation.name': 'SELECT', 'error.type': '22012' } });
+    const transaction = spans.find((span) => span.name === 'TRANSACTION');
+    expect(spans.find((span) => span.name === 'SELECT accounts')?.parentSpanId).toBe(transaction?.spanId);
+    const payload = receiver.bodies.join('\n');
+    expect(payload).not.toContain('division by zero');
+  });
+
   it('says in the log when the collector refuses an export', async () => {
     let captured = '';
     setLogDestination(new Writable({ write(chunk, _encoding, done) { captured += String(chunk); done(); } }));
@@ -210,19 +233,25 @@ describe('with nothing configured', () => {
   it('loads no OpenTelemetry module and sends nothing, where a configured process loads the SDK and sends', async () => {
     const receiver = await startOtlpReceiver();
     try {
-      const configured = await runChild({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url });
+      const [configured, unconfigured, disabled] = await Promise.all([
+        runChild({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'configured' }),
+        // Settings beside the endpoint alone do not turn tracing on.
+        runChild({ OTEL_SERVICE_NAME: 'unconfigured', OTEL_TRACES_SAMPLER: 'always_on' }),
+        // The standard off switch wins over an endpoint: this one would reach the receiver.
+        runChild({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'disabled', OTEL_SDK_DISABLED: 'true' }),
+      ]);
+      // The check can see the SDK: the configured process loads it and its spans arrive.
       expect(configured.exit, configured.output).toBe(0);
       expect(report(configured.output).otelModules).toEqual(expect.arrayContaining(['@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-http']));
-      expect(receiver.spans().some((span) => span.name === 'POST token')).toBe(true);
+      expect(receiver.spans().some((span) => span.name === 'POST token' && span.resource['service.name'] === 'configured')).toBe(true);
 
-      const received = receiver.bodies.length;
-      // Settings beside the endpoint alone do not turn tracing on.
-      const unconfigured = await runChild({ OTEL_SERVICE_NAME: 'portcullis', OTEL_TRACES_SAMPLER: 'always_on' });
-      expect(unconfigured.exit, unconfigured.output).toBe(0);
-      expect(report(unconfigured.output)).toEqual({ otelModules: [], tokenStatus: 401 });
-      expect(receiver.bodies.length).toBe(received);
+      for (const child of [unconfigured, disabled]) {
+        expect(child.exit, child.output).toBe(0);
+        expect(report(child.output)).toEqual({ otelModules: [], tokenStatus: 401 });
+      }
+      expect(receiver.spans().filter((span) => span.resource['service.name'] !== 'configured')).toEqual([]);
     } finally {
       await receiver.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
