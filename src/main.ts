@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     log.info('Portcullis is ready', {
       issuer: config.issuer, port: config.port,
       database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}`,
+      traces: config.tracing ? `OTLP to ${new URL(config.tracing.endpoint).host}` : 'off',
     });
   });
 

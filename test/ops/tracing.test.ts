@@ -18,6 +18,8 @@ import { freePort } from '../helpers/free-port.ts';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
+/** This process's environment without any OTEL_* setting of the machine's, for the processes started here. */
+const otelFree = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
 const SERVER = 2;
 const CLIENT = 3;
 
@@ -180,9 +182,8 @@ describe('traces of a token request', () => {
 // A process of its own (test/ops/tracing-child.ts): which modules a process loads cannot be seen in a
 // test worker that already loaded the SDK above.
 function runChild(env: Record<string, string>): Promise<{ exit: number | null; output: string }> {
-  const otelFree = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
   const child = spawn(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'test/ops/tracing-child.ts'], {
-    env: { ...otelFree, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...otelFree(), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
@@ -196,10 +197,9 @@ describe('the server process (main.ts)', () => {
   it('starts tracing from the environment and sends the spans still queued when it stops', async () => {
     const receiver = await startOtlpReceiver();
     const port = await freePort();
-    const otelFree = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
     const child = spawn(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'src/main.ts'], {
       env: {
-        ...otelFree, DATABASE_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-tracing-')), PORT: String(port), LOG_LEVEL: 'warn',
+        ...otelFree(), DATABASE_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'portcullis-tracing-')), PORT: String(port), LOG_LEVEL: 'warn',
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace(/\/v1\/traces$/, ''), OTEL_SERVICE_NAME: 'portcullis-main',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
