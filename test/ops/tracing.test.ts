@@ -193,8 +193,9 @@ function runChild(env: Record<string, string>): Promise<{ exit: number | null; o
 
 const report = (output: string) => JSON.parse(output.trim().split('\n').at(-1)!) as { otelModules: string[]; tokenStatus: number };
 
-describe('the server process (main.ts)', () => {
-  it('starts tracing from the environment and sends the spans still queued when it stops', async () => {
+// Processes of their own, started side by side (each spends most of its time starting).
+describe.concurrent('in processes of their own', () => {
+  it('the server (main.ts) starts tracing from the environment and sends the spans still queued when it stops', async ({ expect }) => {
     const receiver = await startOtlpReceiver();
     const port = await freePort();
     const child = spawn(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), 'src/main.ts'], {
@@ -227,10 +228,8 @@ describe('the server process (main.ts)', () => {
       await receiver.close();
     }
   }, 120_000);
-});
 
-describe('with nothing configured', () => {
-  it('loads no OpenTelemetry module and sends nothing, where a configured process loads the SDK and sends', async () => {
+  it('with nothing configured, loads no OpenTelemetry module and sends nothing, where a configured process loads the SDK and sends', async ({ expect }) => {
     const receiver = await startOtlpReceiver();
     try {
       const [configured, unconfigured, disabled] = await Promise.all([
