@@ -17,8 +17,12 @@ const STEP_EVENTS = [
   'server_error',
 ] as const;
 
-// grant_type is the client's input: kept only when it looks like a grant type (a word or a URN).
-const GRANT_TYPE = /^[\w:.-]{1,100}$/;
+// grant_type is the client's input, and a confused client may put a token there: only the grant types
+// oidc-provider knows are named, any other value is `other`.
+const GRANT_TYPES = new Set([
+  'authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code',
+  'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:openid:params:grant-type:ciba',
+]);
 
 function stepAttributes(ctx: KoaContextWithOIDC): Record<string, string> {
   const oidc = ctx.oidc as Partial<KoaContextWithOIDC['oidc']> | undefined;
@@ -26,7 +30,7 @@ function stepAttributes(ctx: KoaContextWithOIDC): Record<string, string> {
   const clientId = oidc?.client?.clientId;
   return {
     'oidc.route': oidc?.route ?? 'unmatched',
-    ...(typeof grantType === 'string' && GRANT_TYPE.test(grantType) ? { 'oauth.grant_type': grantType } : {}),
+    ...(typeof grantType === 'string' ? { 'oauth.grant_type': GRANT_TYPES.has(grantType) ? grantType : 'other' } : {}),
     // A public identifier (RFC 6749 §2.2), unlike the client's secret, which is never read here.
     ...(typeof clientId === 'string' ? { 'oauth.client_id': clientId.slice(0, 512) } : {}),
   };

@@ -128,7 +128,7 @@ describe('traces of a token request', () => {
     expect(payload).not.toMatch(/\/interaction\/[\w-]{10,}/);
   });
 
-  it('marks a refused grant with its OAuth error code, and no new trace without a traceparent', async () => {
+  it('marks a refused grant with its OAuth error code, starts a new trace without a traceparent, and never copies an unknown grant_type', async () => {
     const { client_id: clientId } = await registerClient(app);
     const refused = await exchangeCode(app, { client_id: clientId, code: 'not-a-code-'.padEnd(43, 'x'), code_verifier: 'v'.repeat(43) });
     expect(refused.status).toBe(400);
@@ -140,6 +140,15 @@ describe('traces of a token request', () => {
     expect(step?.statusCode).toBe(2);
     expect(step?.events).toContainEqual({ name: 'grant.error', attributes: { 'error.type': 'invalid_grant' } });
     expect(receiver.bodies.join('\n')).not.toContain('not-a-code-');
+
+    // A token pasted into grant_type by a confused client is named `other`, never copied.
+    const misplaced = `eyJ${randomBytes(24).toString('base64url')}`;
+    const confused = await app.http().post('/token').type('form').send(new URLSearchParams({ grant_type: misplaced, client_id: clientId }).toString());
+    expect(confused.status).toBe(400);
+    await flushTracing();
+    const confusedStep = receiver.spans().find((span) => span.name === 'oidc token' && attribute(span, 'portcullis.request_id') === confused.headers['x-request-id']);
+    expect(confusedStep?.attributes['oauth.grant_type']).toBe('other');
+    expect(receiver.bodies.join('\n')).not.toContain(misplaced);
   });
 
   it('gives a failed statement its SQLSTATE, never the message, and puts a transaction\'s statements under it', async () => {
