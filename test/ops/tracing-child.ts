@@ -1,4 +1,4 @@
-// Run by tracing.test.ts as a process of its own: tracing started from this process's environment as
+// Run by tracing-processes.test.ts as a process of its own: tracing started from this process's environment as
 // main.ts starts it, one app answering one token request; prints which OpenTelemetry packages loaded.
 import { registerHooks } from 'node:module';
 import { createServer } from 'node:http';
