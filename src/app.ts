@@ -43,6 +43,7 @@ import { watchDiskFull } from './db/disk-full-watch.ts';
 import { requestDeadline } from './http/request-deadline.ts';
 import { tokenRateLimit } from './http/rate-limit.ts';
 import { createRateLimits } from './rate-limit/limits.ts';
+import { traceQueries, traceRequests } from './telemetry/tracing.ts';
 
 export interface AppDeps { config: Config; db: Db; secrets: Secrets }
 export interface PortcullisApp {
@@ -66,7 +67,7 @@ interface ProviderGeneration { provider: Provider; routes: Koa.Middleware; oidc:
 export async function createApp({ config, db: givenDb, secrets }: AppDeps): Promise<PortcullisApp> {
   // Every store goes through the watched Db, so a full disk seen by any of them reaches /readyz.
   const diskFull = watchDiskFull(givenDb);
-  const db = diskFull.db;
+  const db = traceQueries(diskFull.db);
   await ensureSigningKeys(db, secrets.keyEncryptionSecret);
   // Accounts from before migration 0018 with a non-ASCII email get the key they are looked up by.
   await backfillEmailKeys(db);
@@ -123,6 +124,8 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   // Every request crosses these steps in this order; a gate sits before whatever it guards.
   const pipeline = usePipeline(app, [
     step('security headers', securityHeaders()),
+    // A server span per request when tracing is configured (src/telemetry/); a pass-through otherwise.
+    step('trace', traceRequests()),
     step('access log', accessLog(metrics)),
     // The one place an error becomes a response (src/errors.ts).
     step('error boundary', errorBoundary()),

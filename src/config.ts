@@ -6,6 +6,7 @@ import type { LoginThrottlePolicy } from './accounts/login-throttle.ts';
 import type { RateLimitConfig } from './rate-limit/limits.ts';
 import { DOMAIN_POLICY_MODES, domainName, type ConfiguredDomainPolicy } from './cimd/domain-policy.ts';
 import { MIN_ACCESS_TOKEN_TTL_SECONDS } from './resources/schema.ts';
+import { TRACE_SAMPLERS, type TracingSettings } from './telemetry/settings.ts';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -121,6 +122,18 @@ const environmentSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   // Prefix of every Redis key we write (several deployments, or tests, can share one Redis).
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('portcullis:rl:'),
+  // OpenTelemetry traces over OTLP/HTTP (src/telemetry/), off unless an endpoint is set: the standard
+  // variables, so a collector's usual setup works. The signal's own endpoint is used as given; the
+  // general one gets /v1/traces appended (OTLP exporter spec).
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  // The standard switch that turns the SDK off whatever the endpoints say.
+  OTEL_SDK_DISABLED: booleanFlag.default(false),
+  // service.name on every span.
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).default('portcullis'),
+  // Which traces are kept (the SDK's standard sampler names); the ratio for the *traceidratio ones.
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 export type Config = {
@@ -151,6 +164,8 @@ export type Config = {
   auditRetentionDays: number;
   metricsToken: string | undefined;
   rateLimits: RateLimitConfig;
+  /** undefined: tracing off, nothing of the OpenTelemetry SDK is loaded. */
+  tracing: TracingSettings | undefined;
 };
 
 export class ConfigError extends Error {
@@ -228,5 +243,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       redisUrl: env.REDIS_URL,
       redisKeyPrefix: env.REDIS_KEY_PREFIX,
     },
+    tracing: tracingSettings(env),
   };
+}
+
+function tracingSettings(env: z.infer<typeof environmentSchema>): TracingSettings | undefined {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT && `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  if (!endpoint || env.OTEL_SDK_DISABLED) return undefined;
+  return { endpoint, serviceName: env.OTEL_SERVICE_NAME, sampler: env.OTEL_TRACES_SAMPLER, samplerRatio: env.OTEL_TRACES_SAMPLER_ARG };
 }

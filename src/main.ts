@@ -10,6 +10,7 @@ import { createApp } from './app.ts';
 import { startPurgeTimer } from './oidc/purge.ts';
 import { flushAuditWrites } from './oidc/audit-events.ts';
 import { log, setLogLevel } from './log.ts';
+import { startTracing, stopTracing } from './telemetry/tracing.ts';
 
 
 async function main(): Promise<void> {
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'server', statementTimeoutMs: config.dbStatementTimeoutMs });
   const applied = await migrate(db);
   if (applied.length) log.info('migrations applied', { versions: applied });
+  // Before createApp: the app wires its requests, provider and queries to the tracing on at that moment.
+  await startTracing(config.tracing);
   const { app, signingKeys, close: closeApp } = await createApp({ config, db, secrets });
   // Keys rotated or retired by the CLI or another process are picked up without a restart.
   const stopKeyRefresh = signingKeys.watch(config.keyRefreshSeconds);
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
     log.info('Portcullis is ready', {
       issuer: config.issuer, port: config.port,
       database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}`,
+      traces: config.tracing ? `OTLP to ${new URL(config.tracing.endpoint).host}` : 'off',
     });
   });
 
@@ -59,6 +63,8 @@ async function main(): Promise<void> {
       await flushAuditWrites();
       await closeApp();
       await db.close();
+      // Last: the spans of the requests that just finished are still queued.
+      await stopTracing();
       log.info('stopped', { signal });
       process.exit(0);
     });

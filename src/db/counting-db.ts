@@ -36,10 +36,13 @@ export interface CountingDb extends Db {
 
 const collapse = (sql: string) => sql.replace(/--[^\n]*/g, ' ').replace(/\s+/g, ' ').trim();
 
+/** A statement's first keyword in upper case (SELECT, WITH, INSERT …), past comments and an opening parenthesis. */
+export const leadingKeyword = (sql: string): string | undefined => /^\(?\s*([a-z]+)/i.exec(collapse(sql))?.[1]?.toUpperCase();
+
 /** Classifies one statement by its leading keyword (and, for UPDATE, whether it sets consumed_at). */
 export function classifyStatement(sql: string): StatementKind {
   const text = collapse(sql);
-  const keyword = /^\(?\s*([a-z]+)/i.exec(text)?.[1]?.toUpperCase();
+  const keyword = leadingKeyword(text);
   switch (keyword) {
     case 'SELECT':
     case 'VALUES':
@@ -67,7 +70,7 @@ const MODELS = new Set(['Session', 'AccessToken', 'AuthorizationCode', 'RefreshT
   'PushedAuthorizationRequest', 'Grant', 'BackchannelAuthenticationRequest']);
 
 /** The models a statement on oidc_models names, as parameters or as literals, joined by '+'. */
-function modelsNamed(sql: string, params: readonly unknown[] | undefined): string | undefined {
+export function modelsNamed(sql: string, params: readonly unknown[] | undefined): string | undefined {
   const literals = [...sql.matchAll(/'([A-Za-z]+)'/g)].map((match) => match[1]);
   const named = [...new Set([...(params ?? []), ...literals])].filter((value): value is string =>
     typeof value === 'string' && MODELS.has(value));

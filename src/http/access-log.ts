@@ -3,15 +3,7 @@
 import type Koa from 'koa';
 import { log } from '../log.ts';
 import type { Metrics } from './metrics.ts';
-
-/** The route a request matched, never its raw path (bounded label values): oidc-provider's route name or our router's template. */
-export function routeOf(ctx: Koa.Context): string {
-  const oidcRoute = (ctx as { oidc?: { route?: unknown } }).oidc?.route;
-  if (typeof oidcRoute === 'string') return oidcRoute;
-  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  if (typeof matched === 'string') return matched;
-  return ctx.status === 404 ? 'unmatched' : 'other';
-}
+import { routeOf } from '../request/route-name.ts';
 
 // An interaction's uid is also the value of its (signed) interaction cookies, which bind it to one
 // browser: logs name the route, not the uid. (oidc-provider resumes an authorization at /auth/<uid>.)

@@ -31,6 +31,7 @@ import { createProviderFetch } from '../cimd/provider-fetch.ts';
 import type { RateLimits } from '../rate-limit/limits.ts';
 import { withInteractionLimits } from '../rate-limit/interaction-limits.ts';
 import { countTokenRequestsPerClient, metadataFetchGate, withTokenClientRateLimit } from '../rate-limit/provider-hooks.ts';
+import { traceProviderSteps } from '../telemetry/tracing.ts';
 
 /** The storage adapter's limits (src/rate-limit/): sign-ins started at /auth, and the token endpoint's per-client budget. */
 function withRateLimit<T extends Parameters<typeof withTokenClientRateLimit>[0]>(Base: T, limits: RateLimits | undefined, db: Db) {
@@ -191,6 +192,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   };
 
   const provider = new Provider(config.issuer, configuration);
+  // First, so its span covers every other middleware of the provider's (src/telemetry/provider-spans.ts).
+  traceProviderSteps(provider);
   // RFC 7662 for JWT access tokens too, and only for authenticated clients (introspection-endpoint.ts).
   provider.use(completeIntrospection(jwks));
   rememberSessionCookiePolicy(provider, configuration);

@@ -1,5 +1,6 @@
 // Everything the server keeps about one request beyond koa's own fields, in one typed record per koa
 // context: made on first use, and gone with the context (a WeakMap holds it, so nothing outlives the request).
+import type { Span } from '@opentelemetry/api';
 import type { AdapterPayload } from 'oidc-provider';
 import type { Account } from '../accounts/schema.ts';
 import type { Resource } from '../resources/schema.ts';
@@ -24,6 +25,8 @@ export interface RequestState {
   /** The Provider generation this request started on, kept to its end whatever is rebuilt meanwhile
    * (src/oidc/provider-holder.ts; typed there). */
   providerGeneration?: unknown;
+  /** The span of oidc-provider's step of this request, when tracing is on (src/telemetry/provider-spans.ts). */
+  providerSpan?: Span | undefined;
   /** A refresh token whose consumption waits to be written with its successor (src/oidc/adapter.ts). */
   pendingConsume?: DeferredWrite | undefined;
   /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be deleted
