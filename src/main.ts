@@ -9,6 +9,7 @@ import { migrate } from './db/migrate.ts';
 import { createApp } from './app.ts';
 import { startPurgeTimer } from './oidc/purge.ts';
 import { flushAuditWrites } from './oidc/audit-events.ts';
+import { flushFailureWrites } from './oidc/failure-events.ts';
 import { log, setLogLevel } from './log.ts';
 
 
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     stopKeyRefresh();
     server.close(async () => {
       await flushAuditWrites();
+      await flushFailureWrites();
       await closeApp();
       await db.close();
       log.info('stopped', { signal });
