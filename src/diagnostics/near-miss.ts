@@ -26,7 +26,8 @@ export function uriDifferences(requested: string, registered: string): UriDiffer
   const differences: UriDifference[] = [];
   if (a.protocol !== b.protocol) differences.push({ kind: 'scheme', requested: a.protocol.slice(0, -1), registered: b.protocol.slice(0, -1) });
   if (a.hostname !== b.hostname) differences.push({ kind: 'host', requested: a.hostname, registered: b.hostname });
-  if (portOf(a) !== portOf(b)) differences.push({ kind: 'port', requested: portOf(a) || '(none)', registered: portOf(b) || '(none)' });
+  // URL drops a scheme's default port: http://h and https://h differ by scheme alone.
+  if (a.port !== b.port) differences.push({ kind: 'port', requested: portOf(a) || '(none)', registered: portOf(b) || '(none)' });
   if (a.pathname !== b.pathname) {
     differences.push(withoutTrailingSlash(a.pathname) === withoutTrailingSlash(b.pathname)
       ? { kind: 'trailing_slash' }
@@ -36,19 +37,25 @@ export function uriDifferences(requested: string, registered: string): UriDiffer
   return differences;
 }
 
+// A trailing slash is the nearest of misses: preferred over another path when both are candidates.
+const weightOf = (difference: UriDifference) => (difference.kind === 'trailing_slash' ? 0.5 : 1);
+const subdomainOf = (host: string, of: string) => host.endsWith(`.${of}`);
+
 /**
  * The registered URI `requested` most nearly is: at most two parts differ, and the host is the same
- * unless it alone differs (another host with another path is another server, not a near-miss).
+ * unless it alone differs, by a subdomain (www.example.com for example.com): another host is another server.
  */
 export function nearestRegistered(requested: string, registered: readonly string[]): NearMiss | undefined {
-  let best: NearMiss | undefined;
+  let best: { miss: NearMiss; weight: number } | undefined;
   for (const candidate of registered) {
     const differences = uriDifferences(requested, candidate);
     if (!differences || differences.length === 0 || differences.length > 2) continue;
-    if (differences.some((d) => d.kind === 'host') && differences.length > 1) continue;
-    if (!best || differences.length < best.differences.length) best = { registered: candidate, differences };
+    const host = differences.find((d) => d.kind === 'host');
+    if (host && (differences.length > 1 || !(subdomainOf(host.requested, host.registered) || subdomainOf(host.registered, host.requested)))) continue;
+    const weight = differences.reduce((sum, d) => sum + weightOf(d), 0);
+    if (!best || weight < best.weight) best = { miss: { registered: candidate, differences }, weight };
   }
-  return best;
+  return best?.miss;
 }
 
 /** One difference as a phrase completing "The URI sent …": "differs only by a trailing slash", "uses http where https is registered". */
