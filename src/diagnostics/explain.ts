@@ -1,6 +1,6 @@
 // The usual cause of a failed authorization or token request, in plain words, with the fix: read from the
 // OAuth error, oidc-provider's internal detail and what was asked, against what is registered now. Pure.
-import type { FailureEndpoint, RequestFacts } from './capture.ts';
+import type { FailedRequest } from './capture.ts';
 import { describeDifference, nearestRegistered } from './near-miss.ts';
 
 export type FailureCause =
@@ -22,13 +22,8 @@ export interface Explanation {
   fix: string;
 }
 
-export interface ExplainedFailure {
-  endpoint: FailureEndpoint;
-  error: string;
-  errorDescription: string | undefined;
-  errorDetail: string | undefined;
-  request: RequestFacts;
-}
+/** A failure as the explainer reads it: whose it is does not change its cause. */
+export type ExplainedFailure = Omit<FailedRequest, 'clientId'>;
 
 /** What is registered now: the client's redirect URIs, and every resource with its declared scopes. */
 export interface RegistrationFacts {

@@ -10,14 +10,8 @@ import { fingerprintOf, type FailedRequest, type FailureEndpoint, type RequestFa
 export const MAX_FAILURES_PER_CLIENT = 25;
 export const FAILURE_RETENTION_DAYS = 30;
 
-export interface StoredFailure {
+export interface StoredFailure extends FailedRequest {
   id: string;
-  clientId: string;
-  endpoint: FailureEndpoint;
-  error: string;
-  errorDescription: string | undefined;
-  errorDetail: string | undefined;
-  request: RequestFacts;
   firstAt: Date;
   lastAt: Date;
   occurrences: number;
