@@ -12,6 +12,7 @@ export type FailureCause =
   | 'refresh_token_replayed' | 'refresh_token_unknown_or_expired'
   | 'code_replayed' | 'code_unknown_or_expired' | 'grant_of_another_client'
   | 'client_auth_failed' | 'client_auth_method_mismatch' | 'grant_type_not_allowed'
+  | 'access_denied' | 'interaction_required'
   | 'other';
 
 export interface Explanation {
@@ -213,6 +214,18 @@ export function explainFailure(failure: ExplainedFailure, facts: RegistrationFac
     case 'unauthorized_client':
     case 'unsupported_grant_type':
       return { cause: 'grant_type_not_allowed', summary: `The grant type ${quoted(failure.request.grant_type)} is not one this client may use.`, fix: 'Use authorization_code (with PKCE) and refresh_token, or register the client with the grant types it needs.' };
+    case 'access_denied':
+      return {
+        cause: 'access_denied', summary: `The authorization was refused: ${failure.errorDescription ?? 'access_denied'}. Usually the person declined at the consent page.`,
+        fix: 'Nothing to fix if the person meant it; a client that asks for less (fewer or lower-risk scopes) is declined less often.',
+      };
+    case 'login_required':
+    case 'consent_required':
+    case 'interaction_required':
+      return {
+        cause: 'interaction_required', summary: `The client asked not to show any page (prompt=none), but ${failure.error === 'consent_required' ? 'the person has not approved it yet' : 'the person must sign in or answer first'}.`,
+        fix: 'The client falls back to an authorization without prompt=none, so the person can sign in and consent.',
+      };
     case 'invalid_request':
       if (has(failure.errorDescription, 'PKCE') || has(failure.errorDescription, 'code_challenge')) return pkce(failure);
       if (has(failure.errorDescription, 'grant type is not allowed')) {

@@ -98,7 +98,9 @@ describe('explainFailure', () => {
     [{ error: 'invalid_request', errorDescription: 'requested grant type is not allowed for this client' }, 'grant_type_not_allowed'],
     [{ error: 'unsupported_grant_type' }, 'grant_type_not_allowed'],
     [{ error: 'invalid_grant', errorDetail: 'failed jkt verification' }, 'other'],
-    [{ error: 'access_denied', errorDescription: 'End-User aborted interaction' }, 'other'],
+    [{ error: 'access_denied', errorDescription: 'The person declined to authorize this request' }, 'access_denied'],
+    [{ error: 'consent_required' }, 'interaction_required'],
+    [{ error: 'temporarily_unavailable', errorDescription: 'try later' }, 'other'],
   ] as [Partial<ExplainedFailure>, string][])('%o → %s', (overrides, cause) => {
     const explained = explainFailure(failure(overrides), facts);
     expect(explained.cause).toBe(cause);
@@ -107,8 +109,8 @@ describe('explainFailure', () => {
   });
 
   it('an unrecognised failure still says the error, its description and the detail', () => {
-    expect(explainFailure(failure({ error: 'access_denied', errorDescription: 'End-User aborted interaction', errorDetail: 'x' }), facts).summary)
-      .toBe('access_denied: End-User aborted interaction (x).');
+    expect(explainFailure(failure({ error: 'server_error', errorDescription: 'oops', errorDetail: 'x' }), facts).summary)
+      .toBe('server_error: oops (x).');
   });
 });
 

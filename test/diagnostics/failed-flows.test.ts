@@ -8,7 +8,7 @@ import { parseOptions } from '../../src/cli/args.ts';
 import { flushFailureWrites } from '../../src/oidc/failure-events.ts';
 import { MAX_FAILURES_PER_CLIENT } from '../../src/diagnostics/store.ts';
 import {
-  authorizeQuery, exchangeCode, follow, obtainCode, pkcePair, refresh, registerClient, REDIRECT_URI,
+  authorizeQuery, decide, exchangeCode, follow, obtainCode, pkcePair, refresh, registerClient, REDIRECT_URI, signIn,
 } from '../helpers/oauth-flow.ts';
 import { notesResource } from '../helpers/test-app.ts';
 import { createAdminTestApp, type AdminTestApp } from '../admin/helpers.ts';
@@ -112,6 +112,19 @@ describe('authorization requests', () => {
     const plain = await latest(client_id);
     expect(plain).toMatchObject({ cause: 'pkce_plain', request: { code_challenge: true, code_challenge_method: 'plain' } });
     expect(plain.fix).toContain('S256');
+  });
+
+  it('a person who declines at the consent page', async () => {
+    const { client_id } = await registerClient(app);
+    const browser = app.browser();
+    const pkce = pkcePair();
+    const login = await follow(browser, authorizeQuery({ clientId: client_id, state: 'st', codeChallenge: pkce.challenge, codeChallengeMethod: 'S256', resource: NOTES, scope: 'notes:read' }));
+    const interaction = new URL(login.request.url).pathname;
+    await signIn(browser, interaction, app.user.email);
+    await decide(browser, interaction, 'deny');
+    const declined = await latest(client_id);
+    expect(declined).toMatchObject({ endpoint: 'authorization', error: 'access_denied', cause: 'access_denied' });
+    expect(declined.explanation).toContain('declined');
   });
 
   it('the same request failing again is one row with a count', async () => {
