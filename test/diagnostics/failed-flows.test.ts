@@ -119,9 +119,9 @@ describe('authorization requests', () => {
     const browser = app.browser();
     const pkce = pkcePair();
     const login = await follow(browser, authorizeQuery({ clientId: client_id, state: 'st', codeChallenge: pkce.challenge, codeChallengeMethod: 'S256', resource: NOTES, scope: 'notes:read' }));
-    const interaction = new URL(login.request.url).pathname;
-    await signIn(browser, interaction, app.user.email);
-    await decide(browser, interaction, 'deny');
+    const consent = await signIn(browser, new URL(login.request.url).pathname, app.user.email);
+    expect(consent.text).toContain('name="decision"');
+    await decide(browser, new URL(consent.request.url).pathname, 'deny');
     const declined = await latest(client_id);
     expect(declined).toMatchObject({ endpoint: 'authorization', error: 'access_denied', cause: 'access_denied' });
     expect(declined.explanation).toContain('declined');
