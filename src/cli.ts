@@ -7,6 +7,7 @@ import { openDb } from './db/open-db.ts';
 import { parseOptions, splitCommandLine, UsageError, type ParsedArgs } from './cli/args.ts';
 import type { CommandResult, CommandSpec } from './cli/command.ts';
 import { clientCommands } from './cli/clients.ts';
+import { clientDiagnoseCommands } from './cli/client-diagnose.ts';
 import { cimdCommands } from './cli/cimd.ts';
 import { auditCommands } from './cli/audit.ts';
 import { adminTokenCommands } from './cli/admin-tokens.ts';
@@ -16,7 +17,7 @@ import { resourceCommands } from './cli/resources.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...clientCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);

@@ -9,6 +9,7 @@ import { migrate } from './db/migrate.ts';
 import { createApp } from './app.ts';
 import { startPurgeTimer } from './oidc/purge.ts';
 import { flushAuditWrites } from './oidc/audit-events.ts';
+import { flushFailureWrites } from './oidc/failure-events.ts';
 import { log, setLogLevel } from './log.ts';
 import { startTracing, stopTracing } from './telemetry/tracing.ts';
 
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     stopKeyRefresh();
     server.close(async () => {
       await flushAuditWrites();
+      await flushFailureWrites();
       await closeApp();
       await db.close();
       // Last: the spans of the requests that just finished are still queued.

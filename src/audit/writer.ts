@@ -1,41 +1,26 @@
 // Writes audit events from the token endpoint beside the response, batched: the events of requests
 // that finish together go to the database in one INSERT. A process that stops gracefully flushes first.
 import type { Db } from '../db/db.ts';
+import { WriteBehindQueue } from '../db/write-behind.ts';
 import { recordAuditEvents, type AuditEvent } from './store.ts';
-import { log } from '../log.ts';
 
 const MAX_BATCH = 200;
 
 export class AuditWriter {
-  private queue: AuditEvent[] = [];
-  private flushing: Promise<void> | undefined;
+  // Nothing is issued while the database is down, so what a failed write loses is little; it is logged loudly.
+  private readonly queue: WriteBehindQueue<AuditEvent>;
 
-  constructor(private readonly db: Db) {}
+  constructor(db: Db) {
+    this.queue = new WriteBehindQueue((batch) => recordAuditEvents(db, batch), { what: 'audit', maxBatch: MAX_BATCH });
+  }
 
   /** Queues an event; it is written within the current turn of the event loop's batch. */
   enqueue(event: AuditEvent): void {
-    this.queue.push(event);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+    this.queue.enqueue(event);
   }
 
   /** Resolves once every event queued so far is written (tests, shutdown). */
-  async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          await recordAuditEvents(this.db, batch);
-        } catch (error) {
-          // Nothing is issued while the database is down, so what is lost here is little; say so loudly.
-          log.error('audit write failed', { events: batch.length, error: String(error) });
-        }
-      }
-    } finally {
-      this.flushing = undefined;
-    }
+  flush(): Promise<void> {
+    return this.queue.flush();
   }
 }

@@ -16,6 +16,7 @@ import { renderErrorPage } from './error-page.ts';
 import { rememberAuthorizationErrors } from './leaving-interstitial.ts';
 import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
+import { subscribeFailureEvents } from './failure-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
 import { completeIntrospection } from './introspection-endpoint.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
@@ -205,6 +206,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     return clientSecretMatches(this.clientSecret, presented);
   };
   subscribeAuditEvents(provider, db);
+  subscribeFailureEvents(provider, db);
   rememberAuthorizationErrors(provider);
   revealRegisteredSecrets(provider);
   return provider;

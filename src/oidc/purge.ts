@@ -8,6 +8,7 @@ import { purgeRegistrationRate } from '../clients/registration-rate-sql.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/retention.ts';
 import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 import { purgeMetadataDocumentCache } from '../cimd/store.ts';
+import { purgeOldFailures } from '../diagnostics/store.ts';
 
 /**
  * Deletes expired rows batch after batch until a batch comes back short, so the purge keeps up with a
@@ -42,7 +43,9 @@ export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtl
       // Ended rate-limit windows, and audit events past their retention (src/rate-limit/, src/audit/).
       .then(() => purgeRateLimitCounters(db)).then(() => purgeExpiredAuditEvents(db, auditRetentionDays))
       // Metadata documents nothing refers to any more, stale re-consent flags, old fetch failures (src/cimd/).
-      .then(() => purgeMetadataDocumentCache(db)).catch((error: unknown) => {
+      .then(() => purgeMetadataDocumentCache(db))
+      // Clients' failed requests not seen for 30 days (src/diagnostics/).
+      .then(() => purgeOldFailures(db)).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

@@ -149,7 +149,7 @@ describe('usage', () => {
 
     const partial = await sandbox.cli(['client']);
     expect(partial.code).toBe(2);
-    expect(partial.stderr.trim()).toBe('error: unknown command "client"; did you mean client add or client list or client disable or client enable or client delete?');
+    expect(partial.stderr.trim()).toBe('error: unknown command "client"; did you mean client add or client list or client disable or client enable or client delete or client diagnose?');
 
     const badConfig = await sandbox.cli(['migrate'], { DATABASE_URL: 'mysql://nope' });
     expect(badConfig.code).toBe(1);

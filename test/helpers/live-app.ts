@@ -9,6 +9,7 @@ import { addAccount } from '../../src/accounts/store.ts';
 import { addResource } from '../../src/resources/store.ts';
 import type { NewResource } from '../../src/resources/schema.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
+import { flushFailureWrites } from '../../src/oidc/failure-events.ts';
 import { createMigratedTestDb } from './test-db.ts';
 import { PASSWORD, TEST_SECRETS } from './test-app.ts';
 
@@ -44,6 +45,7 @@ export async function createLiveTestApp(environment: Record<string, string> = {}
     addResource: (resource: NewResource) => addResource(testDb.db, resource, config.accessTokenTtlSeconds),
     async close() {
       await flushAuditWrites();
+      await flushFailureWrites();
       // A browser may still hold keep-alive connections: close them, or server.close() waits for them.
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

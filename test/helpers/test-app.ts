@@ -9,6 +9,7 @@ import { addAccount } from '../../src/accounts/store.ts';
 import { addResource } from '../../src/resources/store.ts';
 import type { NewResource } from '../../src/resources/schema.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
+import { flushFailureWrites } from '../../src/oidc/failure-events.ts';
 import { createMigratedTestDb } from './test-db.ts';
 
 export const ISSUER = 'http://localhost:4000';
@@ -44,6 +45,7 @@ export async function createTestApp(environment: Record<string, string> = {}) {
     addResource: (resource: NewResource) => addResource(testDb.db, resource, config.accessTokenTtlSeconds),
     async close() {
       await flushAuditWrites();
+      await flushFailureWrites();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeApp();
       await testDb.cleanup();

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
+import { flushFailureWrites } from '../../src/oidc/failure-events.ts';
 import { createAdminTestApp, type AdminTestApp } from '../admin/helpers.ts';
 import { hostileValue, percentEncodeUnits, type HostileValue } from './hostile-values.ts';
 import { buildSweepRoutes, type Placement, type SweepRoute } from './sweep-routes.ts';
@@ -28,7 +29,9 @@ afterAll(async () => app?.close());
 
 /** Rows in every table of the schema: a refused request must leave each count as it was. */
 async function rowCounts(): Promise<Record<string, number>> {
+  // Both are written beside the response: a write still queued from an earlier case must not land mid-count.
   await flushAuditWrites();
+  await flushFailureWrites();
   const { rows } = await app.db.query<{ name: string; n: number }>(
     tables.map((table) => `SELECT '${table}' AS name, count(*)::int AS n FROM "${table}"`).join(' UNION ALL '));
   return Object.fromEntries(rows.map((row) => [row.name, row.n]));
