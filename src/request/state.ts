@@ -1,8 +1,13 @@
 // Everything the server keeps about one request beyond koa's own fields, in one typed record per koa
 // context: made on first use, and gone with the context (a WeakMap holds it, so nothing outlives the request).
 import type { AdapterPayload } from 'oidc-provider';
-import type { Account } from '../accounts/schema.ts';
 import type { ResolvedRoute } from './route.ts';
+
+/**
+ * An account as the request's prefetch read it: the fields of src/accounts/schema.ts's Account, spelled out
+ * here because request/ sits below every domain (views.ts and errors.ts, which the domains use, read its scope).
+ */
+export interface PrefetchedAccount { id: string; email: string; isAdmin: boolean; disabled: boolean }
 
 /** A storage write the adapter holds back to the next write of the same request (src/oidc/adapter.ts). */
 export interface DeferredWrite { model: string; id: string }
@@ -16,7 +21,7 @@ export interface RequestState {
   /** The adapter's lookups by uid (oidc-provider finds a Session by its uid when it loads an interaction). */
   readonly byUid: Map<string, AdapterPayload | null>;
   /** Accounts read with the request's prefetch (src/oidc/token-prefetch.ts, authorization-prefetch.ts). */
-  readonly accounts: Map<string, Account>;
+  readonly accounts: Map<string, PrefetchedAccount>;
   /** A refresh token whose consumption waits to be written with its successor (src/oidc/adapter.ts). */
   pendingConsume?: DeferredWrite | undefined;
   /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be deleted
