@@ -63,7 +63,7 @@ async function refuse(
   // the attacker nothing, and must not be able to flood the audit trail either.
   if (reservation.lockedNow) {
     await recordAuditEvent(db, {
-      type: 'login.throttled', outcome: 'failure', clientId: attempt.clientId, ip: attempt.ip,
+      type: 'login.throttled', outcome: 'failure', actor: { type: 'user' }, clientId: attempt.clientId, ip: attempt.ip,
       userAgent: attempt.userAgent, requestId: attempt.requestId,
       details: { limited_by: limitedBy, retry_after_seconds: reservation.retryAfterSeconds },
     });
@@ -89,7 +89,8 @@ export function throttledMessage(retryAfterSeconds: number): string {
  * Signs in through one of the forms, or throws the refusal it shows: `rate_limited` (429 with Retry-After,
  * RFC 6585 §4), `bad_credentials` (401), or for the console `not_admin` (403: the right password of an account
  * that is no administrator, so no session is started). Every outcome is on the record, the person its actor;
- * the authorization flow's events name the client and no `via` (they always did).
+ * the authorization flow's events name the client and no `via` (they always did). Front ends parse `form` with
+ * signInFormSchema (schema.ts) first, so they keep the email to show again.
  */
 export async function signIn(
   deps: { db: Db; loginThrottle: LoginThrottle }, form: SignInForm, request: SignInRequest, purpose: SignInPurpose,
