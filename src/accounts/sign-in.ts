@@ -74,6 +74,9 @@ async function refuse(
 /** Which form a sign-in came through: the authorization flow's (for a client), /account's, or the console's. */
 export type SignInPurpose = { via: 'authorization'; clientId: string } | { via: 'account' } | { via: 'admin' };
 
+/** What the sign-in service works with: the database and the operator's limits with their store. */
+export interface SignInDeps { db: Db; loginThrottle: LoginThrottle }
+
 /** The request behind a sign-in, for its audit events. */
 export type SignInRequest = Pick<SignInAttempt, 'ip' | 'userAgent' | 'requestId'>;
 
@@ -93,7 +96,7 @@ export function throttledMessage(retryAfterSeconds: number): string {
  * signInFormSchema (schema.ts) first, so they keep the email to show again.
  */
 export async function signIn(
-  deps: { db: Db; loginThrottle: LoginThrottle }, form: SignInForm, request: SignInRequest, purpose: SignInPurpose,
+  deps: SignInDeps, form: SignInForm, request: SignInRequest, purpose: SignInPurpose,
 ): Promise<Account> {
   const { db } = deps;
   const clientId = purpose.via === 'authorization' ? purpose.clientId : undefined;
