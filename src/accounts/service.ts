@@ -15,9 +15,9 @@ import {
 
 export type { Account, AccountActivity, Operator };
 
-export const createAccountInput = newAccountSchema;
-export const setAccountEnabledInput = z.strictObject({ id: z.string(), enabled: z.boolean() });
-export const resetPasswordInput = z.strictObject({ id: z.string(), password: z.string() });
+const createAccountInput = newAccountSchema;
+const setAccountEnabledInput = z.strictObject({ id: z.string(), enabled: z.boolean() });
+const resetPasswordInput = z.strictObject({ id: z.string(), password: z.string() });
 /** The password rule alone: a reset is refused with the same words as a new account's password. */
 const passwordRule = newAccountSchema.shape.password;
 
