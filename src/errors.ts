@@ -27,10 +27,14 @@ const ERROR_TABLE = {
   invalid_client_metadata: { status: 400 },
   invalid_grant: { status: 400 },
   invalid_token: { status: 401 },
+  // A sign-in form's refusal: the email and password match no active account (which of them, it never says).
+  bad_credentials: { status: 401 },
   // RFC 7592 §2.2: a client not permitted to update its registration gets 403.
   client_update_refused: { status: 403, error: 'invalid_request' },
   cross_site_request: { status: 403, title: FORM_REFUSED },
   invalid_csrf_token: { status: 403, title: FORM_REFUSED },
+  // The right password on the console's sign-in form, from an account that is not an administrator.
+  not_admin: { status: 403 },
   not_found: { status: 404 },
   user_not_found: { status: 404 },
   client_not_found: { status: 404 },

@@ -1,4 +1,5 @@
-// Input rules for accounts: what an email and a password must be before they reach the store.
+// Input rules for accounts: what an email and a password must be before they reach the store, and what a
+// sign-in form may send (bounded, so a password check never hashes a megabyte).
 import { z } from 'zod';
 
 export const newAccountSchema = z.object({
@@ -9,9 +10,20 @@ export const newAccountSchema = z.object({
 });
 export type NewAccount = z.input<typeof newAccountSchema>;
 
+/** Every sign-in form's fields (the authorization flow's, /account's, the console's): absent is empty, and refused as such. */
+export const signInFormSchema = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
+export type SignInForm = z.infer<typeof signInFormSchema>;
+
 export interface Account {
   id: string;
   email: string;
   isAdmin: boolean;
   disabled: boolean;
+}
+
+/** An account as operators see it: when it was created, when it last signed in, how many live grants it gave. */
+export interface AccountActivity extends Account {
+  createdAt: Date;
+  lastSignInAt: Date | undefined;
+  grants: number;
 }

@@ -1,11 +1,11 @@
-// SQL for accounts: create, look up, and check a password. Emails are unique and found by their
-// normalised form (src/input/email.ts), the same one the sign-in throttle counts by.
+// SQL for accounts: create, look up, check a password, list with activity, disable, set a password hash.
+// Emails are unique and found by their normalised form (src/input/email.ts), the same one the sign-in throttle counts by.
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
 import { log } from '../log.ts';
 import { normaliseEmail } from '../input/email.ts';
 import { hashPassword, spendDecoyVerification, verifyPassword } from './password.ts';
-import { newAccountSchema, type Account, type NewAccount } from './schema.ts';
+import { newAccountSchema, type Account, type AccountActivity, type NewAccount } from './schema.ts';
 
 export class EmailTakenError extends Error {
   override name = 'EmailTakenError';
@@ -16,17 +16,24 @@ const toAccount = (row: AccountRow): Account => ({
   id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null,
 });
 
-export async function addAccount(db: Queryable, input: NewAccount): Promise<Account> {
-  const account = newAccountSchema.parse(input);
-  const passwordHash = await hashPassword(account.password);
-  const { rows } = await db.query<AccountRow>(
+/** Creates an account from checked fields and a password hash; a taken email (as normalised) is EmailTakenError. */
+export async function insertAccount(
+  db: Queryable, account: { email: string; passwordHash: string; isAdmin: boolean },
+): Promise<Account & { createdAt: Date }> {
+  const { rows } = await db.query<AccountRow & { created_at: Date | string }>(
     `INSERT INTO accounts (id, email, email_key, password_hash, is_admin) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (email_key) DO NOTHING
-     RETURNING id, email, is_admin, disabled_at, password_hash`,
-    [randomUUID(), account.email, normaliseEmail(account.email), passwordHash, account.isAdmin],
+     RETURNING id, email, is_admin, disabled_at, password_hash, created_at`,
+    [randomUUID(), account.email, normaliseEmail(account.email), account.passwordHash, account.isAdmin],
   );
   if (!rows[0]) throw new EmailTakenError(`an account with email ${account.email} already exists`);
-  return toAccount(rows[0]);
+  return { ...toAccount(rows[0]), createdAt: new Date(rows[0].created_at) };
+}
+
+/** Checks, hashes and creates in one call: how tests and fixtures make their accounts. */
+export async function addAccount(db: Queryable, input: NewAccount): Promise<Account & { createdAt: Date }> {
+  const account = newAccountSchema.parse(input);
+  return insertAccount(db, { email: account.email, passwordHash: await hashPassword(account.password), isAdmin: account.isAdmin });
 }
 
 export async function findAccountById(db: Queryable, id: string): Promise<Account | undefined> {
@@ -51,13 +58,35 @@ export async function authenticateAccount(db: Queryable, email: string, password
   return valid && row.disabled_at === null ? toAccount(row) : undefined;
 }
 
-/** Every account, oldest first, for operators. Never selects the password hash. */
-export async function listAccounts(db: Queryable): Promise<(Account & { createdAt: Date })[]> {
-  const { rows } = await db.query<Omit<AccountRow, 'password_hash'> & { created_at: Date | string }>(
-    'SELECT id, email, is_admin, disabled_at, created_at FROM accounts ORDER BY created_at, email');
+/** Every account with its last sign-in and live grants, oldest first, for operators. Never selects the password hash. */
+export async function listAccountActivity(db: Queryable): Promise<AccountActivity[]> {
+  const { rows } = await db.query<{
+    id: string; email: string; is_admin: boolean; disabled: boolean; created_at: Date | string;
+    last_sign_in_at: Date | string | null; grants: number;
+  }>(
+    `SELECT a.id, a.email, a.is_admin, a.disabled_at IS NOT NULL AS disabled, a.created_at,
+            (SELECT max(e.occurred_at) FROM audit_events e WHERE e.account_id = a.id AND e.event_type = 'login.succeeded') AS last_sign_in_at,
+            (SELECT count(*)::int FROM oidc_models g WHERE g.model = 'Grant' AND g.payload->>'accountId' = a.id
+               AND (g.expires_at IS NULL OR g.expires_at > now())) AS grants
+     FROM accounts a ORDER BY a.created_at, a.email`);
   return rows.map((row) => ({
-    id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null, createdAt: new Date(row.created_at),
+    id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled, createdAt: new Date(row.created_at),
+    lastSignInAt: row.last_sign_in_at === null ? undefined : new Date(row.last_sign_in_at), grants: row.grants,
   }));
+}
+
+/** Disables or enables; whether anything changed, or undefined when there is no such account. */
+export async function setAccountDisabled(db: Queryable, id: string, disabled: boolean): Promise<boolean | undefined> {
+  const { rowCount } = await db.query(
+    'UPDATE accounts SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1 AND (disabled_at IS NOT NULL) <> $2', [id, disabled]);
+  if (rowCount > 0) return true;
+  const exists = await db.query('SELECT 1 FROM accounts WHERE id = $1', [id]);
+  return exists.rowCount === 0 ? undefined : false;
+}
+
+export async function setAccountPasswordHash(db: Queryable, id: string, passwordHash: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE accounts SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+  return rowCount > 0;
 }
 
 /**

@@ -2,7 +2,6 @@
 // One function per kind of record, so the API never hands out a field by accident (no hashes, no secrets).
 import type { MetadataCheck } from '../resources/metadata-check.ts';
 import type { Resource } from '../resources/schema.ts';
-import type { AccountActivity } from './account-store.ts';
 import type { AdminClient } from './clients.ts';
 import type { loadOverview } from './overview.ts';
 import type { AdminResource } from './resources.ts';
@@ -38,11 +37,6 @@ export const clientJson = (client: AdminClient) => ({
   last_used_at: iso(client.lastUsedAt),
   grants: client.grants,
   replays_last_30_days: client.replaysLast30Days,
-});
-
-export const userJson = (user: AccountActivity) => ({
-  id: user.id, email: user.email, is_admin: user.isAdmin, status: user.disabled ? 'disabled' : 'active',
-  created_at: iso(user.createdAt), last_sign_in_at: iso(user.lastSignInAt), grants: user.grants,
 });
 
 export const overviewJson = (overview: Awaited<ReturnType<typeof loadOverview>>) => ({

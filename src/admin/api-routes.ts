@@ -1,13 +1,16 @@
 // The admin JSON API under /admin/api: the console's operations for scripts, with zod-checked JSON
 // bodies (unknown fields refused) and snake_case answers. Authorization is routes.ts's `api` gate.
 import { z } from 'zod';
+import {
+  accountJson, createAccount, listAccounts, resetAccountPassword, setAccountEnabled,
+} from '../accounts/service.ts';
 import { auditFilterSchema, auditPageJson, readAuditPage } from '../audit/service.ts';
 import {
   keyJson, listKeys, retireKey, retireKeyInput, rotatedKeysJson, rotateKeys, type KeyServiceDeps,
 } from '../keys/service.ts';
 import { riskClasses, accessTokenFormats } from '../resources/schema.ts';
 import {
-  checkJson, clientJson, overviewJson, resourceJson, userJson,
+  checkJson, clientJson, overviewJson, resourceJson,
 } from './api-json.ts';
 import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { loadOverview } from './overview.ts';
@@ -15,7 +18,6 @@ import {
   checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
 } from './resources.ts';
 import type { AdminDeps, AdminRoutes } from './route-contract.ts';
-import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
 
 const resourceSettings = {
   name: z.string(),
@@ -81,16 +83,16 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
     ctx.body = { client_id: outcome.clientId, deleted: true, grants_revoked: outcome.grantsRevoked };
   });
 
-  api('get', '/users', async (ctx) => { ctx.body = { users: (await listAdminUsers(db)).map(userJson) }; });
+  api('get', '/users', async (ctx) => { ctx.body = { users: (await listAccounts(db)).map(accountJson) }; });
   api('post', '/users', async (ctx, { actor }) => {
     const input = newUserBody.parse(body(ctx));
-    const account = await createUser(db, { email: input.email, password: input.password, isAdmin: input.is_admin }, actor);
+    const account = await createAccount(db, { email: input.email, password: input.password, isAdmin: input.is_admin }, actor);
     ctx.status = 201;
-    ctx.body = { user: { id: account.id, email: account.email, is_admin: account.isAdmin, status: 'active' } };
+    ctx.body = { user: accountJson(account) };
   });
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
     api('post', `/users/:id/${action}`, async (ctx, { actor }) => {
-      const outcome = await setUserEnabled(db, ctx.params.id!, enabled, actor);
+      const outcome = await setAccountEnabled(db, { id: ctx.params.id!, enabled }, actor);
       ctx.body = {
         id: outcome.id, status: enabled ? 'active' : 'disabled', changed: outcome.changed,
         sessions_ended: outcome.sessionsEnded, grants_revoked: outcome.grantsRevoked,
@@ -98,7 +100,7 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
     });
   }
   api('post', '/users/:id/password', async (ctx, { actor }) => {
-    const outcome = await resetUserPassword(db, ctx.params.id!, passwordBody.parse(body(ctx)).password, actor);
+    const outcome = await resetAccountPassword(db, { id: ctx.params.id!, password: passwordBody.parse(body(ctx)).password }, actor);
     ctx.body = { id: outcome.id, password_reset: true, sessions_ended: outcome.sessionsEnded };
   });
 

@@ -2,19 +2,14 @@
 // an admin. Anonymous browsers go to the sign-in page; signed-in non-admins get a 403 that shows nothing.
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { z } from 'zod';
-import { signInWithPassword } from '../accounts/sign-in.ts';
-import { recordAuditEvent } from '../audit/store.ts';
+import { AppError } from '../errors.ts';
+import { submitSignInForm } from '../http/sign-in-form.ts';
 import { currentAccount, signInSession, signOutSession } from '../oidc/sign-in-session.ts';
 import { renderView } from '../views.ts';
 import { consoleActor } from './actor.ts';
 import type { AdminDeps } from './route-contract.ts';
 
-const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
-const BAD_CREDENTIALS = 'That email and password do not match an account. Check them and try again.';
 const STATUS = { 'signed-out': 'You are signed out.' } as Record<string, string>;
-
-const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string });
 
 async function forbidden(ctx: Koa.Context): Promise<void> {
   ctx.status = 403;
@@ -48,32 +43,16 @@ export function registerConsoleSignIn(router: Router, { provider, db, loginThrot
   });
 
   router.post('/admin/login', noStore, async (ctx) => {
-    const { email, password } = loginForm.parse(ctx.request.body ?? {});
-    // The same throttled sign-in as every other form: per email and per IP, shared by all processes.
-    const result = await signInWithPassword(db, { email, password, ...facts(ctx) }, loginThrottle);
-    if (!result.ok && result.reason === 'throttled') {
-      const minutes = Math.ceil(result.retryAfterSeconds / 60);
-      ctx.set('Retry-After', String(result.retryAfterSeconds));
-      ctx.status = 429;
-      ctx.body = await render(ctx, { email, error: `Too many sign-in attempts. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}, then try again.` });
-      return;
-    }
-    if (!result.ok) {
-      await recordAuditEvent(db, { type: 'login.failed', outcome: 'failure', ...facts(ctx), details: { reason: 'bad_credentials', via: 'admin' } });
-      ctx.status = 401;
-      ctx.body = await render(ctx, { email, error: BAD_CREDENTIALS });
-      return;
-    }
-    if (!result.account.isAdmin) {
-      // Right password, wrong person: no session is started here, and the attempt is on the record.
-      await recordAuditEvent(db, {
-        type: 'admin.action', outcome: 'failure', accountId: result.account.id, ...facts(ctx),
-        details: { action: 'console.sign_in', reason: 'not_admin' },
+    // The same throttled, audited sign-in as every other form: per email and per IP, shared by all processes.
+    const account = await submitSignInForm(ctx, { db, loginThrottle }, { via: 'admin' }, (refused) => render(ctx, refused))
+      .catch(async (error: unknown) => {
+        // Right password, wrong person: the service started no session and put the attempt on the record.
+        if (!(error instanceof AppError && error.code === 'not_admin')) throw error;
+        await forbidden(ctx);
+        return undefined;
       });
-      return forbidden(ctx);
-    }
-    await signInSession(provider, ctx, result.account.id);
-    await recordAuditEvent(db, { type: 'login.succeeded', accountId: result.account.id, ...facts(ctx), details: { via: 'admin' } });
+    if (!account) return;
+    await signInSession(provider, ctx, account.id);
     ctx.redirect(`${mountPath}/admin`);
     ctx.status = 303;
   });

@@ -1,6 +1,7 @@
 // The console's pages other than resources: overview, clients, users, signing keys and the audit log,
 // each a GET that renders and POST actions that change one thing and redirect (PRG).
 import type Koa from 'koa';
+import { createAccount, listAccounts, resetAccountPassword, setAccountEnabled } from '../accounts/service.ts';
 import { auditFilterSchema, listAuditEventTypes, readAuditPage } from '../audit/service.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
 import { listKeys, retireKey, rotateKeys, type KeyServiceDeps } from '../keys/service.ts';
@@ -8,7 +9,6 @@ import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import { loadOverview } from './overview.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
-import { createUser, listAdminUsers, resetUserPassword, setUserEnabled } from './users.ts';
 
 export function registerConsolePages({ page }: AdminRoutes, { db, config, secrets, mountPath, refreshSigningKeys }: AdminDeps): void {
   page('get', '', async (ctx, admin) => {
@@ -34,26 +34,26 @@ export function registerConsolePages({ page }: AdminRoutes, { db, config, secret
 
   // Users
   const showUsers = async (ctx: Koa.Context, admin: AdminRequest, error?: string, form = { email: '', isAdmin: false }) => {
-    await renderConsolePage(ctx, admin, 'users', 'users', { users: await listAdminUsers(db), self: admin.actor.accountId, error, form });
+    await renderConsolePage(ctx, admin, 'users', 'users', { users: await listAccounts(db), self: admin.actor.accountId, error, form });
   };
   page('get', '/users', (ctx, admin) => showUsers(ctx, admin));
   page('post', '/users', (ctx, admin) => {
     const form = { email: field(ctx, 'email'), isAdmin: field(ctx, 'is_admin') === 'on' };
     return formAction(ctx, mountPath, async () => {
-      await createUser(db, { email: form.email, password: field(ctx, 'password'), isAdmin: form.isAdmin }, admin.actor);
+      await createAccount(db, { email: form.email, password: field(ctx, 'password'), isAdmin: form.isAdmin }, admin.actor);
       return { path: '/users', status: 'user-created' };
     }, (error) => showUsers(ctx, admin, error, form));
   });
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
     page('post', `/users/${action}`, (ctx, admin) => formAction(ctx, mountPath, async () => {
-      await setUserEnabled(db, field(ctx, 'account_id'), enabled, admin.actor);
+      await setAccountEnabled(db, { id: field(ctx, 'account_id'), enabled }, admin.actor);
       return { path: '/users', status: `user-${action}d` };
     }, (error) => showUsers(ctx, admin, error)));
   }
   page('post', '/users/password', (ctx, admin) => formAction(ctx, mountPath, async () => {
     // Not trimmed: a password is exactly what was typed.
     const password = (ctx.request.body as Record<string, unknown> | undefined)?.password;
-    await resetUserPassword(db, field(ctx, 'account_id'), typeof password === 'string' ? password : '', admin.actor);
+    await resetAccountPassword(db, { id: field(ctx, 'account_id'), password: typeof password === 'string' ? password : '' }, admin.actor);
     return { path: '/users', status: 'password-reset' };
   }, (error) => showUsers(ctx, admin, error)));
 

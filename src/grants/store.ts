@@ -1,5 +1,5 @@
-// SQL for the grants portal: a person's live grants (with client, resources, scope risks and usage
-// from the audit trail), their sessions, and their security events. Reads only; revoke.ts writes.
+// SQL for grants and sessions: a person's live grants (with client, resources, scope risks and usage from
+// the audit trail), their sessions and security events; the one way grants end, and ending an account's sessions.
 import type { Queryable } from '../db/db.ts';
 import type { Risk } from '../resources/schema.ts';
 
@@ -89,6 +89,12 @@ export async function listSessionIdsForAccount(db: Queryable, accountId: string)
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = $1`, [accountId]);
   return rows.map((row) => row.id);
+}
+
+/** Signs the account out of every browser: deletes its oidc-provider Sessions. Returns how many. */
+export async function endSessionsOfAccount(db: Queryable, accountId: string): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = $1`, [accountId]);
+  return rowCount;
 }
 
 export interface SecurityEvent {

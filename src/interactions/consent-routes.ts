@@ -10,6 +10,7 @@ import { AppError } from '../errors.ts';
 import { renderView } from '../views.ts';
 import { buildConsentOffer, describeConsent, grantConsent, ScopeNotOfferedError } from './consent.ts';
 import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
+import { requestFacts } from '../http/request-facts.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -24,8 +25,6 @@ const consentForm = z.object({
 });
 
 export interface ConsentDeps { provider: Provider; db: Db }
-
-const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string });
 
 export async function renderConsentPage(ctx: Koa.Context, { provider, db }: ConsentDeps, details: InteractionDetails) {
   const client = await provider.Client.find(String(details.params.client_id));
@@ -49,7 +48,7 @@ export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
     if (decision === 'deny' || (chosen.length === 0 && offer.offered.length > 0)) {
       await recordAuditEvent(db, {
         type: 'consent.denied', outcome: 'failure', accountId, clientId, resource,
-        scopes: offer.offered.map((s) => s.scope).join(' ') || undefined, ...facts(ctx),
+        scopes: offer.offered.map((s) => s.scope).join(' ') || undefined, ...requestFacts(ctx),
         details: { reason: decision === 'deny' ? 'denied' : 'nothing_selected' },
       });
       await provider.interactionFinished(ctx.req, ctx.res,
@@ -68,7 +67,7 @@ export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
     }
     await recordAuditEvent(db, {
       type: 'consent.granted', accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
-      ...facts(ctx), details: {
+      ...requestFacts(ctx), details: {
         grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
       },
     });

@@ -64,7 +64,7 @@ export function createResourceDirectory(db: Db, signingAlg: string, cacheSeconds
   }
 
   /** The registered resource behind an audience this request already resolved, if any. */
-  const resolvedFor = (ctx: object, audience: string) => requestState(ctx).resolvedResources.get(audience);
+  const resolvedFor = (ctx: object, audience: string) => requestState(ctx).resolvedResources.get(audience) as Resource | undefined;
 
   /** The registered resource a resource indicator names (lenient on case and a trailing slash). */
   async function find(indicator: string): Promise<Resource | undefined> {

@@ -5,19 +5,19 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
-import { signInWithPassword } from '../accounts/sign-in.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { listGrantsForAccount, listSecurityEventsForAccount } from '../grants/store.ts';
 import { revokeClientGrantsOfAccount, revokeGrantOfAccount } from '../grants/revoke.ts';
+import { requestFacts } from '../http/request-facts.ts';
+import { submitSignInForm } from '../http/sign-in-form.ts';
 import { renderView } from '../views.ts';
 import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
 import { currentAccount, signInSession, signOutEverywhere, signOutSession } from '../oidc/sign-in-session.ts';
 
 export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle }
 
-const loginForm = z.object({ email: z.string().max(254).default(''), password: z.string().max(256).default('') });
 const grantForm = z.object({ grant_id: z.string().min(1).max(200) });
 const clientForm = z.object({ client_id: z.string().min(1).max(2048) });
 
@@ -29,9 +29,7 @@ const STATUS_MESSAGES: Record<string, string> = {
   'signed-out-everywhere': 'You are signed out in every browser. Applications you connected keep their access until you revoke it.',
   'signed-in': 'You are signed in.',
 };
-const BAD_CREDENTIALS = 'That email and password do not match an account. Check them and try again.';
 
-const facts = (ctx: Koa.Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, requestId: ctx.state.requestId as string });
 // Personal data and one-time status messages: never cached, by the browser or anything in between.
 const noStore: Koa.Middleware = async (ctx, next) => {
   ctx.set('Cache-Control', 'no-store');
@@ -71,34 +69,17 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   });
 
   router.post('/account/login', noStore, async (ctx) => {
-    const { email, password } = loginForm.parse(ctx.request.body ?? {});
-    const result = await signInWithPassword(db, { email, password, ...facts(ctx) }, loginThrottle);
-    if (!result.ok) {
-      // The same words and statuses as the authorization flow's sign-in page (interactions/routes.ts).
-      if (result.reason === 'throttled') {
-        const minutes = Math.ceil(result.retryAfterSeconds / 60);
-        ctx.set('Retry-After', String(result.retryAfterSeconds));
-        ctx.status = 429;
-        ctx.body = await renderView('account-login', {
-          email, status: undefined, error: `Too many sign-in attempts. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}, then try again.`,
-        });
-        return;
-      }
-      await recordAuditEvent(db, { type: 'login.failed', outcome: 'failure', ...facts(ctx), details: { reason: 'bad_credentials', via: 'account' } });
-      ctx.status = 401;
-      ctx.body = await renderView('account-login', { email, error: BAD_CREDENTIALS, status: undefined });
-      return;
-    }
-    const { account } = result;
+    const account = await submitSignInForm(ctx, { db, loginThrottle }, { via: 'account' },
+      ({ email, error }) => renderView('account-login', { email, error, status: undefined }));
+    if (!account) return;
     await signInSession(provider, ctx, account.id);
-    await recordAuditEvent(db, { type: 'login.succeeded', accountId: account.id, ...facts(ctx), details: { via: 'account' } });
     seeOther(ctx);
   });
 
   router.post('/account/logout', noStore, async (ctx) => {
     const account = await currentAccount(provider, db, ctx);
     await signOutSession(provider, ctx);
-    if (account) await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...facts(ctx), details: { via: 'account', scope: 'this_browser' } });
+    if (account) await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...requestFacts(ctx), details: { via: 'account', scope: 'this_browser' } });
     seeOther(ctx, 'signed-out');
   });
 
@@ -107,7 +88,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     if (!account) return;
     const { grant_id: grantId } = grantForm.parse(ctx.request.body ?? {});
     // Someone else's grant and no grant look the same: 404, and nothing is touched.
-    if (!(await revokeGrantOfAccount(provider, db, account.id, grantId, facts(ctx)))) {
+    if (!(await revokeGrantOfAccount(provider, db, account.id, grantId, requestFacts(ctx)))) {
       throw new AppError('not_found', 'There is no such access on your account. It may have been revoked already.');
     }
     seeOther(ctx, 'grant-revoked');
@@ -117,7 +98,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     const account = await requireAccount(ctx);
     if (!account) return;
     const { client_id: clientId } = clientForm.parse(ctx.request.body ?? {});
-    if ((await revokeClientGrantsOfAccount(provider, db, account.id, clientId, facts(ctx))) === 0) {
+    if ((await revokeClientGrantsOfAccount(provider, db, account.id, clientId, requestFacts(ctx))) === 0) {
       throw new AppError('not_found', 'That application has no access on your account. It may have been revoked already.');
     }
     seeOther(ctx, 'client-revoked');
@@ -127,7 +108,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     const account = await requireAccount(ctx);
     if (!account) return;
     const ended = await signOutEverywhere(provider, db, ctx, account.id);
-    await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...facts(ctx), details: { via: 'account', scope: 'everywhere', sessions_ended: ended } });
+    await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...requestFacts(ctx), details: { via: 'account', scope: 'everywhere', sessions_ended: ended } });
     seeOther(ctx, 'signed-out-everywhere');
   });
 }

@@ -2,9 +2,8 @@
 // deferred to the next write, so each request costs as few database round trips as possible. Kept on
 // the request's state (state.ts).
 import Provider, { type AdapterPayload } from 'oidc-provider';
-import type { Account } from '../accounts/schema.ts';
 import { currentRequestContext } from './scope.ts';
-import { requestState, type DeferredWrite, type RequestState } from './state.ts';
+import { requestState, type DeferredWrite, type PrefetchedAccount, type RequestState } from './state.ts';
 
 function state(ctx: object | undefined = Provider.ctx ?? currentRequestContext()): RequestState | undefined {
   // The koa context of the request being served: oidc-provider's (Provider.ctx) inside its routes,
@@ -49,7 +48,7 @@ export const requestCache = {
   setAccount(row: { id: string; email: string; is_admin: boolean; disabled_at: string | null }): void {
     state()?.accounts.set(row.id, { id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null });
   },
-  getAccount(id: string): Account | undefined {
+  getAccount(id: string): PrefetchedAccount | undefined {
     return state()?.accounts.get(id);
   },
   /** Defers a consume to the next write in this request; false outside a request (consume now). */

@@ -2,9 +2,13 @@
 // context: made on first use, and gone with the context (a WeakMap holds it, so nothing outlives the request).
 import type { Span } from '@opentelemetry/api';
 import type { AdapterPayload } from 'oidc-provider';
-import type { Account } from '../accounts/schema.ts';
-import type { Resource } from '../resources/schema.ts';
 import type { ResolvedRoute } from './route.ts';
+
+/**
+ * An account as the request's prefetch read it: the fields of src/accounts/schema.ts's Account, spelled out
+ * here because request/ sits below every domain (views.ts and errors.ts, which the domains use, read its scope).
+ */
+export interface PrefetchedAccount { id: string; email: string; isAdmin: boolean; disabled: boolean }
 
 /** A storage write the adapter holds back to the next write of the same request (src/oidc/adapter.ts). */
 export interface DeferredWrite { model: string; id: string }
@@ -18,10 +22,10 @@ export interface RequestState {
   /** The adapter's lookups by uid (oidc-provider finds a Session by its uid when it loads an interaction). */
   readonly byUid: Map<string, AdapterPayload | null>;
   /** Accounts read with the request's prefetch (src/oidc/token-prefetch.ts, authorization-prefetch.ts). */
-  readonly accounts: Map<string, Account>;
+  readonly accounts: Map<string, PrefetchedAccount>;
   /** The registered resources this request resolved, by audience: oidc-provider's synchronous hooks (token
-   * lifetimes) read them here (src/oidc/resource-servers.ts). */
-  readonly resolvedResources: Map<string, Resource>;
+   * lifetimes) read them here (src/oidc/resource-servers.ts, which types them; request/ sits below resources/). */
+  readonly resolvedResources: Map<string, unknown>;
   /** The Provider generation this request started on, kept to its end whatever is rebuilt meanwhile
    * (src/oidc/provider-holder.ts; typed there). */
   providerGeneration?: unknown;

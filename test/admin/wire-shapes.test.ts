@@ -1,5 +1,5 @@
-// The CLI and the admin API hand out signing keys and audit events in one wire form (issue 15), and a key
-// change names its operator as the audit actor, whichever front end made it: the CLI, the console or a token.
+// The CLI and the admin API hand out signing keys, audit events and accounts in one wire form (issue 15), and a
+// key or account change names its operator as the audit actor, whichever front end made it: the CLI, the console or a token.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectClient } from '../helpers/portal.ts';
 import { notesResource } from '../helpers/test-app.ts';
@@ -57,6 +57,55 @@ describe('one wire form per record', () => {
     expect(consent).toMatchObject({ account_id: app.user.id, account_email: app.user.email, actor_type: 'user' });
     expect(Object.keys(consent)).not.toContain('event_type');
     expect(Object.keys(consent)).toEqual(expect.arrayContaining(['actor_id', 'user_agent', 'request_id']));
+  });
+});
+
+describe('one wire form per account', () => {
+  it('`user list --json` and GET /admin/api/users give the same accounts, field for field', async () => {
+    const cli = await runCommand(app.db, ['user', 'list', '--json']);
+    const api = await app.api().get('/admin/api/users');
+    expect(api.status).toBe(200);
+    expect(api.body.users.length).toBeGreaterThanOrEqual(2);
+    expect(cli.users).toEqual(api.body.users);
+    // The person who connected a client has signed in and holds a grant: the activity fields are filled in.
+    const person = api.body.users.find((user: { id: string }) => user.id === app.user.id);
+    expect(person).toMatchObject({ status: 'active', disabled: false, last_sign_in_at: expect.any(String) });
+    expect(person.grants).toBeGreaterThanOrEqual(1);
+  });
+
+  it('`user add --json` prints the head of the account the admin API hands out for it', async () => {
+    const added = await runCommand(app.db, ['user', 'add', '--email', 'wire-cli@example.com', '--password', 'a long passphrase']);
+    const created = await app.api().post('/admin/api/users').send({ email: 'wire-api@example.com', password: 'a long passphrase' });
+    expect(created.status).toBe(201);
+    const listed = (await app.api().get('/admin/api/users')).body.users as Record<string, unknown>[];
+    expect(listed.find((user) => user.id === added.id)).toMatchObject(added);
+    expect(listed.find((user) => user.id === created.body.user.id)).toEqual(created.body.user);
+    expect(Object.keys(added)).toEqual(Object.keys(created.body.user).slice(0, 3));
+  });
+});
+
+describe('account changes name their operator', () => {
+  it('as the admin from the console, the token from the API, and `cli` from the CLI', async () => {
+    const browser = await app.adminBrowser();
+    await followConsole(browser, await postConsoleForm(browser, '/admin/users', { email: 'op-console@example.com', password: 'a long passphrase' }));
+    expect((await app.api().post('/admin/api/users').send({ email: 'op-api@example.com', password: 'a long passphrase' })).status).toBe(201);
+    await runCommand(app.db, ['user', 'add', '--email', 'op-cli@example.com', '--password', 'a long passphrase']);
+    expect((await actorsOf('account.created')).slice(-3)).toEqual([
+      { actor_type: 'operator', actor_id: app.admin.id },
+      { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
+      { actor_type: 'operator', actor_id: 'cli' },
+    ]);
+
+    const person = await app.addUser();
+    await followConsole(browser, await postConsoleForm(browser, '/admin/users/disable', { account_id: person.id }));
+    expect((await app.api().post(`/admin/api/users/${person.id}/enable`)).status).toBe(200);
+    expect((await app.api().post(`/admin/api/users/${person.id}/password`).send({ password: 'another long passphrase' })).status).toBe(200);
+    expect([...(await actorsOf('account.disabled')).slice(-1), ...(await actorsOf('account.enabled')).slice(-1), ...(await actorsOf('account.password_reset')).slice(-1)])
+      .toEqual([
+        { actor_type: 'operator', actor_id: app.admin.id },
+        { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
+        { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
+      ]);
   });
 });
 
