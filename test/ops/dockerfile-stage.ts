@@ -1,8 +1,9 @@
-// Lays out the Dockerfile's runtime stage in a temporary directory, as `docker build` would, from the
-// Dockerfile as written: its COPY lines, the `deps` stage's RUN (the production install), ENV, CMD and
-// HEALTHCHECK. No Docker engine here; the `build` stage is this checkout after `npm run build`.
+// Lays out the Dockerfile's stages in temporary directories, as `docker build` would, from the Dockerfile
+// as written: COPY lines, RUN lines (the build, the production install), then the runtime stage's ENV,
+// CMD and HEALTHCHECK. No Docker engine here. One substitution: a full `npm ci` (the build stage's) links
+// this checkout's installed node_modules instead, the same lockfile's packages, without a second install.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
 
@@ -62,29 +63,51 @@ function copy(args: string, sourcePath: (from: string | undefined, source: strin
   }
 }
 
-/** Runs the Dockerfile's stages that the runtime stage copies from; `context` is the repository root. */
+/**
+ * node_modules for a stage from this checkout's: a link per package, except the workspace links
+ * (`@portcullis/resource-server` → ../../packages/resource-server), made again with the same relative
+ * target so they reach the stage's own copy of the workspace package.
+ */
+function linkInstalledNodeModules(context: string, stageWorkdir: string): void {
+  const link = (from: string, to: string) => {
+    const source = join(context, 'node_modules', from);
+    if (lstatSync(source).isSymbolicLink() && readlinkSync(source).startsWith('../')) symlinkSync(readlinkSync(source), to);
+    else symlinkSync(source, to);
+  };
+  const target = join(stageWorkdir, 'node_modules');
+  mkdirSync(target);
+  for (const entry of readdirSync(join(context, 'node_modules'))) {
+    if (!entry.startsWith('@')) { link(entry, join(target, entry)); continue; }
+    mkdirSync(join(target, entry));
+    for (const scoped of readdirSync(join(context, 'node_modules', entry))) link(join(entry, scoped), join(target, entry, scoped));
+  }
+}
+
+/** Lays out every stage; `context` is the repository root (the build context). */
 export function stageImage(context: string, env: Record<string, string>): StagedImage {
   const stages = readStages(join(context, 'Dockerfile'));
   const runtime = stages.at(-1)!;
-  const build = stages.find((stage) => stage.name === 'build');
   const stageDirs = new Map<string, string>();
   const sourcePath = (from: string | undefined, source: string): string => {
     if (from === undefined) return join(context, source);
-    // The build stage's WORKDIR is this checkout, built.
-    if (from === 'build' && build) return join(context, posix.relative(build.workdir, source));
     const stageDir = stageDirs.get(from);
     if (!stageDir) throw new Error(`COPY --from=${from}: no such stage before the runtime stage`);
     return join(stageDir, source);
   };
   for (const stage of stages.slice(0, -1)) {
-    if (stage === build) continue;
     const stageDir = mkdtempSync(join(tmpdir(), `pc-image-${stage.name}-`));
+    if (stage.name) stageDirs.set(stage.name, stageDir);
+    const workdir = join(stageDir, stage.workdir);
     for (const { keyword, args } of stage.instructions) {
       if (keyword === 'COPY') copy(args, sourcePath, stageDir, stage.workdir);
+      if (keyword !== 'RUN') continue;
+      if (/^npm ci\b/.test(args) && !args.includes('--omit=dev')) {
+        linkInstalledNodeModules(context, workdir);
+        continue;
+      }
       // npm_config_prefer_offline: this machine's npm cache first (a docker build starts with an empty one).
-      if (keyword === 'RUN') execFileSync('sh', ['-c', args], { cwd: join(stageDir, stage.workdir), env: { ...env, npm_config_prefer_offline: 'true' }, stdio: 'pipe' });
+      execFileSync('sh', ['-c', args], { cwd: workdir, env: { ...env, npm_config_prefer_offline: 'true' }, stdio: 'pipe' });
     }
-    if (stage.name) stageDirs.set(stage.name, stageDir);
   }
   const imageDir = mkdtempSync(join(tmpdir(), 'pc-image-'));
   const cleanup = () => { for (const dir of [imageDir, ...stageDirs.values()]) rmSync(dir, { recursive: true, force: true }); };
