@@ -1,6 +1,6 @@
 # Portcullis production image: TypeScript compiled in a build stage, production dependencies installed in
 # their own stage, and a runtime stage with only those, the built JavaScript, migrations, views and CSS.
-# test/ops/production-image.test.ts runs this file's runtime stage as written (its COPY lines, ENV, CMD
+# test/main/production-image.test.ts runs this file's runtime stage as written (its COPY lines, ENV, CMD
 # and HEALTHCHECK), so keep every instruction on one line and every path explicit.
 
 FROM node:22-bookworm-slim AS build
