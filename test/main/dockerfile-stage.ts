@@ -2,12 +2,15 @@
 // as written: COPY lines, RUN lines (the build, the production install), then the runtime stage's ENV,
 // CMD and HEALTHCHECK. No Docker engine here. One substitution: a full `npm ci` (the build stage's) links
 // this checkout's installed node_modules instead, the same lockfile's packages, without a second install.
+// The runtime stage's own RUN (making /data as root) and USER are left to the caller: it runs the image's
+// command as the test's user on a fresh DATA_DIR of its own.
 import { execFileSync } from 'node:child_process';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
 
-interface Instruction { keyword: string; args: string }
+/** One instruction, with the WORKDIR in force where it stands. */
+interface Instruction { keyword: string; args: string; workdir: string }
 interface Stage { name: string | undefined; workdir: string; instructions: Instruction[] }
 
 export interface StagedImage {
@@ -37,7 +40,7 @@ function readStages(dockerfile: string): Stage[] {
     const stage = stages.at(-1);
     if (!stage) throw new Error(`${keyword} before FROM`);
     if (keyword === 'WORKDIR') stage.workdir = posix.resolve(stage.workdir, args);
-    stage.instructions.push({ keyword, args });
+    stage.instructions.push({ keyword, args, workdir: stage.workdir });
   }
   return stages;
 }
@@ -97,9 +100,9 @@ export function stageImage(context: string, env: Record<string, string>): Staged
   for (const stage of stages.slice(0, -1)) {
     const stageDir = mkdtempSync(join(tmpdir(), `pc-image-${stage.name}-`));
     if (stage.name) stageDirs.set(stage.name, stageDir);
-    const workdir = join(stageDir, stage.workdir);
-    for (const { keyword, args } of stage.instructions) {
-      if (keyword === 'COPY') copy(args, sourcePath, stageDir, stage.workdir);
+    for (const { keyword, args, workdir: inStage } of stage.instructions) {
+      const workdir = join(stageDir, inStage);
+      if (keyword === 'COPY') copy(args, sourcePath, stageDir, inStage);
       if (keyword !== 'RUN') continue;
       if (/^npm ci\b/.test(args) && !args.includes('--omit=dev')) {
         linkInstalledNodeModules(context, workdir);
@@ -112,8 +115,8 @@ export function stageImage(context: string, env: Record<string, string>): Staged
   const imageDir = mkdtempSync(join(tmpdir(), 'pc-image-'));
   const cleanup = () => { for (const dir of [imageDir, ...stageDirs.values()]) rmSync(dir, { recursive: true, force: true }); };
   const image: StagedImage = { appDir: join(imageDir, runtime.workdir), env: {}, command: [], healthcheck: [], cleanup };
-  for (const { keyword, args } of runtime.instructions) {
-    if (keyword === 'COPY') copy(args, sourcePath, imageDir, runtime.workdir);
+  for (const { keyword, args, workdir } of runtime.instructions) {
+    if (keyword === 'COPY') copy(args, sourcePath, imageDir, workdir);
     if (keyword === 'ENV') {
       for (const pair of args.split(/\s+/)) {
         const [name, value] = pair.split('=') as [string, string];
