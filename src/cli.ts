@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { loadConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open-db.ts';
+import { describeDatabase, newDatabaseWarning } from './cli/database-notice.ts';
 import { parseOptions, splitCommandLine, UsageError, type ParsedArgs } from './cli/args.ts';
 import type { CommandResult, CommandSpec } from './cli/command.ts';
 import { clientCommands } from './cli/clients.ts';
@@ -70,7 +71,16 @@ async function run(argv: readonly string[]): Promise<void> {
 
 async function runWithDatabase(command: CommandSpec, args: ParsedArgs): Promise<CommandResult> {
   const config = loadConfig();
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli' });
+  // At a terminal only: scripts (and cron, CI) read anything on a piped stderr as trouble.
+  if (process.stderr.isTTY) console.error(`note: using ${describeDatabase(config)}`);
+  const db = await openDb({
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: 'cli',
+    // Whatever stderr is: this is the warning a mistyped DATA_DIR needs.
+    beforeCreatingDatabase: (before) => {
+      const warning = newDatabaseWarning(config.dataDir, before);
+      if (warning) console.error(warning);
+    },
+  });
   try {
     const applied = await migrate(db);
     // On stderr: stdout carries the command's result alone, which scripts parse.

@@ -14,6 +14,10 @@ const seconds = (min: number, max: number) => z.coerce.number().int().min(min).m
 const environmentSchema = z.object({
   // Where the server listens.
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  // The address it listens on: an IP literal or a host name. Unset, Node's default: every interface, IPv6
+  // and IPv4 where the machine has them, as before this setting existed (and as a container needs);
+  // `127.0.0.1` keeps a development server off the network.
+  HOST: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an IP address or a host name, without a scheme or port' }).optional(),
   // The issuer identifier (RFC 8414 §2): every token's `iss`, the base of every endpoint. https in production.
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   // PostgreSQL connection string; absent → embedded PGlite in DATA_DIR (one process only).
@@ -138,6 +142,7 @@ const environmentSchema = z.object({
 
 export type Config = {
   port: number;
+  host: string | undefined;
   issuer: string;
   databaseUrl: string | undefined;
   dbStatementTimeoutMs: number;
@@ -189,6 +194,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
     port: env.PORT,
+    host: env.HOST,
     issuer,
     databaseUrl: env.DATABASE_URL,
     dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,

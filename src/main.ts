@@ -39,15 +39,22 @@ async function main(): Promise<void> {
   const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds, config.auditRetentionDays);
 
   const server = createServer(app.callback());
+  const listening = config.host === undefined ? `port ${config.port}` : `${config.host} port ${config.port}`;
   server.on('error', async (error: NodeJS.ErrnoException) => {
-    const reason = error.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT to another one)` : error.message;
+    const reason = error.code === 'EADDRINUSE' ? `${listening} is already in use (set PORT to another one)`
+      : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+        ? `HOST ${config.host} is not an address of this machine (${error.code}); unset HOST to listen on every interface`
+        : error.message;
     console.error(`Portcullis could not start: ${reason}`);
     await db.close();
     process.exit(1);
   });
-  server.listen(config.port, () => {
+  // host undefined: Node listens on every interface (:: with IPv4 mapped, or 0.0.0.0 without IPv6).
+  server.listen({ port: config.port, host: config.host }, () => {
+    const address = server.address();
     log.info('Portcullis is ready', {
       issuer: config.issuer, port: config.port,
+      address: typeof address === 'object' && address !== null ? address.address : address,
       database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}`,
       traces: config.tracing ? `OTLP to ${new URL(config.tracing.endpoint).host}` : 'off',
     });

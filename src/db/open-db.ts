@@ -1,9 +1,10 @@
 // Picks the database for a process: PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite in
 // DATA_DIR, owned by one process, which the CLI reaches through the server's socket while it runs.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { acquireDataDirLock, DataDirInUseError } from './data-dir-lock.ts';
 import { ensurePrivateDataDir, tightenDataDir } from './data-dir-modes.ts';
 import type { Db, Transaction } from './db.ts';
+import { embeddedDatabaseState, pgliteDataPath, type EmbeddedDatabaseState } from './embedded-database-state.ts';
 import { createPgDb } from './pg-db.ts';
 import { openPgliteDb } from './pglite-db.ts';
 import { pgliteSocketPath, servePgliteOnSocket, type PgliteSocket } from './pglite-socket.ts';
@@ -22,6 +23,11 @@ export interface OpenDbOptions {
    * (DB_STATEMENT_TIMEOUT_MS): past it the query fails as "database busy" and the request gets 503.
    */
   statementTimeoutMs?: number;
+  /**
+   * Called when this process is about to create a new embedded database (it holds DATA_DIR's lock and
+   * no database is there yet), with what DATA_DIR held before: the CLI warns of a mistyped DATA_DIR.
+   */
+  beforeCreatingDatabase?: (before: Exclude<EmbeddedDatabaseState, 'exists'>) => void;
 }
 
 /** The CLI found a live holder of DATA_DIR but could not talk to it through the socket. */
@@ -47,7 +53,7 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
   }
   if (options.role === 'server') return openEmbedded(options.dataDir, true, timeoutMs);
   try {
-    return await openEmbedded(options.dataDir, false);
+    return await openEmbedded(options.dataDir, false, undefined, options.beforeCreatingDatabase);
   } catch (error) {
     // Taking the lock is the test for "a server (or another CLI) runs": no window between check and use.
     if (!(error instanceof DataDirInUseError)) throw error;
@@ -55,13 +61,19 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
   }
 }
 
-async function openEmbedded(dataDir: string, serveSocket: boolean, queueWaitMillis?: number): Promise<Db> {
+async function openEmbedded(
+  dataDir: string, serveSocket: boolean, queueWaitMillis?: number, beforeCreating?: OpenDbOptions['beforeCreatingDatabase'],
+): Promise<Db> {
+  // Read before ensurePrivateDataDir creates DATA_DIR and the lock file lands in it.
+  const before = embeddedDatabaseState(dataDir);
   // Private (0700/0600): the socket has no authentication, and the files are the whole database.
   ensurePrivateDataDir(dataDir);
   const lock = acquireDataDirLock(dataDir);
   let socket: PgliteSocket | undefined;
   try {
-    const db = await openPgliteDb(join(dataDir, 'pgdata'), queueWaitMillis === undefined ? {} : { queueWaitMillis });
+    // Only now, holding the lock: a DATA_DIR a running server holds is never "new".
+    if (before !== 'exists') beforeCreating?.(before);
+    const db = await openPgliteDb(pgliteDataPath(dataDir), queueWaitMillis === undefined ? {} : { queueWaitMillis });
     try {
       if (serveSocket) socket = await servePgliteOnSocket(db.pglite, dataDir);
       // PGlite's initdb files (0666) and its socket (umask-dependent) exist only now.

@@ -1,10 +1,10 @@
 // The server's door to the one canonical-resource-URI rule, which lives in the resource-server kit
 // (packages/resource-server/src/resource-uri.ts) so an audience registered here is one the kit serves.
 
-// A relative import of the kit's source, not `@portcullis/resource-server`: the server runs from
-// source through tsx, which does not apply the kit's `portcullis-source` export condition. The kit
-// file imports nothing, so this pulls in the rule alone.
-import { canonicalResource, resourceUriProblem } from '../../packages/resource-server/src/resource-uri.ts';
+// The kit's package, as any of its users imports it: run from source (tsx, vitest), it resolves to the
+// kit's TypeScript (tsconfig.json `paths`, the `portcullis-source` condition); the built server
+// (`npm run build`, dist/) resolves it to the kit's own built JavaScript, through its package exports.
+import { canonicalResource, resourceUriProblem } from '@portcullis/resource-server';
 
 export class InvalidResourceUriError extends Error {
   override name = 'InvalidResourceUriError';
