@@ -1,6 +1,7 @@
 // Who performs an admin action and from where: an admin's console session or an admin API token.
 // Every admin service takes one and writes it into the audit event, so the trail says who did what.
 import type Koa from 'koa';
+import { operatorAuditEvent } from '../audit/operator.ts';
 import type { AuditEvent } from '../audit/store.ts';
 
 export interface AdminActor {
@@ -26,16 +27,6 @@ export const consoleActor = (ctx: Koa.Context, accountId: string): AdminActor =>
 export const apiActor = (ctx: Koa.Context, tokenId: string): AdminActor =>
   ({ actor: `admin_token:${tokenId}`, accountId: undefined, via: 'api', ...requestFacts(ctx) });
 
-/** The audit event of an admin action: an operator actor, the request's facts, and `details.actor` naming the admin. */
-export function adminAuditEvent(
-  by: AdminActor, event: Omit<AuditEvent, 'ip' | 'userAgent' | 'requestId'>,
-): AuditEvent {
-  return {
-    ...event,
-    actor: { type: 'operator', id: by.actor },
-    ip: by.ip,
-    userAgent: by.userAgent,
-    requestId: by.requestId,
-    details: { ...event.details, actor: by.actor, via: by.via },
-  };
-}
+/** The audit event of an admin action: the operator's event (src/audit/operator.ts) with the admin as its actor. */
+export const adminAuditEvent = (by: AdminActor, event: Omit<AuditEvent, 'ip' | 'userAgent' | 'requestId'>): AuditEvent =>
+  operatorAuditEvent(by, event);
