@@ -37,7 +37,7 @@ export interface ClientRequestFacts { ip: string; userAgent: string | undefined;
 export async function endSelfDeletedClient(db: Queryable, clientId: string, request: ClientRequestFacts): Promise<number> {
   const grantsRevoked = await removeClientRemains(db, [clientId]);
   await recordAuditEvent(db, {
-    type: 'client.deleted', clientId, ip: request.ip, userAgent: request.userAgent,
+    type: 'client.deleted', actor: { type: 'client', id: clientId }, clientId, ip: request.ip, userAgent: request.userAgent,
     requestId: request.requestId, details: { actor: 'client', grants_revoked: grantsRevoked },
   });
   return grantsRevoked;
