@@ -95,7 +95,8 @@ async function runWithDatabase(command: CommandSpec, args: ParsedArgs): Promise<
 // Store inputs are camelCase; the operator typed options. Name the option in messages.
 const OPTION_FOR_FIELD: Record<string, string> = {
   email: '--email', password: '--password', uri: '--uri', name: '--name', scopes: '--scope',
-  accessTokenTtlSeconds: '--ttl', redirectUris: '--redirect-uri',
+  accessTokenTtlSeconds: '--ttl', redirectUris: '--redirect-uri', resource: '--resource',
+  mode: '--mode', domain: '--domain', clientId: '--client-id',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -8,61 +8,42 @@ import { auditFilterSchema, auditPageJson, readAuditPage } from '../audit/servic
 import {
   keyJson, listKeys, retireKey, retireKeyInput, rotatedKeysJson, rotateKeys, type KeyServiceDeps,
 } from '../keys/service.ts';
-import { riskClasses, accessTokenFormats } from '../resources/schema.ts';
+import { clientDeletionJson, clientJson, clientStatusJson } from '../clients/json.ts';
+import { listClientOverview, removeClient, setClientEnabled } from '../clients/service.ts';
 import {
-  checkJson, clientJson, overviewJson, resourceJson,
-} from './api-json.ts';
-import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
+  metadataCheckJson, newResourceBody, resourceJson, resourceOutcomeJson, resourceSettingsBody, settingsFromBody,
+} from '../resources/json.ts';
+import {
+  checkResource, listResourceOverview, registerResource, resourceServiceDeps, setResourceEnabled, updateResource,
+} from '../resources/service.ts';
+import { overviewJson } from './api-json.ts';
 import { loadOverview } from './overview.ts';
-import {
-  checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
-} from './resources.ts';
 import type { AdminDeps, AdminRoutes } from './route-contract.ts';
 
-const resourceSettings = {
-  name: z.string(),
-  scopes: z.array(z.strictObject({ scope: z.string(), risk: z.enum(riskClasses), description: z.string().optional() })),
-  access_token_ttl_seconds: z.number().optional(),
-  access_token_format: z.enum(accessTokenFormats).optional(),
-  allowed_clients: z.array(z.string()).nullable().optional(),
-  /** Fetch the server's protected resource metadata now (default true). */
-  check: z.boolean().default(true),
-};
-const newResourceBody = z.strictObject({ uri: z.string(), ...resourceSettings });
-const resourceBody = z.strictObject(resourceSettings);
 const newUserBody = z.strictObject({ email: z.string(), password: z.string(), is_admin: z.boolean().default(false) });
 const passwordBody = z.strictObject({ password: z.string() });
 // The kid comes from the path, the rest from the body (unknown fields refused).
 const retireBody = retireKeyInput.omit({ kid: true });
 
-const toSettings = (body: z.infer<typeof resourceBody>) => ({
-  name: body.name,
-  scopes: body.scopes.map((s) => ({ scope: s.scope, risk: s.risk, description: s.description ?? '' })),
-  accessTokenTtlSeconds: body.access_token_ttl_seconds,
-  accessTokenFormat: body.access_token_format,
-  allowedClientIds: body.allowed_clients ?? null,
-});
-
 export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secrets, refreshSigningKeys }: AdminDeps): void {
-  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, allowLoopback: config.cimd.allowLoopback };
+  const resources = resourceServiceDeps(db, config);
   const body = (ctx: { request: { body?: unknown } }) => ctx.request.body ?? {};
 
   api('get', '/overview', async (ctx) => { ctx.body = overviewJson(await loadOverview(db)); });
 
-  api('get', '/resources', async (ctx) => { ctx.body = { resources: (await listAdminResources(db)).map(resourceJson) }; });
+  api('get', '/resources', async (ctx) => { ctx.body = { resources: (await listResourceOverview(db)).map(resourceJson) }; });
   api('post', '/resources', async (ctx, { actor }) => {
     const input = newResourceBody.parse(body(ctx));
-    const { resource, check } = await registerResource(db, { uri: input.uri, ...toSettings(input) }, settings, actor, { check: input.check });
+    const outcome = await registerResource(resources, { uri: input.uri, ...settingsFromBody(input) }, actor, { check: input.check });
     ctx.status = 201;
-    ctx.body = { resource: resourceJson(resource), check: checkJson(check) };
+    ctx.body = resourceOutcomeJson(outcome);
   });
   api('put', '/resources/:uri', async (ctx, { actor }) => {
-    const input = resourceBody.parse(body(ctx));
-    const { resource, check } = await updateResource(db, ctx.params.uri!, toSettings(input), settings, actor, { check: input.check });
-    ctx.body = { resource: resourceJson(resource), check: checkJson(check) };
+    const input = resourceSettingsBody.parse(body(ctx));
+    ctx.body = resourceOutcomeJson(await updateResource(resources, ctx.params.uri!, settingsFromBody(input), actor, { check: input.check }));
   });
   api('post', '/resources/:uri/check', async (ctx) => {
-    ctx.body = { check: checkJson(await checkResource(db, await requireResource(db, ctx.params.uri!), settings)) };
+    ctx.body = { check: metadataCheckJson(await checkResource(resources, ctx.params.uri!)) };
   });
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
     api('post', `/resources/:uri/${action}`, async (ctx, { actor }) => {
@@ -71,16 +52,14 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
     });
   }
 
-  api('get', '/clients', async (ctx) => { ctx.body = { clients: (await listAdminClients(db)).map(clientJson) }; });
+  api('get', '/clients', async (ctx) => { ctx.body = { clients: (await listClientOverview(db)).map(clientJson) }; });
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
     api('post', `/clients/:id/${action}`, async (ctx, { actor }) => {
-      const outcome = await setClientEnabled(db, ctx.params.id!, enabled, actor);
-      ctx.body = { client_id: outcome.clientId, status: outcome.status, changed: outcome.changed, grants_revoked: outcome.grantsRevoked };
+      ctx.body = clientStatusJson(await setClientEnabled(db, ctx.params.id!, enabled, actor));
     });
   }
   api('delete', '/clients/:id', async (ctx, { actor }) => {
-    const outcome = await removeClient(db, ctx.params.id!, actor);
-    ctx.body = { client_id: outcome.clientId, deleted: true, grants_revoked: outcome.grantsRevoked };
+    ctx.body = clientDeletionJson(await removeClient(db, ctx.params.id!, actor));
   });
 
   api('get', '/users', async (ctx) => { ctx.body = { users: (await listAccounts(db)).map(accountJson) }; });

@@ -3,7 +3,7 @@
 import type Koa from 'koa';
 import { describeError } from '../errors.ts';
 import { formatTime, renderView } from '../views.ts';
-import type { AdminRequest } from './route-contract.ts';
+import type { AdminRequest, AdminRoutes } from './route-contract.ts';
 
 // Chosen by key: nothing from the query string is ever shown on a page.
 const STATUS_MESSAGES: Record<string, string> = {
@@ -64,4 +64,24 @@ export async function formAction(
 export function field(ctx: Koa.Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value.trim() : '';
+}
+
+/**
+ * The enable and disable form actions of one kind of record (`/clients/enable`, `/clients/disable`, …): each
+ * posts the record's id in `idField`, runs `toggle`, and lands on `path` with `<kind>-enabled` or `<kind>-disabled`.
+ */
+export function registerToggleActions(
+  page: AdminRoutes['page'], mountPath: string,
+  { path, idField, kind, toggle, showAgain }: {
+    path: string; idField: string; kind: string;
+    toggle: (id: string, enabled: boolean, admin: AdminRequest) => Promise<unknown>;
+    showAgain: (ctx: Koa.Context, admin: AdminRequest, error: string) => Promise<void>;
+  },
+): void {
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    page('post', `${path}/${action}`, (ctx, admin) => formAction(ctx, mountPath, async () => {
+      await toggle(field(ctx, idField), enabled, admin);
+      return { path, status: `${kind}-${action}d` };
+    }, (error) => showAgain(ctx, admin, error)));
+  }
 }

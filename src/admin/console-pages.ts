@@ -1,11 +1,9 @@
-// The console's pages other than resources: overview, clients, users, signing keys and the audit log,
+// The console's pages other than resources and clients: overview, users, signing keys and the audit log,
 // each a GET that renders and POST actions that change one thing and redirect (PRG).
 import type Koa from 'koa';
 import { createAccount, listAccounts, resetAccountPassword, setAccountEnabled } from '../accounts/service.ts';
 import { auditFilterSchema, listAuditEventTypes, readAuditPage } from '../audit/service.ts';
-import { describeClientIdentity } from '../clients/identity.ts';
 import { listKeys, retireKey, rotateKeys, type KeyServiceDeps } from '../keys/service.ts';
-import { listAdminClients, removeClient, setClientEnabled } from './clients.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import { loadOverview } from './overview.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
@@ -14,23 +12,6 @@ export function registerConsolePages({ page }: AdminRoutes, { db, config, secret
   page('get', '', async (ctx, admin) => {
     await renderConsolePage(ctx, admin, 'overview', 'overview', await loadOverview(db));
   });
-
-  // Clients
-  const showClients = async (ctx: Koa.Context, admin: AdminRequest, error?: string) => {
-    const clients = (await listAdminClients(db)).map((client) => ({ ...client, identity: describeClientIdentity(client.clientId, client.source) }));
-    await renderConsolePage(ctx, admin, 'clients', 'clients', { clients, error });
-  };
-  page('get', '/clients', (ctx, admin) => showClients(ctx, admin));
-  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
-    page('post', `/clients/${action}`, (ctx, admin) => formAction(ctx, mountPath, async () => {
-      await setClientEnabled(db, field(ctx, 'client_id'), enabled, admin.actor);
-      return { path: '/clients', status: `client-${action}d` };
-    }, (error) => showClients(ctx, admin, error)));
-  }
-  page('post', '/clients/delete', (ctx, admin) => formAction(ctx, mountPath, async () => {
-    await removeClient(db, field(ctx, 'client_id'), admin.actor);
-    return { path: '/clients', status: 'client-deleted' };
-  }, (error) => showClients(ctx, admin, error)));
 
   // Users
   const showUsers = async (ctx: Koa.Context, admin: AdminRequest, error?: string, form = { email: '', isAdmin: false }) => {

@@ -2,13 +2,12 @@
 // to register or edit a resource (scopes with risk classes, token lifetime, which clients may use it).
 import type Koa from 'koa';
 import { AppError } from '../errors.ts';
-import type { Resource } from '../resources/schema.ts';
-import { listAdminClients } from './clients.ts';
-import { field, formAction, renderConsolePage } from './console-page.ts';
+import { listClientOverview } from '../clients/service.ts';
 import {
-  checkResource, listAdminResources, registerResource, requireResource, setResourceEnabled, updateResource,
-  type ResourceSettingsInput,
-} from './resources.ts';
+  checkResource, listResourceOverview, registerResource, requireResource, resourceServiceDeps, setResourceEnabled, updateResource,
+  type Resource, type ResourceSettingsInput,
+} from '../resources/service.ts';
+import { field, formAction, registerToggleActions, renderConsolePage } from './console-page.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
 
 const MAX_SCOPE_ROWS = 60;
@@ -60,13 +59,13 @@ function settingsOf(form: ResourceForm): ResourceSettingsInput {
 }
 
 export function registerConsoleResourcePages({ page }: AdminRoutes, { db, config, mountPath }: AdminDeps): void {
-  const settings = { issuer: config.issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, allowLoopback: config.cimd.allowLoopback };
+  const resources = resourceServiceDeps(db, config);
 
   const showList = async (ctx: Koa.Context, admin: AdminRequest, error?: string) => {
-    await renderConsolePage(ctx, admin, 'resources', 'resources', { resources: await listAdminResources(db), issuer: config.issuer, error });
+    await renderConsolePage(ctx, admin, 'resources', 'resources', { resources: await listResourceOverview(db), issuer: config.issuer, error });
   };
   const showForm = async (ctx: Koa.Context, admin: AdminRequest, mode: 'new' | 'edit', form: ResourceForm, error?: string) => {
-    const clients = (await listAdminClients(db)).map((client) => ({ clientId: client.clientId, name: client.name ?? client.clientId }));
+    const clients = (await listClientOverview(db)).map((client) => ({ clientId: client.clientId, name: client.name ?? client.clientId }));
     const rows = [...form.scopes, ...Array.from({ length: BLANK_ROWS }, () => ({ scope: '', risk: 'read', description: '' }))];
     await renderConsolePage(ctx, admin, 'resource-form', 'resources', {
       mode, form, rows, clients, defaultTtl: config.accessTokenTtlSeconds, error,
@@ -83,26 +82,24 @@ export function registerConsoleResourcePages({ page }: AdminRoutes, { db, config
   page('post', '/resources', (ctx, admin) => {
     const form = readForm(ctx);
     return formAction(ctx, mountPath, async () => {
-      const { resource } = await registerResource(db, { uri: form.uri, ...settingsOf(form) }, settings, admin.actor, { check: form.check });
+      const { resource } = await registerResource(resources, { uri: form.uri, ...settingsOf(form) }, admin.actor, { check: form.check });
       return { path: `/resources?uri=${encodeURIComponent(resource.uri)}`, status: 'resource-registered' };
     }, (error) => showForm(ctx, admin, 'new', form, error));
   });
   page('post', '/resources/update', (ctx, admin) => {
     const form = readForm(ctx);
     return formAction(ctx, mountPath, async () => {
-      const { resource } = await updateResource(db, form.uri, settingsOf(form), settings, admin.actor, { check: form.check });
+      const { resource } = await updateResource(resources, form.uri, settingsOf(form), admin.actor, { check: form.check });
       return { path: `/resources?uri=${encodeURIComponent(resource.uri)}`, status: 'resource-saved' };
     }, (error) => showForm(ctx, admin, 'edit', form, error));
   });
-  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
-    page('post', `/resources/${action}`, (ctx, admin) => formAction(ctx, mountPath, async () => {
-      await setResourceEnabled(db, field(ctx, 'uri'), enabled, admin.actor);
-      return { path: '/resources', status: `resource-${action}d` };
-    }, (error) => showList(ctx, admin, error)));
-  }
+  registerToggleActions(page, mountPath, {
+    path: '/resources', idField: 'uri', kind: 'resource', showAgain: showList,
+    toggle: (uri, enabled, admin) => setResourceEnabled(db, uri, enabled, admin.actor),
+  });
   page('post', '/resources/check', (ctx, admin) => formAction(ctx, mountPath, async () => {
     const resource = await requireResource(db, field(ctx, 'uri'));
-    await checkResource(db, resource, settings);
+    await checkResource(resources, resource.uri);
     return { path: `/resources?uri=${encodeURIComponent(resource.uri)}`, status: 'resource-checked' };
   }, (error) => showList(ctx, admin, error)));
 }

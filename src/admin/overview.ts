@@ -2,8 +2,8 @@
 // chart series), and the resources and clients an operator should look at.
 import type { Db } from '../db/db.ts';
 import { barChart, type BarChart } from './charts.ts';
-import { listAdminClients, type AdminClient } from './clients.ts';
-import { listAdminResources, type AdminResource } from './resources.ts';
+import { listClientOverview, type ClientOverview } from '../clients/service.ts';
+import { listResourceOverview, type ResourceOverview } from '../resources/service.ts';
 
 /** The metrics charted, each counted from these audit event types. */
 export const OVERVIEW_METRICS = [
@@ -61,7 +61,7 @@ export function chartMetric(series: MetricSeries): ChartedMetric {
 export interface Attention<T> { item: T; reasons: string[] }
 
 /** Resources never used, or whose live metadata check failed or found mismatches; disabled ones are the operator's choice. */
-export function resourcesNeedingAttention(resources: AdminResource[]): Attention<AdminResource>[] {
+export function resourcesNeedingAttention(resources: ResourceOverview[]): Attention<ResourceOverview>[] {
   return resources.filter((resource) => !resource.disabled).map((resource) => {
     const reasons: string[] = [];
     if (!resource.lastUsedAt) reasons.push('no token has ever been issued for it');
@@ -74,7 +74,7 @@ export function resourcesNeedingAttention(resources: AdminResource[]): Attention
 }
 
 /** Clients with replayed refresh tokens or codes in 30 days, and active clients that never obtained a token. */
-export function clientsNeedingAttention(clients: AdminClient[]): Attention<AdminClient>[] {
+export function clientsNeedingAttention(clients: ClientOverview[]): Attention<ClientOverview>[] {
   return clients.map((client) => {
     const reasons: string[] = [];
     if (client.replaysLast30Days > 0) reasons.push(`${plural(client.replaysLast30Days, 'replayed credential')} in the last 30 days`);
@@ -86,7 +86,7 @@ export function clientsNeedingAttention(clients: AdminClient[]): Attention<Admin
 }
 
 export async function loadOverview(db: Db) {
-  const [series, resources, clients] = await Promise.all([metricSeries(db), listAdminResources(db), listAdminClients(db)]);
+  const [series, resources, clients] = await Promise.all([metricSeries(db), listResourceOverview(db), listClientOverview(db)]);
   return {
     metrics: series.map(chartMetric),
     resources: resourcesNeedingAttention(resources),

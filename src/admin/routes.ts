@@ -7,6 +7,7 @@ import { apiErrors, requireAdminToken } from './api-auth.ts';
 import { registerAdminApiRoutes } from './api-routes.ts';
 import { registerConsoleSignIn, requireAdminPage } from './console-auth.ts';
 import { registerClientDiagnostics } from './console-diagnostics.ts';
+import { registerConsoleClientPages } from './console-clients.ts';
 import { registerConsolePages } from './console-pages.ts';
 import { registerConsoleResourcePages } from './console-resources.ts';
 import { adminOf, type AdminDeps, type AdminRoutes } from './route-contract.ts';
@@ -32,6 +33,7 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
   };
   registerConsoleSignIn(router, deps, noStore);
   registerConsolePages(routes, deps);
+  registerConsoleClientPages(routes, deps);
   registerConsoleResourcePages(routes, deps);
   registerClientDiagnostics(routes, deps);
   registerAdminApiRoutes(routes, deps);

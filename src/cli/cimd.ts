@@ -1,33 +1,14 @@
-// `cimd policy|allow|deny|remove|list`: which domains may serve Client ID Metadata Documents. Stored in
-// the database, so a running server applies a change to its next authorization, without a restart.
-// `cimd forget`: the next use of one client_id fetches its document again.
-import type { Config } from '../config.ts';
-import type { Queryable } from '../db/db.ts';
+// `cimd policy|allow|deny|remove|list`: which domains may serve Client ID Metadata Documents, and `cimd forget`:
+// the next use of one client_id fetches its document again. Through src/cimd/operator-service.ts; stored in the
+// database, so a running server applies a change to its next authorization, without a restart.
 import {
-  DOMAIN_POLICY_MODES, domainName, loadDomainPolicy, removeDomainRule, setDomainPolicyMode, setDomainRule,
-  type DomainPolicyMode, type DomainRule, type EffectivePolicy,
-} from '../cimd/domain-policy.ts';
-import { forgetFailure } from '../cimd/failure-store.ts';
+  domainPolicyJson, forgetMetadataDocument, forgottenDocumentJson, readDomainPolicy, removeRuleForDomain, ruleOnDomain,
+  setDomainPolicy, type EffectivePolicy,
+} from '../cimd/operator-service.ts';
+import { DOMAIN_POLICY_MODES, type DomainPolicyMode, type DomainRule } from '../cimd/domain-policy.ts';
 import { isMetadataDocumentClientId } from '../cimd/resolver.ts';
-import { expireCachedDocument } from '../cimd/store.ts';
-import { UsageError, type ParsedArgs } from './args.ts';
+import { UsageError } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
-
-function parseDomain(command: string, args: ParsedArgs): string {
-  const parsed = domainName.safeParse(args.required('domain'));
-  if (!parsed.success) throw new UsageError(`${command}: --domain ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
-
-async function describePolicy(db: Queryable, config: Config) {
-  const policy = await loadDomainPolicy(db, config.cimd.domainPolicy);
-  return { policy, json: policyJson(policy), text: policyText(policy) };
-}
-
-const policyJson = (policy: EffectivePolicy) => ({
-  mode: policy.mode, mode_source: policy.modeSource,
-  domains: policy.rules.map((rule) => ({ domain: rule.domain, rule: rule.rule, source: rule.source })),
-});
 
 function policyText(policy: EffectivePolicy): string {
   const meaning: Record<DomainPolicyMode, string> = {
@@ -39,6 +20,8 @@ function policyText(policy: EffectivePolicy): string {
   return `Policy: ${policy.mode} (from ${policy.modeSource === 'cli' ? 'the CLI' : 'configuration'}): ${meaning[policy.mode]}\n${table}`;
 }
 
+const shown = (policy: EffectivePolicy) => ({ json: domainPolicyJson(policy), text: policyText(policy) });
+
 const cimdPolicy: CommandSpec = {
   name: 'cimd policy',
   usage: `[--mode ${DOMAIN_POLICY_MODES.join('|')}]`,
@@ -46,14 +29,9 @@ const cimdPolicy: CommandSpec = {
   options: { mode: { type: 'string' } },
   async run({ db, config }, args) {
     const mode = args.string('mode');
-    if (mode !== undefined) {
-      if (!(DOMAIN_POLICY_MODES as readonly string[]).includes(mode)) {
-        throw new UsageError(`${this.name}: --mode must be one of ${DOMAIN_POLICY_MODES.join(', ')}`);
-      }
-      await setDomainPolicyMode(db, mode as DomainPolicyMode);
-    }
-    const { json, text } = await describePolicy(db, config);
-    return { json, text };
+    return shown(mode === undefined
+      ? await readDomainPolicy(db, config.cimd.domainPolicy)
+      : await setDomainPolicy(db, config.cimd.domainPolicy, { mode }));
   },
 };
 
@@ -64,13 +42,11 @@ function ruleCommand(rule: DomainRule): CommandSpec {
     summary: `${rule} client metadata documents from DOMAIN and its subdomains (replaces an earlier rule for it)`,
     options: { domain: { type: 'string' } },
     async run({ db, config }, args) {
-      const domain = parseDomain(this.name, args);
-      await setDomainRule(db, domain, rule);
-      const { policy, json } = await describePolicy(db, config);
+      const outcome = await ruleOnDomain(db, config.cimd.domainPolicy, { domain: args.required('domain'), rule });
+      const { domain, policy } = outcome;
       // Say so when the rule has no effect under the current mode, rather than let the operator guess.
-      const inert = (rule === 'allow' && policy.mode !== 'allow-list') || (rule === 'deny' && policy.mode === 'allow-all');
-      const note = inert ? `\nnote: the policy is ${policy.mode}, so this rule has no effect until the mode changes (cimd policy --mode …)` : '';
-      return { json: { domain, rule, ...json }, text: `${rule === 'allow' ? 'Allowed' : 'Denied'} ${domain}.${note}` };
+      const note = outcome.inert ? `\nnote: the policy is ${policy.mode}, so this rule has no effect until the mode changes (cimd policy --mode …)` : '';
+      return { json: { domain, rule, ...domainPolicyJson(policy) }, text: `${rule === 'allow' ? 'Allowed' : 'Denied'} ${domain}.${note}` };
     },
   };
 }
@@ -81,8 +57,7 @@ const cimdRemove: CommandSpec = {
   summary: 'remove the CLI rule for DOMAIN (configured CIMD_DOMAINS stay)',
   options: { domain: { type: 'string' } },
   async run({ db }, args) {
-    const domain = parseDomain(this.name, args);
-    if (!(await removeDomainRule(db, domain))) throw new Error(`no CLI rule for ${domain}`);
+    const domain = await removeRuleForDomain(db, { domain: args.required('domain') });
     return { json: { domain, removed: true }, text: `Removed the rule for ${domain}.` };
   },
 };
@@ -93,8 +68,7 @@ const cimdList: CommandSpec = {
   summary: 'show the client metadata document domain policy and every domain rule',
   options: {},
   async run({ db, config }) {
-    const { json, text } = await describePolicy(db, config);
-    return { json, text };
+    return shown(await readDomainPolicy(db, config.cimd.domainPolicy));
   },
 };
 
@@ -107,14 +81,13 @@ const cimdForget: CommandSpec = {
   options: { 'client-id': { type: 'string' } },
   async run({ db }, args) {
     const clientId = args.required('client-id');
+    // A usage error before the database is asked (the service checks it too, for any other caller).
     if (!isMetadataDocumentClientId(clientId)) throw new UsageError(`${this.name}: --client-id must be a metadata document URL (https://…)`);
-    const documentExpired = await expireCachedDocument(db, clientId);
-    const failureForgotten = await forgetFailure(db, clientId);
-    if (!documentExpired && !failureForgotten) throw new Error(`no cached metadata document or remembered failure for ${clientId}`);
+    const forgotten = await forgetMetadataDocument(db, { clientId });
+    const what = [forgotten.documentExpired && 'the cached document', forgotten.failureForgotten && 'the remembered failure'].filter(Boolean);
     return {
-      json: { client_id: clientId, document_expired: documentExpired, failure_forgotten: failureForgotten },
-      text: `Forgot ${[documentExpired && 'the cached document', failureForgotten && 'the remembered failure'].filter(Boolean).join(' and ')} `
-        + `of ${clientId}: its next use fetches it again.`,
+      json: forgottenDocumentJson(forgotten),
+      text: `Forgot ${what.join(' and ')} of ${clientId}: its next use fetches it again.`,
     };
   },
 };

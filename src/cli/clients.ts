@@ -1,18 +1,20 @@
 // `client add` and `client list`: OAuth clients registered by the operator (confidential ones included,
 // which self-registration refuses without the initial access token), and every client's lifecycle.
-import { recordAuditEvent } from '../audit/store.ts';
+import { CLI_OPERATOR } from '../audit/operator.ts';
+import { clientJson, registeredClientJson } from '../clients/json.ts';
 import type { Client } from '../clients/schema.ts';
-import type { Queryable } from '../db/db.ts';
-import { addIntrospectionClient, addOperatorClient } from '../clients/store.ts';
-import { listClientOverview } from '../clients/overview.ts';
+import { listClientOverview, registerClient, type RegisterClientInput } from '../clients/service.ts';
 import { clientLifecycleCommands } from './client-lifecycle.ts';
 import { UsageError, type ParsedArgs } from './args.ts';
-import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
-import { findResourceByUri } from '../resources/store.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
-// An MCP server checking opaque tokens at /token/introspection: a secret and nothing else.
-async function registerIntrospectionClient(db: Queryable, args: ParsedArgs, command: string) {
+/** The command line as the service's input; the combinations of options are the CLI's to judge. */
+function registrationOf(args: ParsedArgs, command: string): RegisterClientInput {
+  const name = args.required('name');
+  if (!args.flag('introspection')) {
+    return { kind: args.flag('confidential') ? 'confidential' : 'public', name, redirectUris: args.strings('redirect-uri') };
+  }
+  // An MCP server checking opaque tokens at /token/introspection: a secret and nothing else.
   if (args.strings('redirect-uri').length > 0) {
     throw new UsageError(`${command}: --introspection registers a client without redirect URIs; drop --redirect-uri`);
   }
@@ -20,11 +22,7 @@ async function registerIntrospectionClient(db: Queryable, args: ParsedArgs, comm
   if (resource === undefined) {
     throw new UsageError(`${command}: --introspection needs --resource URI: the one MCP server whose tokens this client may check`);
   }
-  const canonical = tryCanonicalResourceUri(resource);
-  if (!canonical || !(await findResourceByUri(db, canonical))) {
-    throw new Error(`${command}: resource ${JSON.stringify(resource)} is not registered; register it first with \`resource add\``);
-  }
-  return addIntrospectionClient(db, { name: args.required('name'), resource: canonical });
+  return { kind: 'introspection', name, resource };
 }
 
 const clientType = (c: Client) => (c.authMethod === 'none' ? 'public' : c.redirectUris.length === 0 ? 'introspection' : 'confidential');
@@ -42,37 +40,18 @@ const clientAdd: CommandSpec = {
     resource: { type: 'string' },
   },
   async run({ db }, args) {
-    const introspection = args.flag('introspection');
-    const name = args.required('name');
-    const redirectUris = introspection ? [] : args.strings('redirect-uri');
-    const confidential = introspection || args.flag('confidential');
-    const { clientId, clientSecret } = introspection
-      ? await registerIntrospectionClient(db, args, this.name)
-      : await addOperatorClient(db, { name, redirectUris, confidential });
-    await recordAuditEvent(db, { type: 'client.registered', clientId, details: { actor: 'cli', ...(introspection ? { introspection: true } : {}) } });
-    const authMethod = confidential ? 'client_secret_basic' : 'none';
-    const kind = introspection ? 'introspection' : confidential ? 'confidential' : 'public';
+    const client = await registerClient(db, registrationOf(args, this.name), CLI_OPERATOR);
     const lines = [
-      `Registered ${kind} client ${JSON.stringify(name)}`,
-      `client_id:     ${clientId}`,
+      `Registered ${client.kind} client ${JSON.stringify(client.name)}`,
+      `client_id:     ${client.clientId}`,
     ];
-    if (clientSecret !== undefined) {
+    if (client.clientSecret !== undefined) {
       lines.push(
-        `client_secret: ${clientSecret}`,
+        `client_secret: ${client.clientSecret}`,
         'The client secret cannot be shown again: store it now. Portcullis keeps only its SHA-256 digest.',
       );
     }
-    return {
-      json: {
-        client_id: clientId,
-        ...(clientSecret === undefined ? {} : { client_secret: clientSecret }),
-        client_name: name.trim(),
-        redirect_uris: redirectUris,
-        token_endpoint_auth_method: authMethod,
-        ...(introspection ? { grant_types: [] } : {}),
-      },
-      text: lines.join('\n'),
-    };
+    return { json: registeredClientJson(client), text: lines.join('\n') };
   },
 };
 
@@ -87,20 +66,7 @@ const clientList: CommandSpec = {
   async run({ db }) {
     const clients = await listClientOverview(db);
     return {
-      json: {
-        clients: clients.map((c) => ({
-          client_id: c.clientId,
-          client_name: c.name ?? null,
-          redirect_uris: c.redirectUris,
-          token_endpoint_auth_method: c.authMethod,
-          source: c.source,
-          status: c.status,
-          client_id_issued_at: c.issuedAt ? Math.floor(c.issuedAt.getTime() / 1000) : null,
-          first_seen_at: c.firstSeenAt?.toISOString() ?? null,
-          last_used_at: c.lastUsedAt?.toISOString() ?? null,
-          grants: c.grants,
-        })),
-      },
+      json: { clients: clients.map(clientJson) },
       text: formatTable(
         ['CLIENT_ID', 'NAME', 'TYPE', 'SOURCE', 'STATUS', 'FIRST_SEEN', 'LAST_USED', 'GRANTS', 'REDIRECT_URIS'],
         clients.map((c) => [c.clientId, c.name ?? '', clientType(c), c.source, c.status,

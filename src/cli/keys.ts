@@ -1,5 +1,6 @@
 // `keys list`, `keys rotate` and `keys retire`: the signing keys' lifecycle. Running servers see every
 // change within KEY_REFRESH_SECONDS, without a restart.
+import { CLI_OPERATOR } from '../audit/operator.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import { keyJson, listKeys, retireKey, rotatedKeysJson, rotateKeys, type KeyServiceDeps } from '../keys/service.ts';
@@ -10,8 +11,6 @@ const minute = (date: Date | null) => (date ? date.toISOString().replace(/:\d\d\
 // Activation is seconds away after a rotation: the minute alone would hide when it happens.
 const second = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-// The CLI is an operator with no request behind it: the audit trail names it `cli`.
-const CLI_OPERATOR = { actor: 'cli' };
 // No refresh: this process serves nothing; running servers notice on their key check.
 const keyService = (db: Db, config: Config): KeyServiceDeps => ({
   db, keyEncryptionSecret: loadSecrets(config).keyEncryptionSecret, publishAheadSeconds: config.keyPublishAheadSeconds,

@@ -1,9 +1,10 @@
 // `resource add` and `resource list`: the MCP servers tokens may be issued for, with each scope's risk
-// class. A running server sees a new resource at once: it reads resources from the database.
-import { recordAuditEvent } from '../audit/store.ts';
-import { checkProtectedResourceMetadata, type MetadataCheck } from '../resources/metadata-check.ts';
-import { accessTokenFormats, newResourceSchema, riskClasses, type AccessTokenFormat, type Resource, type Risk } from '../resources/schema.ts';
-import { addResource, listResources } from '../resources/store.ts';
+// class, through the resources service. A running server sees a new resource at once: it reads them from the database.
+import { CLI_OPERATOR } from '../audit/operator.ts';
+import { resourceJson, resourceOutcomeJson } from '../resources/json.ts';
+import type { MetadataCheck } from '../resources/metadata-check.ts';
+import { accessTokenFormats, riskClasses, type AccessTokenFormat, type Risk } from '../resources/schema.ts';
+import { listResourceOverview, registerResource, resourceServiceDeps } from '../resources/service.ts';
 import { splitPair, UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
@@ -46,18 +47,6 @@ function parseTokenFormat(command: string, text: string | undefined): AccessToke
   return format;
 }
 
-const resourceJson = (resource: Resource) => ({
-  uri: resource.uri,
-  name: resource.name,
-  access_token_ttl_seconds: resource.accessTokenTtlSeconds,
-  access_token_format: resource.accessTokenFormat,
-  scopes: resource.scopes.map((s) => ({ scope: s.scope, risk: s.risk, description: s.description })),
-});
-
-const checkJson = (check: MetadataCheck | undefined) => (check === undefined
-  ? { status: 'skipped', metadata_url: null, warnings: [], note: null }
-  : { status: check.status, metadata_url: check.metadataUrl ?? null, warnings: check.warnings, note: check.note ?? null });
-
 function checkLines(check: MetadataCheck | undefined): string[] {
   if (check === undefined) return ['Not checked against the server\'s protected resource metadata (--no-check).'];
   if (check.note !== undefined) return [`Note: ${check.note}.`];
@@ -86,29 +75,19 @@ const resourceAdd: CommandSpec = {
   },
   async run({ db, config }, args) {
     const command = this.name;
-    // Validated before the network is touched: a typo should fail at once, not after a fetch.
-    const input = newResourceSchema.parse({
+    // The service validates before the network is touched: a typo fails at once, not after a fetch. Metadata
+    // mismatches warn, they do not refuse: the server may be deployed after it is registered, or be fixed next.
+    const outcome = await registerResource(resourceServiceDeps(db, config), {
       uri: args.required('uri'),
       name: args.required('name'),
       scopes: parseScopes(command, args),
       accessTokenTtlSeconds: parseTtl(command, args.string('ttl')),
       accessTokenFormat: parseTokenFormat(command, args.string('token-format')),
-    });
-    // Mismatches warn, they do not refuse: the server may be deployed after it is registered, or be
-    // fixed next; the operator reads the warning either way and nothing is lost by registering.
-    const check = args.flag('no-check') ? undefined : await checkProtectedResourceMetadata({
-      resourceUri: input.uri, issuer: config.issuer, scopes: input.scopes.map((s) => s.scope), allowLoopback: config.cimd.allowLoopback,
-    });
-    const resource = await addResource(db, input, config.accessTokenTtlSeconds);
-    await recordAuditEvent(db, {
-      type: 'resource.registered',
-      resource: resource.uri,
-      scopes: resource.scopes.map((s) => s.scope).join(' '),
-      details: { actor: 'cli' },
-    });
+    }, CLI_OPERATOR, { check: !args.flag('no-check') });
+    const { resource, check } = outcome;
     const scopeLines = resource.scopes.map((s) => `  ${s.scope} (${s.risk})${s.description ? `: ${s.description}` : ''}`);
     return {
-      json: { ...resourceJson(resource), check: checkJson(check) },
+      json: resourceOutcomeJson(outcome),
       text: [`Registered ${resource.uri} (${resource.name}), access tokens live ${resource.accessTokenTtlSeconds} s`
         + (resource.accessTokenFormat === 'opaque' ? ' (opaque: the server checks them by introspection)' : ''),
         'Scopes:', ...scopeLines, ...checkLines(check)].join('\n'),
@@ -122,7 +101,7 @@ const resourceList: CommandSpec = {
   summary: 'list registered MCP servers and their scopes',
   options: {},
   async run({ db }) {
-    const resources = await listResources(db);
+    const resources = await listResourceOverview(db);
     return {
       json: { resources: resources.map(resourceJson) },
       text: formatTable(

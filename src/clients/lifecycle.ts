@@ -1,6 +1,7 @@
-// Disabling, enabling and deleting registered clients, and ending their grants. A disabled client's row
-// is parked under model 'DisabledClient': oidc-provider never asks for it, so it is refused as unknown.
-import type { Db, Queryable } from '../db/db.ts';
+// The SQL of disabling, enabling and deleting registered clients, and ending their grants, each run in the
+// caller's transaction (the service audits in it). A disabled client's row is parked under model
+// 'DisabledClient': oidc-provider never asks for it, so it is refused as unknown.
+import type { Queryable } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { endGrants } from '../grants/store.ts';
 
@@ -36,7 +37,7 @@ export interface ClientRequestFacts { ip: string; userAgent: string | undefined;
 export async function endSelfDeletedClient(db: Queryable, clientId: string, request: ClientRequestFacts): Promise<number> {
   const grantsRevoked = await removeClientRemains(db, [clientId]);
   await recordAuditEvent(db, {
-    type: 'client.deleted', clientId, ip: request.ip, userAgent: request.userAgent,
+    type: 'client.deleted', actor: { type: 'client', id: clientId }, clientId, ip: request.ip, userAgent: request.userAgent,
     requestId: request.requestId, details: { actor: 'client', grants_revoked: grantsRevoked },
   });
   return grantsRevoked;
@@ -45,42 +46,36 @@ export async function endSelfDeletedClient(db: Queryable, clientId: string, requ
 export interface LifecycleChange { changed: boolean; grantsRevoked: number }
 
 /** Disables a client: token requests and authorizations are refused, and its grants end. Idempotent. */
-export async function disableClient(db: Db, clientId: string): Promise<LifecycleChange> {
-  return db.transaction(async (tx) => {
-    const parked = await tx.query(`UPDATE oidc_models SET model = $2 WHERE model = 'Client' AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
-    if (parked.rowCount === 0) {
-      await assertDisabledClientExists(tx, clientId);
-      return { changed: false, grantsRevoked: 0 };
-    }
-    await tx.query(
-      `INSERT INTO client_lifecycle (client_id, disabled_at) VALUES ($1, now())
-       ON CONFLICT (client_id) DO UPDATE SET disabled_at = now()`, [clientId]);
-    return { changed: true, grantsRevoked: await endGrants(tx, { clientIds: [clientId] }) };
-  });
+export async function disableClient(tx: Queryable, clientId: string): Promise<LifecycleChange> {
+  const parked = await tx.query(`UPDATE oidc_models SET model = $2 WHERE model = 'Client' AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
+  if (parked.rowCount === 0) {
+    await assertDisabledClientExists(tx, clientId);
+    return { changed: false, grantsRevoked: 0 };
+  }
+  await tx.query(
+    `INSERT INTO client_lifecycle (client_id, disabled_at) VALUES ($1, now())
+     ON CONFLICT (client_id) DO UPDATE SET disabled_at = now()`, [clientId]);
+  return { changed: true, grantsRevoked: await endGrants(tx, { clientIds: [clientId] }) };
 }
 
 /** Lets a disabled client in again. Its ended grants stay ended: people approve it anew. Idempotent. */
-export async function enableClient(db: Db, clientId: string): Promise<LifecycleChange> {
-  return db.transaction(async (tx) => {
-    const restored = await tx.query(`UPDATE oidc_models SET model = 'Client' WHERE model = $2 AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
-    if (restored.rowCount === 0) {
-      const { rowCount } = await tx.query(`SELECT 1 FROM oidc_models WHERE model = 'Client' AND id = $1`, [clientId]);
-      if (rowCount === 0) throw new ClientNotFoundError(clientId);
-      return { changed: false, grantsRevoked: 0 };
-    }
-    await tx.query('UPDATE client_lifecycle SET disabled_at = NULL WHERE client_id = $1', [clientId]);
-    return { changed: true, grantsRevoked: 0 };
-  });
+export async function enableClient(tx: Queryable, clientId: string): Promise<LifecycleChange> {
+  const restored = await tx.query(`UPDATE oidc_models SET model = 'Client' WHERE model = $2 AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
+  if (restored.rowCount === 0) {
+    const { rowCount } = await tx.query(`SELECT 1 FROM oidc_models WHERE model = 'Client' AND id = $1`, [clientId]);
+    if (rowCount === 0) throw new ClientNotFoundError(clientId);
+    return { changed: false, grantsRevoked: 0 };
+  }
+  await tx.query('UPDATE client_lifecycle SET disabled_at = NULL WHERE client_id = $1', [clientId]);
+  return { changed: true, grantsRevoked: 0 };
 }
 
 /** Deletes a client (active or disabled) with its grants, tokens and registration access tokens. */
-export async function deleteClient(db: Db, clientId: string): Promise<{ grantsRevoked: number }> {
-  return db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(
-      `DELETE FROM oidc_models WHERE model IN ('Client', $2) AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
-    if (rowCount === 0) throw new ClientNotFoundError(clientId);
-    return { grantsRevoked: await removeClientRemains(tx, [clientId]) };
-  });
+export async function deleteClient(tx: Queryable, clientId: string): Promise<{ grantsRevoked: number }> {
+  const { rowCount } = await tx.query(
+    `DELETE FROM oidc_models WHERE model IN ('Client', $2) AND id = $1`, [clientId, DISABLED_CLIENT_MODEL]);
+  if (rowCount === 0) throw new ClientNotFoundError(clientId);
+  return { grantsRevoked: await removeClientRemains(tx, [clientId]) };
 }
 
 async function assertDisabledClientExists(db: Queryable, clientId: string): Promise<void> {

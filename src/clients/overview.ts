@@ -1,5 +1,5 @@
 // Every client an operator may want to see, with its lifecycle: where its identity comes from, when it
-// was first seen and last used, how many live grants it holds, and whether it is disabled. Reads only.
+// was first seen and last used, how many live grants it holds, recent replays, and whether it is disabled. Reads only.
 import type { Queryable } from '../db/db.ts';
 import { DISABLED_CLIENT_MODEL } from './lifecycle.ts';
 import { toClient, type Client } from './schema.ts';
@@ -13,11 +13,13 @@ export interface ClientOverview extends Client {
   firstSeenAt: Date | undefined;
   lastUsedAt: Date | undefined;
   grants: number;
+  /** Refresh tokens or codes replayed in the last 30 days: a leaked credential or a broken client. */
+  replaysLast30Days: number;
 }
 
 type OverviewRow = {
   payload: unknown; disabled: boolean; document: boolean; first_seen_at: Date | string | null;
-  last_used_at: Date | string | null; grants: number;
+  last_used_at: Date | string | null; grants: number; replays: number;
 };
 
 // Registered clients (operator and dynamic registration, disabled ones too) and clients known by their
@@ -34,11 +36,18 @@ const overviewSql = `
   grants AS (
     SELECT payload->>'clientId' AS client_id, count(*)::int AS grants FROM oidc_models
     WHERE model = 'Grant' AND (expires_at IS NULL OR expires_at > now()) GROUP BY 1
+  ), replays AS (
+    SELECT client_id, count(*)::int AS replays FROM audit_events
+    WHERE event_type IN ('refresh_token.replay_detected', 'authorization_code.replay_detected')
+      AND occurred_at > now() - interval '30 days' AND client_id IS NOT NULL
+    GROUP BY client_id
   )
-  SELECT c.payload, c.disabled, c.document, c.first_seen_at, l.last_used_at, coalesce(g.grants, 0) AS grants
+  SELECT c.payload, c.disabled, c.document, c.first_seen_at, l.last_used_at, coalesce(g.grants, 0) AS grants,
+         coalesce(r.replays, 0) AS replays
   FROM clients c
   LEFT JOIN client_lifecycle l ON l.client_id = c.client_id
   LEFT JOIN grants g ON g.client_id = c.client_id
+  LEFT JOIN replays r ON r.client_id = c.client_id
   ORDER BY c.first_seen_at NULLS FIRST, c.client_id`;
 
 const toDate = (value: Date | string | null) => (value === null ? undefined : new Date(value));
@@ -56,6 +65,7 @@ export async function listClientOverview(db: Queryable): Promise<ClientOverview[
       firstSeenAt: toDate(row.first_seen_at),
       lastUsedAt: toDate(row.last_used_at),
       grants: row.grants,
+      replaysLast30Days: row.replays,
     };
   });
 }

@@ -1,5 +1,5 @@
 // What a registered resource (an MCP server) is: its URI, name, scopes with risk classes and token TTL.
-// Validated with zod wherever a resource enters the system (CLI, later the admin API).
+// Validated with zod by the resources service (service.ts), whichever front end the resource came from.
 import { z } from 'zod';
 import { canonicalResourceUri, InvalidResourceUriError } from './canonical-uri.ts';
 
@@ -27,21 +27,33 @@ export const resourceScopeSchema = z.object({
   description: z.string().max(500).default(''),
 });
 
-export const newResourceSchema = z.object({
-  uri: z.string().transform((value, ctx) => {
-    try {
-      return canonicalResourceUri(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof InvalidResourceUriError ? error.message : 'invalid URI' });
-      return z.NEVER;
-    }
-  }),
+const resourceUriSchema = z.string().transform((value, ctx) => {
+  try {
+    return canonicalResourceUri(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof InvalidResourceUriError ? error.message : 'invalid URI' });
+    return z.NEVER;
+  }
+});
+
+const clientIdsSchema = z.array(z.string().trim().min(1).max(2048)).max(500)
+  .refine((ids) => new Set(ids).size === ids.length, 'each client may be listed once');
+
+/** What an operator may set on a resource; the URI is its identity (the tokens' audience) and never changes. */
+export const resourceSettingsSchema = z.object({
   name: z.string().trim().min(1).max(200),
-  scopes: z.array(resourceScopeSchema).min(1, 'declare at least one scope').refine(
-    (scopes) => new Set(scopes.map((s) => s.scope)).size === scopes.length, 'scopes must be unique'),
+  scopes: z.array(resourceScopeSchema).min(1, 'declare at least one scope').max(100)
+    .refine((scopes) => new Set(scopes.map((s) => s.scope)).size === scopes.length, 'scopes must be unique'),
+  /** Absent: ACCESS_TOKEN_TTL_SECONDS for a new resource, the current lifetime for an edit. */
   accessTokenTtlSeconds: z.number().int().min(MIN_ACCESS_TOKEN_TTL_SECONDS).max(3600).optional(),
   accessTokenFormat: z.enum(accessTokenFormats).default('jwt'),
+  /** null: any client; a list: only these clients may obtain tokens for the resource. */
+  allowedClientIds: clientIdsSchema.nullable().default(null),
 });
+export type ResourceSettingsInput = z.input<typeof resourceSettingsSchema>;
+
+/** A resource to register: its settings and its URI, stored canonical (src/resources/canonical-uri.ts). */
+export const newResourceSchema = resourceSettingsSchema.extend({ uri: resourceUriSchema });
 
 export type NewResource = z.input<typeof newResourceSchema>;
 export type ResourceScope = z.infer<typeof resourceScopeSchema>;

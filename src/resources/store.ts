@@ -1,5 +1,6 @@
 // SQL for registered resources and their scopes. Nothing here knows about HTTP or oidc-provider.
 import type { Db, Queryable } from '../db/db.ts';
+import { insertResourceRow } from './settings-store.ts';
 import { newResourceSchema, type AccessTokenFormat, type NewResource, type Resource, type Risk } from './schema.ts';
 
 export class ResourceAlreadyRegisteredError extends Error {
@@ -37,28 +38,21 @@ const toResource = (row: ResourceRow): Resource => ({
   allowedClientIds: row.allowed_client_ids,
 });
 
-/** Registers a resource; the URI is stored canonical. Throws on a duplicate URI. */
+/**
+ * Registers a resource (for fixtures and seeding; operators register through service.ts, which audits).
+ * The URI is stored canonical. Throws ResourceAlreadyRegisteredError on a duplicate URI.
+ */
 export async function addResource(db: Db, input: NewResource, defaultTtlSeconds: number): Promise<Resource> {
   const resource = newResourceSchema.parse(input);
   const ttl = resource.accessTokenTtlSeconds ?? defaultTtlSeconds;
-  return db.transaction(async (tx: Queryable) => {
-    const inserted = await tx.query(
-      `INSERT INTO resources (uri, name, access_token_ttl_seconds, access_token_format) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (uri) DO NOTHING`,
-      [resource.uri, resource.name, ttl, resource.accessTokenFormat],
-    );
-    if (inserted.rowCount === 0) throw new ResourceAlreadyRegisteredError(`${resource.uri} is already registered`);
-    for (const [position, scope] of resource.scopes.entries()) {
-      await tx.query(
-        'INSERT INTO resource_scopes (resource_uri, scope, description, risk, position) VALUES ($1, $2, $3, $4, $5)',
-        [resource.uri, scope.scope, scope.description, scope.risk, position],
-      );
-    }
-    return {
-      uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl,
-      accessTokenFormat: resource.accessTokenFormat, scopes: resource.scopes, disabled: false, allowedClientIds: null,
-    };
-  });
+  const inserted = await db.transaction((tx) => insertResourceRow(tx, resource.uri, {
+    name: resource.name, scopes: resource.scopes, accessTokenTtlSeconds: ttl, accessTokenFormat: resource.accessTokenFormat,
+  }, resource.allowedClientIds));
+  if (!inserted) throw new ResourceAlreadyRegisteredError(`${resource.uri} is already registered`);
+  return {
+    uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl, accessTokenFormat: resource.accessTokenFormat,
+    scopes: resource.scopes, disabled: false, allowedClientIds: resource.allowedClientIds,
+  };
 }
 
 /** Looks a resource up by its canonical URI. */

@@ -86,7 +86,7 @@ describe('registering a resource', () => {
     const body = { uri: 'https://api-made.example.com/mcp', name: 'API made', scopes: [{ scope: 'a:read', risk: 'read' }], check: false };
     const created = await app.api().post('/admin/api/resources').send(body);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ resource: { uri: body.uri, status: 'active', client_access: 'any' }, check: null });
+    expect(created.body).toMatchObject({ resource: { uri: body.uri, status: 'active', client_access: 'any' }, check: { status: 'skipped', metadata_url: null } });
     const again = await app.api().post('/admin/api/resources').send({ ...body, uri: 'HTTPS://API-MADE.example.com/mcp/' });
     expect(again.status).toBe(409);
     expect(again.body.error).toBe('resource_exists');

@@ -1,5 +1,5 @@
-// The CLI and the admin API hand out signing keys, audit events and accounts in one wire form (issue 15), and a
-// key or account change names its operator as the audit actor, whichever front end made it: the CLI, the console or a token.
+// The CLI and the admin API hand out signing keys, audit events, accounts, clients and resources in one wire form
+// (issue 15), and a change names its operator as the audit actor, whichever front end made it: the CLI, the console or a token.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectClient } from '../helpers/portal.ts';
 import { notesResource } from '../helpers/test-app.ts';
@@ -35,6 +35,8 @@ async function auditExportLines(since: string): Promise<Record<string, unknown>[
 
 const actorsOf = async (type: string) => (await app.db.query<{ actor_type: string; actor_id: string | null }>(
   'SELECT actor_type, actor_id FROM audit_events WHERE event_type = $1 ORDER BY id', [type])).rows;
+const eventsOf = async (type: string) => (await app.db.query<{ actor_type: string; actor_id: string | null; details: Record<string, unknown> }>(
+  'SELECT actor_type, actor_id, details FROM audit_events WHERE event_type = $1 ORDER BY id', [type])).rows;
 
 describe('one wire form per record', () => {
   it('`keys list --json` and GET /admin/api/keys give the same keys, field for field', async () => {
@@ -129,6 +131,78 @@ describe('key changes name their operator', () => {
     expect((await actorsOf('keys.retired')).slice(-2)).toEqual([
       { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
       { actor_type: 'operator', actor_id: 'cli' },
+    ]);
+  });
+});
+
+describe('one wire form per client and resource', () => {
+  it('`resource list --json` and GET /admin/api/resources give the same resources, field for field', async () => {
+    const cli = await runCommand(app.db, ['resource', 'list', '--json']);
+    const api = await app.api().get('/admin/api/resources');
+    expect(api.status).toBe(200);
+    expect(api.body.resources).toEqual([expect.objectContaining({ uri: NOTES, status: 'active', client_access: 'any', last_check: null })]);
+    expect(cli.resources).toEqual(api.body.resources);
+  });
+
+  it('`client list --json` and GET /admin/api/clients give the same clients, field for field', async () => {
+    const cli = await runCommand(app.db, ['client', 'list', '--json']);
+    const api = await app.api().get('/admin/api/clients');
+    expect(api.status).toBe(200);
+    expect(api.body.clients.length).toBeGreaterThan(0);
+    expect(cli.clients).toEqual(api.body.clients);
+    expect(Object.keys(api.body.clients[0])).toEqual(expect.arrayContaining(['client_id_issued_at', 'replays_last_30_days']));
+  });
+
+  it('`resource add --json` answers as POST /admin/api/resources does, a skipped check included', async () => {
+    const cli = await runCommand(app.db, ['resource', 'add', '--uri', 'https://cli-made.example.com/mcp', '--name', 'CLI made',
+      '--scope', 'a:read=read', '--no-check', '--json']);
+    const api = await app.api().post('/admin/api/resources')
+      .send({ uri: 'https://api-made.example.com/mcp', name: 'API made', scopes: [{ scope: 'a:read', risk: 'read' }], check: false });
+    expect(api.status).toBe(201);
+    const skipped = { status: 'skipped', metadata_url: null, warnings: [], note: null };
+    expect(cli).toEqual({ resource: { ...api.body.resource, uri: 'https://cli-made.example.com/mcp', name: 'CLI made' }, check: skipped });
+    expect(api.body.check).toEqual(skipped);
+  });
+
+  it('client disable, enable and delete answer alike from the CLI and the API', async () => {
+    const viaCli = await connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' });
+    const viaApi = await connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' });
+    const pairs = [
+      [await runCommand(app.db, ['client', 'disable', '--id', viaCli.clientId]), (await app.api().post(`/admin/api/clients/${viaApi.clientId}/disable`)).body],
+      [await runCommand(app.db, ['client', 'enable', '--id', viaCli.clientId]), (await app.api().post(`/admin/api/clients/${viaApi.clientId}/enable`)).body],
+      [await runCommand(app.db, ['client', 'delete', '--id', viaCli.clientId]), (await app.api().delete(`/admin/api/clients/${viaApi.clientId}`)).body],
+    ] as const;
+    expect(pairs.map(([cli]) => cli)).toEqual([
+      { client_id: viaCli.clientId, status: 'disabled', changed: true, grants_revoked: 1 },
+      { client_id: viaCli.clientId, status: 'active', changed: true },
+      { client_id: viaCli.clientId, deleted: true, grants_revoked: 0 },
+    ]);
+    for (const [cli, api] of pairs) expect({ ...api, client_id: viaCli.clientId }).toEqual(cli);
+  });
+});
+
+describe('client and resource changes name their operator', () => {
+  it('as the admin from the console, the token from the API, and `cli` from the CLI', async () => {
+    const clients = await Promise.all([0, 1, 2].map(() => connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' })));
+    const browser = await app.adminBrowser();
+    await followConsole(browser, await postConsoleForm(browser, '/admin/clients/disable', { client_id: clients[0]!.clientId }));
+    expect((await app.api().post(`/admin/api/clients/${clients[1]!.clientId}/disable`)).status).toBe(200);
+    await runCommand(app.db, ['client', 'disable', '--id', clients[2]!.clientId]);
+    expect((await eventsOf('client.disabled')).slice(-3)).toEqual([
+      { actor_type: 'operator', actor_id: app.admin.id, details: { actor: app.admin.id, via: 'console', grants_revoked: 1 } },
+      { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/), details: expect.objectContaining({ via: 'api', grants_revoked: 1 }) },
+      { actor_type: 'operator', actor_id: 'cli', details: { actor: 'cli', grants_revoked: 1 } },
+    ]);
+
+    await followConsole(browser, await postConsoleForm(browser, '/admin/resources', {
+      uri: 'https://console-made.example.com/mcp', name: 'Console made', ttl: '', token_format: 'jwt', client_access: 'any',
+      scope_0: 'c:read', risk_0: 'read', description_0: '',
+    }));
+    await runCommand(app.db, ['resource', 'add', '--uri', 'https://cli-actor.example.com/mcp', '--name', 'CLI', '--scope', 'c:read=read', '--no-check']);
+    const registered = await eventsOf('resource.registered');
+    expect(registered.slice(-2)).toEqual([
+      { actor_type: 'operator', actor_id: app.admin.id, details: { actor: app.admin.id, via: 'console', name: 'Console made', client_access: 'any' } },
+      { actor_type: 'operator', actor_id: 'cli', details: { actor: 'cli', name: 'CLI', client_access: 'any' } },
     ]);
   });
 });

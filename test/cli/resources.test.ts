@@ -17,16 +17,22 @@ describe('resource add', () => {
       '--scope-description', 'files:read=Read your files (a=b is fine)', '--ttl', '600', '--no-check', '--json',
     ]);
     expect(result.code).toBe(0);
+    // The admin API's shape (POST /admin/api/resources): the resource as stored, and the check beside it.
     expect(parseJsonOutput(result)).toEqual({
-      uri: 'https://mcp.example.com/files',
-      name: 'Files',
-      access_token_ttl_seconds: 600,
-      access_token_format: 'jwt',
+      resource: {
+        uri: 'https://mcp.example.com/files',
+        name: 'Files',
+        status: 'active',
+        access_token_ttl_seconds: 600,
+        access_token_format: 'jwt',
+        scopes: [
+          { scope: 'files:read', risk: 'read', description: 'Read your files (a=b is fine)' },
+          { scope: 'files:delete', risk: 'irreversible', description: '' },
+        ],
+        client_access: 'any',
+        allowed_clients: null,
+      },
       check: { status: 'skipped', metadata_url: null, warnings: [], note: null },
-      scopes: [
-        { scope: 'files:read', risk: 'read', description: 'Read your files (a=b is fine)' },
-        { scope: 'files:delete', risk: 'irreversible', description: '' },
-      ],
     });
 
     const stored = await sandbox.withDb((db) => findResourceByUri(db, 'https://mcp.example.com/files'));

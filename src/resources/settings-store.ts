@@ -1,8 +1,8 @@
-// SQL for what the operator console changes about a registered resource beyond registering it: its
-// name, scopes and token lifetime, which clients may use it, whether it is disabled, its last check.
+// SQL for what an operator sets on a registered resource: the row with its scopes and client list, later
+// edits of its name, scopes and token lifetime, whether it is disabled, its last metadata check and its activity.
 import type { Queryable, Transaction } from '../db/db.ts';
-import type { MetadataCheck } from '../resources/metadata-check.ts';
-import type { AccessTokenFormat, ResourceScope } from '../resources/schema.ts';
+import type { MetadataCheck } from './metadata-check.ts';
+import type { AccessTokenFormat, ResourceScope } from './schema.ts';
 
 export interface ResourceChange {
   name: string;
@@ -12,8 +12,8 @@ export interface ResourceChange {
 }
 
 /**
- * Registers a resource with its client list in one transaction (resources/store.ts addResource has no
- * list), so a resource meant for listed clients is never, even for a moment, open to any. False: taken.
+ * Registers a resource with its scopes and client list in one transaction, so a resource meant for listed
+ * clients is never, even for a moment, open to any. False: the URI is taken.
  */
 export async function insertResourceRow(tx: Transaction, uri: string, change: ResourceChange, allowedClientIds: readonly string[] | null): Promise<boolean> {
   const { rowCount } = await tx.query(

@@ -1,0 +1,43 @@
+// The registered clients' one wire form, for the CLI's --json and the admin API alike: snake_case names
+// (RFC 7591's where it has one), ISO dates, null for none. Never a secret digest; a new secret only once.
+import type { ClientOverview } from './overview.ts';
+import type { ClientDeletion, ClientStatusChange, RegisteredClient } from './service.ts';
+
+const iso = (date: Date | undefined) => date?.toISOString() ?? null;
+
+const authMethodOf = (kind: RegisteredClient['kind']) => (kind === 'public' ? 'none' : 'client_secret_basic');
+
+/** A client just registered, with its secret (the one time it is shown); an introspection client has no grant types. */
+export const registeredClientJson = (client: RegisteredClient) => ({
+  client_id: client.clientId,
+  ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
+  client_name: client.name,
+  redirect_uris: client.redirectUris,
+  token_endpoint_auth_method: authMethodOf(client.kind),
+  ...(client.kind === 'introspection' ? { grant_types: [] } : {}),
+});
+
+/** A client in a listing: where its identity comes from, its status, when first seen and last used, its grants and replays. */
+export const clientJson = (client: ClientOverview) => ({
+  client_id: client.clientId,
+  client_name: client.name ?? null,
+  source: client.source,
+  status: client.status,
+  token_endpoint_auth_method: client.authMethod,
+  redirect_uris: client.redirectUris,
+  client_id_issued_at: client.issuedAt ? Math.floor(client.issuedAt.getTime() / 1000) : null,
+  first_seen_at: iso(client.firstSeenAt),
+  last_used_at: iso(client.lastUsedAt),
+  grants: client.grants,
+  replays_last_30_days: client.replaysLast30Days,
+});
+
+/** A disable or enable: `grants_revoked` only for a disable (enabling ends nothing). */
+export const clientStatusJson = (change: ClientStatusChange) => ({
+  client_id: change.clientId,
+  status: change.status,
+  changed: change.changed,
+  ...(change.status === 'disabled' ? { grants_revoked: change.grantsRevoked } : {}),
+});
+
+export const clientDeletionJson = (deletion: ClientDeletion) => ({ client_id: deletion.clientId, deleted: true, grants_revoked: deletion.grantsRevoked });
