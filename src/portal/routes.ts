@@ -3,13 +3,13 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
-import { listGrantsForAccount, listSecurityEventsForAccount } from '../grants/store.ts';
-import { revokeClientGrantsOfAccount, revokeGrantOfAccount } from '../grants/revoke.ts';
+import {
+  accountAccessOverview, clientRevocationInput, grantRevocationInput, revokeClientGrantsOfAccount, revokeGrantOfAccount,
+} from '../grants/service.ts';
 import { requestFacts } from '../http/request-facts.ts';
 import { submitSignInForm } from '../http/sign-in-form.ts';
 import { renderView } from '../views.ts';
@@ -18,8 +18,6 @@ import { currentAccount, signInSession, signOutEverywhere, signOutSession } from
 
 export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle }
 
-const grantForm = z.object({ grant_id: z.string().min(1).max(200) });
-const clientForm = z.object({ client_id: z.string().min(1).max(2048) });
 
 // Status messages are chosen by key: nothing from the query string is ever shown on the page.
 const STATUS_MESSAGES: Record<string, string> = {
@@ -56,10 +54,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
       ctx.body = await renderView('account-login', { email: '', error: undefined, status: statusMessage(ctx) });
       return;
     }
-    const [grants, events] = await Promise.all([
-      listGrantsForAccount(db, account.id),
-      listSecurityEventsForAccount(db, account.id, SECURITY_EVENT_TYPES, 20),
-    ]);
+    const { grants, events } = await accountAccessOverview(db, account.id, SECURITY_EVENT_TYPES, 20);
     ctx.body = await renderView('account', {
       email: account.email,
       clients: groupGrantsByClient(grants.map(presentGrant)),
@@ -86,7 +81,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   router.post('/account/grants/revoke', noStore, async (ctx) => {
     const account = await requireAccount(ctx);
     if (!account) return;
-    const { grant_id: grantId } = grantForm.parse(ctx.request.body ?? {});
+    const { grant_id: grantId } = grantRevocationInput.parse(ctx.request.body ?? {});
     // Someone else's grant and no grant look the same: 404, and nothing is touched.
     if (!(await revokeGrantOfAccount(provider, db, account.id, grantId, requestFacts(ctx)))) {
       throw new AppError('not_found', 'There is no such access on your account. It may have been revoked already.');
@@ -97,7 +92,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   router.post('/account/clients/revoke', noStore, async (ctx) => {
     const account = await requireAccount(ctx);
     if (!account) return;
-    const { client_id: clientId } = clientForm.parse(ctx.request.body ?? {});
+    const { client_id: clientId } = clientRevocationInput.parse(ctx.request.body ?? {});
     if ((await revokeClientGrantsOfAccount(provider, db, account.id, clientId, requestFacts(ctx))) === 0) {
       throw new AppError('not_found', 'That application has no access on your account. It may have been revoked already.');
     }

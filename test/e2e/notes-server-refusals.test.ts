@@ -10,7 +10,7 @@ import { freePort } from '../helpers/free-port.ts';
 import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-server/server.ts';
 import { loadSigningJwks } from '../../src/oidc/keys.ts';
 import { addIntrospectionClient } from '../../src/clients/store.ts';
-import { revokeGrantOfAccount } from '../../src/grants/revoke.ts';
+import { revokeGrantOfAccount } from '../../src/grants/service.ts';
 import { listGrantsForAccount } from '../../src/grants/store.ts';
 import { approveAllOffered, Person } from './person.ts';
 

@@ -5,7 +5,7 @@ import { createTestApp, notesResource, type TestApp } from '../helpers/test-app.
 import { REDIRECT_URI, refresh } from '../helpers/oauth-flow.ts';
 import { connectClient, postAccountForm, revocableGrantIds, rowsOfGrant } from '../helpers/portal.ts';
 import { addOperatorClient } from '../../src/clients/store.ts';
-import { revokeGrantOfAccount } from '../../src/grants/revoke.ts';
+import { revokeGrantOfAccount } from '../../src/grants/service.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { refreshTokenState } from '../helpers/refresh-token-state.ts';
 

@@ -1,9 +1,28 @@
-// A person revoking their own grants from /account: each one ends the one way every grant ends (endGrants:
-// the Grant and every token issued under it, at once) and is recorded as `grant.revoked`, the person its actor.
+// The grants service, under the /account portal: what a person has granted (and the security events about
+// it), and revoking their own grants, each ending the one way every grant ends (endGrants: the Grant and
+// every token issued under it, at once), recorded as `grant.revoked` with the person as its actor.
 import type Provider from 'oidc-provider';
+import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
-import { endGrants, listGrantIdsForClient } from './store.ts';
+import {
+  endGrants, listGrantIdsForClient, listGrantsForAccount, listSecurityEventsForAccount, type GrantSummary, type SecurityEvent,
+} from './store.ts';
+
+/** The form fields a revocation names, as a browser sends them (unknown fields are ignored). */
+export const grantRevocationInput = z.object({ grant_id: z.string().min(1).max(200) });
+export const clientRevocationInput = z.object({ client_id: z.string().min(1).max(2048) });
+
+/** What /account shows a person: every grant they gave, and the latest security events of their account. */
+export async function accountAccessOverview(
+  db: Db, accountId: string, eventTypes: readonly string[], eventLimit: number,
+): Promise<{ grants: GrantSummary[]; events: SecurityEvent[] }> {
+  const [grants, events] = await Promise.all([
+    listGrantsForAccount(db, accountId),
+    listSecurityEventsForAccount(db, accountId, eventTypes, eventLimit),
+  ]);
+  return { grants, events };
+}
 
 export interface RevocationFacts { ip?: string | undefined; userAgent?: string | undefined; requestId?: string | undefined }
 
