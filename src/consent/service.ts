@@ -1,0 +1,71 @@
+// The consent service, under the consent page: checks the person's answer (zod), approves exactly what was
+// left checked or declines (also when nothing was), records the answer with the person as its actor, and
+// says how oidc-provider's interaction finishes. The page's route only parses, calls and renders.
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import { z } from 'zod';
+import type { Db } from '../db/db.ts';
+import { recordAuditEvent } from '../audit/store.ts';
+import { AppError } from '../errors.ts';
+import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
+import { buildConsentOffer, grantConsent, ScopeNotOfferedError } from './offer.ts';
+
+type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export const consentAnswerInput = z.object({
+  decision: z.enum(['approve', 'deny']),
+  // One checkbox per scope: absent, one value or several.
+  scope: z.union([z.string().max(128), z.array(z.string().max(128)).max(100)]).optional()
+    .transform((value) => [value ?? []].flat()),
+  // One checkbox per identity claim (identity-claims.ts), the same shape.
+  claim: z.union([z.string().max(128), z.array(z.string().max(128)).max(20)]).optional()
+    .transform((value) => [value ?? []].flat()),
+});
+
+export interface ConsentFacts { ip?: string | undefined; userAgent?: string | undefined; requestId?: string | undefined }
+
+/** How the interaction ends: oidc-provider's result, and whether it merges with the sign-in's. */
+export interface ConsentOutcome { result: InteractionResults; mergeWithLastSubmission: boolean }
+
+export async function answerConsent(
+  deps: { provider: Provider; db: Db }, details: InteractionDetails, form: unknown, facts: ConsentFacts,
+): Promise<ConsentOutcome> {
+  const { provider, db } = deps;
+  if (details.prompt.name !== 'consent') throw new AppError('invalid_request', 'this consent step is not expected now');
+  const parsed = consentAnswerInput.safeParse(form ?? {});
+  if (!parsed.success) throw new AppError('invalid_request', 'the consent form was not filled in as expected');
+  const { decision, scope: chosen, claim: chosenClaims } = parsed.data;
+  const offer = await buildConsentOffer(db, provider, details);
+  const clientId = String(details.params.client_id);
+  const accountId = details.session?.accountId;
+  const actor = accountId ? { type: 'user' as const, id: accountId } : undefined;
+  const resource = offer.resource?.uri ?? offer.indicator;
+  // Unchecking every new scope approves nothing: that is a deny, not an empty grant.
+  if (decision === 'deny' || (chosen.length === 0 && offer.offered.length > 0)) {
+    await recordAuditEvent(db, {
+      type: 'consent.denied', outcome: 'failure', actor, accountId, clientId, resource,
+      scopes: offer.offered.map((s) => s.scope).join(' ') || undefined, ...facts,
+      details: { reason: decision === 'deny' ? 'denied' : 'nothing_selected' },
+    });
+    return {
+      result: { error: 'access_denied', error_description: 'The person declined to authorize this request' },
+      mergeWithLastSubmission: false,
+    };
+  }
+  let granted: Awaited<ReturnType<typeof grantConsent>>;
+  try {
+    granted = await grantConsent(provider, details, offer, chosen, chosenClaims);
+  } catch (error) {
+    if (error instanceof ScopeNotOfferedError || error instanceof ClaimNotOfferedError) {
+      throw new AppError('invalid_request', 'a permission was submitted that this page did not offer');
+    }
+    throw error;
+  }
+  await recordAuditEvent(db, {
+    type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
+    ...facts, details: {
+      grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
+    },
+  });
+  return { result: { consent: { grantId: granted.grantId } }, mergeWithLastSubmission: true };
+}
