@@ -3,6 +3,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { AppError } from '../errors.ts';
+import { requestFacts } from '../http/request-facts.ts';
 import { submitSignInForm } from '../http/sign-in-form.ts';
 import { currentAccount, signInSession, signOutSession } from '../oidc/sign-in-session.ts';
 import { renderView } from '../views.ts';
@@ -58,7 +59,7 @@ export function registerConsoleSignIn(router: Router, { provider, db, loginThrot
   });
 
   router.post('/admin/logout', noStore, async (ctx) => {
-    await signOutSession(provider, ctx);
+    await signOutSession(provider, ctx, { db, via: 'admin', facts: requestFacts(ctx) });
     ctx.redirect(`${mountPath}/admin/login?status=signed-out`);
     ctx.status = 303;
   });

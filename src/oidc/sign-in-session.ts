@@ -6,6 +6,7 @@ import type { Db } from '../db/db.ts';
 import type { Account } from '../accounts/schema.ts';
 import { findAccountById } from '../accounts/store.ts';
 import { listSessionIdsForAccount } from '../grants/store.ts';
+import { recordAuditEvent } from '../audit/store.ts';
 import { sessionCookiePolicy } from '../oidc/session-cookie.ts';
 
 type Session = Awaited<ReturnType<Provider['Session']['get']>>;
@@ -56,17 +57,30 @@ export async function signInSession(provider: Provider, ctx: Koa.Context, accoun
   setSessionCookie(provider, ctx, session);
 }
 
-/** Ends this browser's session (the row and the cookie). */
-export async function signOutSession(provider: Provider, ctx: Koa.Context): Promise<void> {
+/** Which page signed the person out, and the request's facts, for the `session.ended` audit event. */
+export interface SignOut { db: Db; via: 'account' | 'admin'; facts: { ip?: string | undefined; userAgent?: string | undefined; requestId?: string | undefined } }
+
+/** Ends this browser's session (the row and the cookie), recorded as `session.ended` when someone was signed in. */
+export async function signOutSession(provider: Provider, ctx: Koa.Context, { db, via, facts }: SignOut): Promise<void> {
   const session = await provider.Session.get(ctx);
+  const accountId = isUnsaved(session) ? undefined : session.accountId;
   if (!isUnsaved(session)) await session.destroy();
   setSessionCookie(provider, ctx, null);
+  if (accountId) {
+    await recordAuditEvent(db, {
+      type: 'session.ended', actor: { type: 'user', id: accountId }, accountId, ...facts, details: { via, scope: 'this_browser' },
+    });
+  }
 }
 
-/** Ends every session of the account, in every browser, and this browser's cookie. */
-export async function signOutEverywhere(provider: Provider, db: Db, ctx: Koa.Context, accountId: string): Promise<number> {
+/** Ends every session of the account, in every browser, and this browser's cookie; recorded as `session.ended`. */
+export async function signOutEverywhere(provider: Provider, ctx: Koa.Context, accountId: string, { db, via, facts }: SignOut): Promise<number> {
   const ids = await listSessionIdsForAccount(db, accountId);
   for (const id of ids) await provider.Session.adapter.destroy(id);
   setSessionCookie(provider, ctx, null);
+  await recordAuditEvent(db, {
+    type: 'session.ended', actor: { type: 'user', id: accountId }, accountId, ...facts,
+    details: { via, scope: 'everywhere', sessions_ended: ids.length },
+  });
   return ids.length;
 }

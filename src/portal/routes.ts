@@ -5,7 +5,6 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
-import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import {
   accountAccessOverview, clientRevocationInput, grantRevocationInput, revokeClientGrantsOfAccount, revokeGrantOfAccount,
@@ -72,9 +71,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   });
 
   router.post('/account/logout', noStore, async (ctx) => {
-    const account = await currentAccount(provider, db, ctx);
-    await signOutSession(provider, ctx);
-    if (account) await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...requestFacts(ctx), details: { via: 'account', scope: 'this_browser' } });
+    await signOutSession(provider, ctx, { db, via: 'account', facts: requestFacts(ctx) });
     seeOther(ctx, 'signed-out');
   });
 
@@ -102,8 +99,7 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   router.post('/account/sessions/revoke', noStore, async (ctx) => {
     const account = await requireAccount(ctx);
     if (!account) return;
-    const ended = await signOutEverywhere(provider, db, ctx, account.id);
-    await recordAuditEvent(db, { type: 'session.ended', accountId: account.id, ...requestFacts(ctx), details: { via: 'account', scope: 'everywhere', sessions_ended: ended } });
+    await signOutEverywhere(provider, ctx, account.id, { db, via: 'account', facts: requestFacts(ctx) });
     seeOther(ctx, 'signed-out-everywhere');
   });
 }

@@ -6,7 +6,7 @@ import { listSigningKeys } from '../../src/oidc/keys-lifecycle.ts';
 import { registerClient } from '../helpers/oauth-flow.ts';
 import { notesResource } from '../helpers/test-app.ts';
 import {
-  concretePath, createAdminTestApp, csrfFor, registeredAdminRoutes, signInToConsole, type AdminRoute, type AdminTestApp,
+  concretePath, createAdminTestApp, csrfFor, postConsoleForm, registeredAdminRoutes, signInToConsole, type AdminRoute, type AdminTestApp,
 } from './helpers.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
@@ -122,6 +122,20 @@ describe('a signed-in user who is not an admin', () => {
     const { rows } = await app.db.query<{ account_id: string }>(
       `SELECT account_id FROM audit_events WHERE event_type = 'admin.action' AND outcome = 'failure' AND details->>'reason' = 'not_admin'`);
     expect(rows.map((r) => r.account_id)).toContain(app.user.id);
+  });
+});
+
+describe('signing out of the console', () => {
+  it('ends the session (the console asks to sign in again) and is audited as session.ended by the admin', async () => {
+    const browser = await app.adminBrowser();
+    expect((await browser.get('/admin')).status).toBe(200);
+    const out = await postConsoleForm(browser, '/admin/logout');
+    expect(out.status).toBe(303);
+    expect(out.headers.location).toMatch(/\/admin\/login\?status=signed-out$/);
+    expect((await browser.get('/admin')).headers.location).toMatch(/\/admin\/login$/);
+    const { rows } = await app.db.query<{ actor_type: string; account_id: string; via: string }>(
+      `SELECT actor_type, account_id, details->>'via' AS via FROM audit_events WHERE event_type = 'session.ended' AND details->>'via' = 'admin'`);
+    expect(rows).toEqual([{ actor_type: 'user', account_id: app.admin.id, via: 'admin' }]);
   });
 });
 
