@@ -1,12 +1,8 @@
 // `admin-token create|list|revoke`: bearer tokens for the admin JSON API (/admin/api). A token is
-// printed once at creation; only its SHA-256 digest is stored. Each change is in the audit trail.
-import { z } from 'zod';
-import { recordAuditEvent } from '../audit/store.ts';
-import { createAdminApiToken, listAdminApiTokens, revokeAdminApiToken } from '../admin-tokens/store.ts';
+// printed once at creation; only its SHA-256 digest is stored. The service (src/admin-tokens/service.ts) audits.
+import { CLI_OPERATOR } from '../audit/operator.ts';
+import { adminTokenJson, createAdminToken, listAdminTokens, revokeAdminToken } from '../admin-tokens/service.ts';
 import { formatTable, type CommandSpec } from './command.ts';
-
-const tokenName = z.string().trim().min(1, 'give the token a name that says who or what uses it').max(100);
-const iso = (date: Date | undefined) => date?.toISOString() ?? null;
 
 const adminTokenCreate: CommandSpec = {
   name: 'admin-token create',
@@ -14,12 +10,9 @@ const adminTokenCreate: CommandSpec = {
   summary: 'create an admin API token (printed once; only its SHA-256 digest is stored)',
   options: { name: { type: 'string' } },
   async run({ db }, args) {
-    const { token, record } = await createAdminApiToken(db, tokenName.parse(args.required('name')));
-    await recordAuditEvent(db, {
-      type: 'admin_token.created', actor: { type: 'operator', id: 'cli' }, details: { actor: 'cli', token_id: record.id, name: record.name },
-    });
+    const { token, record } = await createAdminToken(db, args.required('name'), CLI_OPERATOR);
     return {
-      json: { id: record.id, name: record.name, token, created_at: iso(record.createdAt) },
+      json: { id: record.id, name: record.name, token, created_at: record.createdAt.toISOString() },
       text: [
         `Created admin API token ${record.id} (${record.name}):`,
         '',
@@ -37,14 +30,9 @@ const adminTokenList: CommandSpec = {
   summary: 'list admin API tokens (never the tokens themselves)',
   options: {},
   async run({ db }) {
-    const tokens = await listAdminApiTokens(db);
+    const tokens = await listAdminTokens(db);
     return {
-      json: {
-        tokens: tokens.map((t) => ({
-          id: t.id, name: t.name, status: t.revokedAt ? 'revoked' : 'active', created_at: iso(t.createdAt),
-          last_used_at: iso(t.lastUsedAt), revoked_at: iso(t.revokedAt),
-        })),
-      },
+      json: { tokens: tokens.map(adminTokenJson) },
       text: formatTable(
         ['ID', 'NAME', 'STATUS', 'CREATED', 'LAST USED'],
         tokens.map((t) => [t.id, t.name, t.revokedAt ? 'revoked' : 'active', t.createdAt.toISOString(), t.lastUsedAt?.toISOString() ?? 'never']),
@@ -61,10 +49,7 @@ const adminTokenRevoke: CommandSpec = {
   options: { id: { type: 'string' } },
   async run({ db }, args) {
     const id = args.required('id');
-    const { changed } = await revokeAdminApiToken(db, id);
-    if (changed) {
-      await recordAuditEvent(db, { type: 'admin_token.revoked', actor: { type: 'operator', id: 'cli' }, details: { actor: 'cli', token_id: id } });
-    }
+    const { changed } = await revokeAdminToken(db, id, CLI_OPERATOR);
     return {
       json: { id, status: 'revoked', changed },
       text: changed ? `Revoked admin API token ${id}.` : `Admin API token ${id} was already revoked.`,
