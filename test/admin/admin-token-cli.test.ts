@@ -33,7 +33,7 @@ describe('admin-token', () => {
     const stored = await sandbox.withDb((db) => db.query<{ token_digest: string }>('SELECT token_digest FROM admin_api_tokens'));
     expect(stored.rows.map((r) => r.token_digest).join()).not.toContain(token.slice(6));
 
-    const revoked = await sandbox.cli(['admin-token', 'revoke', '--id', id, '--json']);
+    const revoked = await sandbox.cli(['admin-token', 'revoke', `--id=${id}`, '--json']);
     expect(parseJsonOutput(revoked)).toMatchObject({ id, status: 'revoked', changed: true });
     expect((await usersWith(token)).status).toBe(401);
     const listedAfter = parseJsonOutput(await sandbox.cli(['admin-token', 'list', '--json'])) as { tokens: { id: string; status: string }[] };

@@ -126,7 +126,7 @@ describe('key changes name their operator', () => {
     const keys = (await app.api().get('/admin/api/keys')).body.keys as { kid: string; status: string }[];
     const [first, second] = keys.filter((key) => key.status === 'verifying');
     expect((await app.api().post(`/admin/api/keys/${first!.kid}/retire`).send({ force: true })).status).toBe(200);
-    const retired = await runCommand(app.db, ['keys', 'retire', '--kid', second!.kid, '--force']);
+    const retired = await runCommand(app.db, ['keys', 'retire', `--kid=${second!.kid}`, '--force']);
     expect(retired.key).toMatchObject({ kid: second!.kid, status: 'retired' });
     expect((await actorsOf('keys.retired')).slice(-2)).toEqual([
       { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/) },
@@ -168,9 +168,9 @@ describe('one wire form per client and resource', () => {
     const viaCli = await connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' });
     const viaApi = await connectClient(app, app.browser(), app.user.email, { resource: NOTES, scope: 'notes:read' });
     const pairs = [
-      [await runCommand(app.db, ['client', 'disable', '--id', viaCli.clientId]), (await app.api().post(`/admin/api/clients/${viaApi.clientId}/disable`)).body],
-      [await runCommand(app.db, ['client', 'enable', '--id', viaCli.clientId]), (await app.api().post(`/admin/api/clients/${viaApi.clientId}/enable`)).body],
-      [await runCommand(app.db, ['client', 'delete', '--id', viaCli.clientId]), (await app.api().delete(`/admin/api/clients/${viaApi.clientId}`)).body],
+      [await runCommand(app.db, ['client', 'disable', `--id=${viaCli.clientId}`]), (await app.api().post(`/admin/api/clients/${viaApi.clientId}/disable`)).body],
+      [await runCommand(app.db, ['client', 'enable', `--id=${viaCli.clientId}`]), (await app.api().post(`/admin/api/clients/${viaApi.clientId}/enable`)).body],
+      [await runCommand(app.db, ['client', 'delete', `--id=${viaCli.clientId}`]), (await app.api().delete(`/admin/api/clients/${viaApi.clientId}`)).body],
     ] as const;
     expect(pairs.map(([cli]) => cli)).toEqual([
       { client_id: viaCli.clientId, status: 'disabled', changed: true, grants_revoked: 1 },
@@ -187,7 +187,7 @@ describe('client and resource changes name their operator', () => {
     const browser = await app.adminBrowser();
     await followConsole(browser, await postConsoleForm(browser, '/admin/clients/disable', { client_id: clients[0]!.clientId }));
     expect((await app.api().post(`/admin/api/clients/${clients[1]!.clientId}/disable`)).status).toBe(200);
-    await runCommand(app.db, ['client', 'disable', '--id', clients[2]!.clientId]);
+    await runCommand(app.db, ['client', 'disable', `--id=${clients[2]!.clientId}`]);
     expect((await eventsOf('client.disabled')).slice(-3)).toEqual([
       { actor_type: 'operator', actor_id: app.admin.id, details: { actor: app.admin.id, via: 'console', grants_revoked: 1 } },
       { actor_type: 'operator', actor_id: expect.stringMatching(/^admin_token:/), details: expect.objectContaining({ via: 'api', grants_revoked: 1 }) },

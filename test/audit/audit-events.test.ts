@@ -70,9 +70,9 @@ beforeAll(async () => {
   await runCommand(app.db, ['user', 'add', '--email', 'ops@example.com', '--password', 'a long operator passphrase']);
   await runCommand(app.db, ['resource', 'add', '--uri', 'https://tools.example.com/mcp', '--name', 'Tools', '--scope', 'tools:read=read', '--no-check']);
   const added = await runCommand(app.db, ['client', 'add', '--name', 'Ops client', '--redirect-uri', 'https://app.example.com/cb']);
-  await runCommand(app.db, ['client', 'disable', '--id', String(added.client_id)]);
-  await runCommand(app.db, ['client', 'enable', '--id', String(added.client_id)]);
-  await runCommand(app.db, ['client', 'delete', '--id', String(added.client_id)]);
+  await runCommand(app.db, ['client', 'disable', `--id=${String(added.client_id)}`]);
+  await runCommand(app.db, ['client', 'enable', `--id=${String(added.client_id)}`]);
+  await runCommand(app.db, ['client', 'delete', `--id=${String(added.client_id)}`]);
   await runCommand(app.db, ['keys', 'rotate']);
   await flushAuditWrites();
 });

@@ -37,7 +37,7 @@ afterAll(async () => { await sandbox?.cleanup(); });
 
 describe('client diagnose', () => {
   it('prints each failure: what was asked, the error, the cause and the fix, most recent first', async () => {
-    const result = await sandbox.cli(['client', 'diagnose', '--id', clientId]);
+    const result = await sandbox.cli(['client', 'diagnose', `--id=${clientId}`]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Client ${clientId} ("Desktop"): operator, active`);
     expect(result.stdout).toContain('2 recent failure(s), most recent first');
@@ -50,7 +50,7 @@ describe('client diagnose', () => {
   });
 
   it('--json prints one object in the admin API\'s wire form', async () => {
-    const result = await sandbox.cli(['client', 'diagnose', '--id', clientId, '--json']);
+    const result = await sandbox.cli(['client', 'diagnose', `--id=${clientId}`, '--json']);
     expect(result.code, result.stderr).toBe(0);
     const json = parseJsonOutput(result);
     expect(json.client).toEqual({ client_id: clientId, client_name: 'Desktop', status: 'active', source: 'operator', redirect_uris: [REDIRECT] });
@@ -63,7 +63,7 @@ describe('client diagnose', () => {
 
   it('says so for a client without failures, and refuses an unknown client or a missing --id', async () => {
     const other = parseJsonOutput(await sandbox.cli(['client', 'add', '--name', 'Quiet', '--redirect-uri', REDIRECT, '--json'])).client_id as string;
-    const quiet = await sandbox.cli(['client', 'diagnose', '--id', other]);
+    const quiet = await sandbox.cli(['client', 'diagnose', `--id=${other}`]);
     expect(quiet.stdout).toContain('No failed authorization or token requests recorded for this client in the last 30 days.');
 
     const unknown = await sandbox.cli(['client', 'diagnose', '--id', 'no-such-client']);

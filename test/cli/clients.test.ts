@@ -171,16 +171,16 @@ describe('client disable / enable / delete through the CLI', () => {
     const id = String(added.client_id);
     const status = async () => (await sandbox.withDb((db) => listClientOverview(db))).find((c) => c.clientId === id)?.status;
 
-    const disabled = await sandbox.cli(['client', 'disable', '--id', id, '--json']);
+    const disabled = await sandbox.cli(['client', 'disable', `--id=${id}`, '--json']);
     expect(disabled.code, disabled.stderr).toBe(0);
     expect(parseJsonOutput(disabled)).toEqual({ client_id: id, status: 'disabled', changed: true, grants_revoked: 0 });
     expect(await status()).toBe('disabled');
     const table = (await sandbox.cli(['client', 'list'])).stdout.split('\n');
     expect(table.find((line) => line.startsWith(id))).toMatch(/Lifecycle\s+public\s+operator\s+disabled\s/);
-    const enabled = await sandbox.cli(['client', 'enable', '--id', id]);
+    const enabled = await sandbox.cli(['client', 'enable', `--id=${id}`]);
     expect(enabled.stdout).toContain(`Enabled client ${id}`);
     expect(await status()).toBe('active');
-    const deleted = await sandbox.cli(['client', 'delete', '--id', id]);
+    const deleted = await sandbox.cli(['client', 'delete', `--id=${id}`]);
     expect(deleted.code).toBe(0);
     expect(deleted.stdout).toContain(`Deleted client ${id}`);
     expect(await status()).toBeUndefined();

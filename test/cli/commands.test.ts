@@ -76,11 +76,11 @@ describe('keys rotate', () => {
     expect(text.stdout).toContain(activatesAt.replace(/\.\d{3}Z$/, 'Z'));
 
     // Retiring a pending key cancels the rotation for its algorithm: refused unless forced.
-    const refused = await sandbox.cli(['keys', 'retire', '--kid', kids[0]!]);
+    const refused = await sandbox.cli(['keys', 'retire', `--kid=${kids[0]!}`]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^error: signing key \S+ is pending: it is published and starts signing ES256 tokens at /);
     expect(refused.stderr).not.toMatch(STACK_FRAME);
-    const forced = await sandbox.cli(['keys', 'retire', '--kid', kids[0]!, '--force', '--json']);
+    const forced = await sandbox.cli(['keys', 'retire', `--kid=${kids[0]!}`, '--force', '--json']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(parseJsonOutput(forced).key).toMatchObject({ kid: kids[0], status: 'retired' });
     const events = await sandbox.withDb((db) => listAuditEvents(db, { type: 'keys.retired' }));

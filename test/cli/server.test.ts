@@ -31,7 +31,7 @@ describe('the CLI beside a running server', () => {
       '--scope', 'calendar:read=read', '--scope', 'calendar:write=write', '--json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(parseJsonOutput(result).uri).toBe('https://calendar.example.com/mcp');
+    expect((parseJsonOutput(result).resource as { uri: string }).uri).toBe('https://calendar.example.com/mcp');
     expect((await discovery()).scopes_supported).toEqual(expect.arrayContaining(['calendar:read', 'calendar:write']));
   });
 

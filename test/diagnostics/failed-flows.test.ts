@@ -268,7 +268,7 @@ describe('where an operator reads them', () => {
       outputs.push(JSON.stringify(await diagnosis(clientId)));
       outputs.push((await browser.get(`/admin/clients/diagnose?id=${encodeURIComponent(clientId)}`)).text);
       const command = clientDiagnoseCommands[0]!;
-      const result = await command.run({ config: app.config, db: app.db, applied: [] }, parseOptions(command.name, ['--id', clientId], command.options));
+      const result = await command.run({ config: app.config, db: app.db, applied: [] }, parseOptions(command.name, [`--id=${clientId}`], command.options));
       outputs.push(result.text, JSON.stringify(result.json));
     }
     const everything = outputs.join('\n');

@@ -101,13 +101,13 @@ describe('keys changed by the CLI reach every running server without a restart',
 
     const listed = parseJsonOutput(await sandbox.cli(['keys', 'list', '--json'])).keys as { kid: string; status: string }[];
     expect(listed.find((key) => key.kid === oldKid)?.status).toBe('verifying');
-    const signing = await sandbox.cli(['keys', 'retire', '--kid', kids[0]!, '--force']);
+    const signing = await sandbox.cli(['keys', 'retire', `--kid=${kids[0]!}`, '--force']);
     expect(signing.code).toBe(1);
     expect(signing.stderr).toMatch(/^error: signing key \S+ is the one that signs ES256 tokens: rotate first/);
-    const refused = await sandbox.cli(['keys', 'retire', '--kid', oldKid]);
+    const refused = await sandbox.cli(['keys', 'retire', `--kid=${oldKid}`]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^error: signing key \S+ stopped signing at .* retire it after that, or force it/);
-    const retired = await sandbox.cli(['keys', 'retire', '--kid', oldKid, '--force', '--json']);
+    const retired = await sandbox.cli(['keys', 'retire', `--kid=${oldKid}`, '--force', '--json']);
     expect(retired.code, retired.stderr).toBe(0);
     expect(parseJsonOutput(retired).key).toMatchObject({ kid: oldKid, status: 'retired' });
     await untilEveryServer((published) => !published.includes(oldKid));
