@@ -104,7 +104,7 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
     registerPortalRoutes(router, { provider, db, mountPath, loginThrottle });
     registerAdminRoutes(router, { provider, db, config, secrets, mountPath, loginThrottle, refreshSigningKeys: () => providers.refresh() });
     return {
-      provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider),
+      provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider, (ctx) => routes.underMount(ctx)),
       routeTables: { app: router, provider: providerRoutes(provider) },
     };
   };

@@ -24,6 +24,8 @@ export interface RouteResolver {
   resolve(ctx: Koa.Context): ResolvedRoute | undefined;
   /** The name of the oidc-provider route this request reaches, if it reaches one. */
   providerRouteOf(ctx: Koa.Context): string | undefined;
+  /** Whether the path lies under the issuer's path (oidc-provider's mount), matched as the routers match. */
+  underMount(ctx: Koa.Context): boolean;
 }
 
 type Candidate = Omit<MatchedRoute, 'canonicalPath'>;
@@ -34,6 +36,7 @@ const fold = (value: string) => value.replace(/[a-z]+/g, (letters) => letters.to
 export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteResolverOptions): RouteResolver {
   const foldedMount = fold(mountPath);
   const foldedAliases = new Map(aliases.map((alias) => [fold(alias), alias]));
+  const isUnderMount = (folded: string) => folded === foldedMount || folded.startsWith(`${foldedMount}/`);
 
   function candidatesFor(tables: RouteTables, method: string, path: string): Candidate[] {
     const found: Candidate[] = [];
@@ -42,7 +45,7 @@ export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteReso
       if (layer.methods.length > 0) found.push({ owner: 'app', name: layer.name ?? String(layer.path), template: String(layer.path) });
     }
     const folded = fold(path);
-    if (folded === foldedMount || folded.startsWith(`${foldedMount}/`)) {
+    if (isUnderMount(folded)) {
       const route = tables.provider.match(method, path.slice(mountPath.length) || '/');
       if (route) found.push({ owner: 'provider', name: route.name, template: `${mountPath}${route.template}` });
     }
@@ -78,5 +81,6 @@ export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteReso
     providerRouteOf(ctx) {
       return resolve(ctx)?.routes.find((route) => route.owner === 'provider')?.name;
     },
+    underMount: (ctx) => isUnderMount(fold(ctx.path)),
   };
 }
