@@ -12,13 +12,14 @@ import { clientDiagnoseCommands } from './cli/client-diagnose.ts';
 import { cimdCommands } from './cli/cimd.ts';
 import { auditCommands } from './cli/audit.ts';
 import { adminTokenCommands } from './cli/admin-tokens.ts';
+import { idJagCommands } from './cli/id-jag.ts';
 import { keyCommands } from './cli/keys.ts';
 import { migrateCommands } from './cli/migrate.ts';
 import { resourceCommands } from './cli/resources.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...idJagCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);

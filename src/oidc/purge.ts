@@ -9,6 +9,7 @@ import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/
 import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 import { purgeMetadataDocumentCache } from '../cimd/store.ts';
 import { purgeOldFailures } from '../diagnostics/store.ts';
+import { purgeExpiredIdJagJtis } from '../id-jag/store.ts';
 
 /**
  * Deletes expired rows batch after batch until a batch comes back short, so the purge keeps up with a
@@ -45,7 +46,9 @@ export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtl
       // Metadata documents nothing refers to any more, stale re-consent flags, old fetch failures (src/cimd/).
       .then(() => purgeMetadataDocumentCache(db))
       // Clients' failed requests not seen for 30 days (src/diagnostics/).
-      .then(() => purgeOldFailures(db)).catch((error: unknown) => {
+      .then(() => purgeOldFailures(db))
+      // ID-JAG replay records of assertions past their expiry (src/id-jag/).
+      .then(() => purgeExpiredIdJagJtis(db)).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

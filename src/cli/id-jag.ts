@@ -1,0 +1,69 @@
+// `idjag-issuer add|list|remove`: the identity providers trusted to sign ID-JAGs (MCP Enterprise-Managed
+// Authorization). Parses and renders only; src/id-jag/service.ts validates and audits.
+import { readFile } from 'node:fs/promises';
+import { CLI_OPERATOR } from '../audit/operator.ts';
+import { addIdJagIssuer, idJagIssuerJson, listTrustedIdJagIssuers, removeIdJagIssuer } from '../id-jag/service.ts';
+import { UsageError } from './args.ts';
+import { formatTable, type CommandSpec } from './command.ts';
+
+const MAX_JWKS_FILE = 256 * 1024;
+
+async function readJwksFile(path: string): Promise<unknown> {
+  let text: string;
+  try { text = await readFile(path, 'utf8'); } catch (error) {
+    throw new UsageError(`cannot read --jwks ${path}: ${(error as Error).message}`);
+  }
+  if (text.length > MAX_JWKS_FILE) throw new UsageError(`--jwks ${path} is larger than ${MAX_JWKS_FILE} bytes`);
+  try { return JSON.parse(text); } catch { throw new UsageError(`--jwks ${path} is not JSON`); }
+}
+
+const idJagIssuerAdd: CommandSpec = {
+  name: 'idjag-issuer add',
+  usage: '--issuer URL (--jwks-uri URL | --jwks FILE)',
+  summary: 'trust an identity provider to sign ID-JAG assertions (jwt-bearer grant)',
+  options: { issuer: { type: 'string' }, 'jwks-uri': { type: 'string' }, jwks: { type: 'string' } },
+  async run({ db }, args) {
+    const jwksFile = args.string('jwks');
+    const { record, created } = await addIdJagIssuer(db, {
+      issuer: args.required('issuer'),
+      jwksUri: args.string('jwks-uri'),
+      jwks: jwksFile === undefined ? undefined : await readJwksFile(jwksFile),
+    }, CLI_OPERATOR);
+    return {
+      json: { ...idJagIssuerJson(record), created },
+      text: `${created ? 'Trusted' : 'Updated'} ID-JAG issuer ${record.issuer} (keys: ${record.jwksUri ?? `${record.jwks?.keys.length} in a JWKS file`}).`,
+    };
+  },
+};
+
+const idJagIssuerList: CommandSpec = {
+  name: 'idjag-issuer list',
+  usage: '',
+  summary: 'list the identity providers trusted to sign ID-JAG assertions',
+  options: {},
+  async run({ db }) {
+    const issuers = await listTrustedIdJagIssuers(db);
+    return {
+      json: { issuers: issuers.map(idJagIssuerJson) },
+      text: formatTable(
+        ['ISSUER', 'KEYS', 'ADDED'],
+        issuers.map((i) => [i.issuer, i.jwksUri ?? `${i.jwks?.keys.length} keys (file)`, i.createdAt.toISOString()]),
+        'No trusted ID-JAG issuers. Add one with: idjag-issuer add --issuer URL --jwks-uri URL',
+      ),
+    };
+  },
+};
+
+const idJagIssuerRemove: CommandSpec = {
+  name: 'idjag-issuer remove',
+  usage: '--issuer URL',
+  summary: 'stop trusting an ID-JAG issuer at once',
+  options: { issuer: { type: 'string' } },
+  async run({ db }, args) {
+    const issuer = args.required('issuer');
+    await removeIdJagIssuer(db, issuer, CLI_OPERATOR);
+    return { json: { issuer, status: 'removed' }, text: `Removed ID-JAG issuer ${issuer}.` };
+  },
+};
+
+export const idJagCommands: CommandSpec[] = [idJagIssuerAdd, idJagIssuerList, idJagIssuerRemove];

@@ -1,0 +1,38 @@
+// The trusted ID-JAG issuers service, under the CLI: validates (schema.ts), changes the trust list and
+// audits it in one transaction naming the operator; the one wire form of an issuer record.
+import type { Db } from '../db/db.ts';
+import { recordAuditEvent } from '../audit/store.ts';
+import { operatorAuditEvent, type Operator } from '../audit/operator.ts';
+import { idJagIssuerInput, idJagUrl } from './schema.ts';
+import { deleteIdJagIssuer, listIdJagIssuers, upsertIdJagIssuer, type IdJagIssuer } from './store.ts';
+
+export const idJagIssuerJson = (record: IdJagIssuer) => ({
+  issuer: record.issuer,
+  jwks_uri: record.jwksUri ?? null,
+  jwks_keys: record.jwks?.keys.length ?? null,
+  created_at: record.createdAt.toISOString(),
+});
+
+/** Trusts an issuer (or replaces its key source): a running server sees it at the next exchange. */
+export async function addIdJagIssuer(db: Db, input: unknown, by: Operator): Promise<{ record: IdJagIssuer; created: boolean }> {
+  const checked = idJagIssuerInput.parse(input);
+  return db.transaction(async (tx) => {
+    const outcome = await upsertIdJagIssuer(tx, checked.issuer, checked.jwksUri, checked.jwks);
+    await recordAuditEvent(tx, operatorAuditEvent(by, {
+      type: outcome.created ? 'id_jag_issuer.added' : 'id_jag_issuer.updated',
+      details: { issuer: checked.issuer, jwks_uri: checked.jwksUri ?? null, jwks_keys: checked.jwks?.keys.length ?? null },
+    }));
+    return outcome;
+  });
+}
+
+export const listTrustedIdJagIssuers = (db: Db) => listIdJagIssuers(db);
+
+/** Stops trusting an issuer at once; its subject links go with it (ON DELETE CASCADE). */
+export async function removeIdJagIssuer(db: Db, issuer: unknown, by: Operator): Promise<void> {
+  const checked = idJagUrl.parse(issuer);
+  await db.transaction(async (tx) => {
+    await deleteIdJagIssuer(tx, checked);
+    await recordAuditEvent(tx, operatorAuditEvent(by, { type: 'id_jag_issuer.removed', details: { issuer: checked } }));
+  });
+}

@@ -1,0 +1,67 @@
+// SQL for the ID-JAG trust list (migration 0023): trusted issuers with their key source, and the
+// single-use record of assertion `jti`s shared by all server processes.
+import type { Queryable } from '../db/db.ts';
+
+export interface IdJagIssuer {
+  issuer: string;
+  jwksUri: string | undefined;
+  jwks: { keys: Record<string, unknown>[] } | undefined;
+  createdAt: Date;
+}
+
+type IssuerRow = { issuer: string; jwks_uri: string | null; jwks: unknown; created_at: Date | string };
+const toIssuer = (row: IssuerRow): IdJagIssuer => ({
+  issuer: row.issuer,
+  jwksUri: row.jwks_uri ?? undefined,
+  jwks: row.jwks === null ? undefined : (typeof row.jwks === 'string' ? JSON.parse(row.jwks) : row.jwks) as IdJagIssuer['jwks'],
+  createdAt: new Date(row.created_at),
+});
+
+export class IdJagIssuerNotFoundError extends Error {
+  override name = 'IdJagIssuerNotFoundError';
+}
+
+/** Adds or replaces an issuer's key source; `created` false when the issuer was trusted already. */
+export async function upsertIdJagIssuer(db: Queryable, issuer: string, jwksUri: string | undefined, jwks: unknown): Promise<{ record: IdJagIssuer; created: boolean }> {
+  const { rows } = await db.query<IssuerRow & { inserted: boolean }>(
+    `INSERT INTO id_jag_issuers (issuer, jwks_uri, jwks) VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (issuer) DO UPDATE SET jwks_uri = EXCLUDED.jwks_uri, jwks = EXCLUDED.jwks
+     RETURNING issuer, jwks_uri, jwks, created_at, (xmax = 0) AS inserted`,
+    [issuer, jwksUri ?? null, jwks === undefined ? null : JSON.stringify(jwks)],
+  );
+  return { record: toIssuer(rows[0]!), created: rows[0]!.inserted };
+}
+
+export async function listIdJagIssuers(db: Queryable): Promise<IdJagIssuer[]> {
+  const { rows } = await db.query<IssuerRow>('SELECT issuer, jwks_uri, jwks, created_at FROM id_jag_issuers ORDER BY issuer');
+  return rows.map(toIssuer);
+}
+
+/** The one trust lookup: every source of trusted issuers (this table; later federated providers) lands here. */
+export async function findIdJagIssuer(db: Queryable, issuer: string): Promise<IdJagIssuer | undefined> {
+  const { rows } = await db.query<IssuerRow>('SELECT issuer, jwks_uri, jwks, created_at FROM id_jag_issuers WHERE issuer = $1', [issuer]);
+  return rows[0] ? toIssuer(rows[0]) : undefined;
+}
+
+export async function deleteIdJagIssuer(db: Queryable, issuer: string): Promise<void> {
+  const { rowCount } = await db.query('DELETE FROM id_jag_issuers WHERE issuer = $1', [issuer]);
+  if (rowCount === 0) throw new IdJagIssuerNotFoundError(`no trusted ID-JAG issuer ${issuer}`);
+}
+
+/**
+ * Records a `jti` as used: true the first time, false on a replay. One INSERT … ON CONFLICT DO NOTHING
+ * is atomic across processes, so two concurrent exchanges of one assertion cannot both succeed.
+ */
+export async function claimIdJagJti(db: Queryable, issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'INSERT INTO id_jag_used_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [issuer, jti, expiresAt],
+  );
+  return rowCount === 1;
+}
+
+/** Drops replay records whose assertions have expired (they could no longer pass the `exp` check). */
+export async function purgeExpiredIdJagJtis(db: Queryable, now = new Date()): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM id_jag_used_jtis WHERE expires_at < $1', [now]);
+  return rowCount;
+}

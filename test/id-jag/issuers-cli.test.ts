@@ -1,0 +1,65 @@
+// `idjag-issuer add|list|remove` through the real CLI: the trust list changes and is audited with the
+// operator as actor; bad input (http issuer, private keys, both key sources) is a usage error, nothing stored.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAuditEvents } from '../../src/audit/store.ts';
+import { createSandbox, parseJsonOutput, STACK_FRAME, type Sandbox } from '../cli/harness.ts';
+
+let sandbox: Sandbox;
+beforeAll(async () => { sandbox = await createSandbox(); });
+afterAll(async () => { await sandbox.cleanup(); });
+
+describe('idjag-issuer', () => {
+  it('adds an issuer by JWKS URL and by JWKS file, lists and removes them, each change audited', async () => {
+    const byUri = await sandbox.cli(['idjag-issuer', 'add', '--issuer', 'https://idp.example', '--jwks-uri', 'https://idp.example/jwks', '--json']);
+    expect(byUri.code).toBe(0);
+    expect(parseJsonOutput(byUri)).toMatchObject({ issuer: 'https://idp.example', jwks_uri: 'https://idp.example/jwks', created: true });
+
+    const { publicKey } = await generateKeyPair('ES256');
+    const file = join(sandbox.dataDir, 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [await exportJWK(publicKey)] }));
+    const byFile = await sandbox.cli(['idjag-issuer', 'add', '--issuer', 'https://other.example', '--jwks', file, '--json']);
+    expect(byFile.code).toBe(0);
+    expect(parseJsonOutput(byFile)).toMatchObject({ issuer: 'https://other.example', jwks_uri: null, jwks_keys: 1 });
+
+    const listed = parseJsonOutput(await sandbox.cli(['idjag-issuer', 'list', '--json']));
+    expect((listed.issuers as { issuer: string }[]).map((i) => i.issuer)).toEqual(['https://idp.example', 'https://other.example']);
+
+    expect((await sandbox.cli(['idjag-issuer', 'remove', '--issuer', 'https://idp.example'])).code).toBe(0);
+    const missing = await sandbox.cli(['idjag-issuer', 'remove', '--issuer', 'https://idp.example']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('error: no trusted ID-JAG issuer https://idp.example');
+
+    const events = await sandbox.withDb(async (db) => [
+      ...await listAuditEvents(db, { type: 'id_jag_issuer.added' }),
+      ...await listAuditEvents(db, { type: 'id_jag_issuer.removed' }),
+    ]);
+    expect(events.map((e) => [e.event_type, e.details.issuer, e.actor_id])).toEqual(expect.arrayContaining([
+      ['id_jag_issuer.added', 'https://idp.example', 'cli'],
+      ['id_jag_issuer.added', 'https://other.example', 'cli'],
+      ['id_jag_issuer.removed', 'https://idp.example', 'cli'],
+    ]));
+    expect(events).toHaveLength(3);
+  });
+
+  it('refuses an http issuer, a private key, both or neither key source, with exit 2 and nothing stored', async () => {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const file = join(sandbox.dataDir, 'private.json');
+    writeFileSync(file, JSON.stringify({ keys: [await exportJWK(privateKey)] }));
+    const attempts = [
+      ['--issuer', 'http://idp.attacker.example', '--jwks-uri', 'https://idp.attacker.example/jwks'],
+      ['--issuer', 'https://bad.example', '--jwks', file],
+      ['--issuer', 'https://bad.example', '--jwks-uri', 'https://bad.example/jwks', '--jwks', file],
+      ['--issuer', 'https://bad.example'],
+    ];
+    for (const args of attempts) {
+      const result = await sandbox.cli(['idjag-issuer', 'add', ...args]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).not.toMatch(STACK_FRAME);
+    }
+    const listed = parseJsonOutput(await sandbox.cli(['idjag-issuer', 'list', '--json']));
+    expect((listed.issuers as { issuer: string }[]).map((i) => i.issuer)).toEqual(['https://other.example']);
+  });
+});
