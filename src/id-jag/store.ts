@@ -65,3 +65,16 @@ export async function purgeExpiredIdJagJtis(db: Queryable, now = new Date()): Pr
   const { rowCount } = await db.query('DELETE FROM id_jag_used_jtis WHERE expires_at < $1', [now]);
   return rowCount;
 }
+
+/** The local account an (issuer, subject) pair is linked to (the extension: `iss`+`sub` is unique). */
+export async function findLinkedAccount(db: Queryable, issuer: string, subject: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ account_id: string }>(
+    'SELECT account_id FROM id_jag_subjects WHERE issuer = $1 AND subject = $2', [issuer, subject]);
+  return rows[0]?.account_id;
+}
+
+export async function linkSubject(db: Queryable, issuer: string, subject: string, accountId: string): Promise<void> {
+  await db.query(
+    `INSERT INTO id_jag_subjects (issuer, subject, account_id) VALUES ($1, $2, $3)
+     ON CONFLICT (issuer, subject) DO UPDATE SET account_id = EXCLUDED.account_id`, [issuer, subject, accountId]);
+}
