@@ -33,3 +33,6 @@ export const idJagIssuerInput = z.object({
 }).refine((input) => (input.jwksUri === undefined) !== (input.jwks === undefined), 'give exactly one of --jwks-uri and --jwks');
 
 export type IdJagIssuerInput = z.infer<typeof idJagIssuerInput>;
+
+/** RFC 7523 §2.1's grant type, the one the extension's access token request uses (§5). */
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';

@@ -1,10 +1,12 @@
 // The trusted ID-JAG issuers service, under the CLI: validates (schema.ts), changes the trust list and
 // audits it in one transaction naming the operator; the one wire form of an issuer record.
+import { z } from 'zod';
 import type { Db } from '../db/db.ts';
+import { AppError } from '../errors.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { operatorAuditEvent, type Operator } from '../audit/operator.ts';
-import { idJagIssuerInput, idJagUrl } from './schema.ts';
-import { deleteIdJagIssuer, listIdJagIssuers, upsertIdJagIssuer, type IdJagIssuer } from './store.ts';
+import { idJagIssuerInput, idJagUrl, JWT_BEARER_GRANT } from './schema.ts';
+import { addJwtBearerGrantType, deleteIdJagIssuer, listIdJagIssuers, upsertIdJagIssuer, type IdJagIssuer } from './store.ts';
 
 export const idJagIssuerJson = (record: IdJagIssuer) => ({
   issuer: record.issuer,
@@ -34,5 +36,16 @@ export async function removeIdJagIssuer(db: Db, issuer: unknown, by: Operator): 
   await db.transaction(async (tx) => {
     await deleteIdJagIssuer(tx, checked);
     await recordAuditEvent(tx, operatorAuditEvent(by, { type: 'id_jag_issuer.removed', details: { issuer: checked } }));
+  });
+}
+
+/** Lets an operator-registered confidential client exchange ID-JAGs; audited as client.changed. */
+export async function allowClientIdJag(db: Db, clientId: unknown, by: Operator): Promise<void> {
+  const id = z.string().min(1).max(200).refine((v) => !v.includes('\u0000')).parse(clientId);
+  await db.transaction(async (tx) => {
+    if (!(await addJwtBearerGrantType(tx, id, JWT_BEARER_GRANT))) {
+      throw new AppError('client_not_found', `no confidential client ${id} (the jwt-bearer grant needs client authentication)`);
+    }
+    await recordAuditEvent(tx, operatorAuditEvent(by, { type: 'client.changed', clientId: id, details: { grant_type_added: JWT_BEARER_GRANT } }));
   });
 }

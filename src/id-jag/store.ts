@@ -78,3 +78,20 @@ export async function linkSubject(db: Queryable, issuer: string, subject: string
     `INSERT INTO id_jag_subjects (issuer, subject, account_id) VALUES ($1, $2, $3)
      ON CONFLICT (issuer, subject) DO UPDATE SET account_id = EXCLUDED.account_id`, [issuer, subject, accountId]);
 }
+
+/**
+ * Lets a confidential client use the jwt-bearer grant (added to its grant_types): explicit, so no client
+ * gains a way to tokens the operator did not choose. False when no such confidential client exists.
+ */
+export async function addJwtBearerGrantType(db: Queryable, clientId: string, grantType: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE oidc_models SET payload = jsonb_set(payload, '{grant_types}', (payload->'grant_types') || to_jsonb($2::text))
+     WHERE model = 'Client' AND id = $1 AND payload->>'token_endpoint_auth_method' <> 'none'
+       AND NOT (payload->'grant_types' ? $2)`,
+    [clientId, grantType],
+  );
+  if (rowCount > 0) return true;
+  const exists = await db.query(
+    `SELECT 1 FROM oidc_models WHERE model = 'Client' AND id = $1 AND payload->>'token_endpoint_auth_method' <> 'none'`, [clientId]);
+  return exists.rowCount > 0;
+}

@@ -1,5 +1,6 @@
 // The one oidc-provider instance: every option we rely on is set here explicitly, with its reason.
 // Behaviour is extended only through oidc-provider's documented configuration and hooks.
+import { registerIdJagGrant } from '../id-jag/grant.ts';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config.ts';
@@ -205,6 +206,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return clientSecretMatches(this.clientSecret, presented);
   };
+  // ID-JAG jwt-bearer grant (MCP Enterprise-Managed Authorization, src/id-jag/grant.ts).
+  registerIdJagGrant(provider, { db, issuer: config.issuer, fetch: outbound, resources });
   subscribeAuditEvents(provider, db);
   subscribeFailureEvents(provider, db);
   rememberAuthorizationErrors(provider);

@@ -1,0 +1,89 @@
+// The jwt-bearer grant at the token endpoint (src/id-jag/grant.ts) against the real app: an IdP stand-in
+// mints ID-JAGs with jose; a valid one yields an introspectable access token, refusals are OAuth errors and audited.
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAuditEvents } from '../../src/audit/store.ts';
+import { CLI_OPERATOR } from '../../src/audit/operator.ts';
+import { addIdJagIssuer, allowClientIdJag } from '../../src/id-jag/service.ts';
+import { registerClient } from '../../src/clients/service.ts';
+import { linkSubject } from '../../src/id-jag/store.ts';
+import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
+import { createNotesTestApp, ISSUER, type TestApp } from '../helpers/test-app.ts';
+
+const IDP = 'https://idp.acme.test';
+const RESOURCE = 'https://mcp.example.com/mcp';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+let app: TestApp;
+let idpKey: CryptoKey;
+let client: { client_id: string; client_secret: string };
+let accountId: string;
+
+async function mint(over: Record<string, unknown> = {}) {
+  return new SignJWT({ sub: 'U0194', resource: RESOURCE, client_id: client.client_id, jti: crypto.randomUUID(), scope: 'notes:read notes:write notes:delete', ...over })
+    .setProtectedHeader({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }).setIssuer(IDP).setAudience(ISSUER)
+    .setIssuedAt().setExpirationTime('5m').sign(idpKey);
+}
+const exchange = (form: Record<string, string>, auth: [string, string] | null = [client.client_id, client.client_secret]) => {
+  const req = app.http().post('/token').type('form');
+  return (auth ? req.auth(auth[0], auth[1]) : req).send({ grant_type: JWT_BEARER, ...form });
+};
+
+beforeAll(async () => {
+  ({ app } = await createNotesTestApp(RESOURCE));
+  const pair = await generateKeyPair('ES256');
+  idpKey = pair.privateKey;
+  await addIdJagIssuer(app.db, { issuer: IDP, jwks: { keys: [await exportJWK(pair.publicKey)] } }, CLI_OPERATOR);
+  accountId = (await app.addUser()).id;
+  await linkSubject(app.db, IDP, 'U0194', accountId);
+  const registered = await registerClient(app.db, { kind: 'confidential', name: 'Enterprise agent', redirectUris: ['https://agent.example/cb'] }, CLI_OPERATOR);
+  await allowClientIdJag(app.db, registered.clientId, CLI_OPERATOR);
+  client = { client_id: registered.clientId, client_secret: registered.clientSecret! };
+});
+afterAll(async () => { await app.close(); });
+
+describe('jwt-bearer grant (ID-JAG)', () => {
+  it('is advertised in grant_types_supported', async () => {
+    const metadata = await app.http().get('/.well-known/oauth-authorization-server');
+    expect(metadata.body.grant_types_supported).toContain(JWT_BEARER);
+  });
+
+  it('exchanges a valid assertion for an access token (scopes asked for, no refresh token), audited with issuer and subject', async () => {
+    const response = await exchange({ assertion: await mint(), scope: 'notes:read notes:write' });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(response.body).toMatchObject({ token_type: 'Bearer', scope: 'notes:read notes:write' });
+    expect(response.body.refresh_token).toBeUndefined();
+    await flushAuditWrites();
+    const events = await listAuditEvents(app.db, { type: 'id_jag.exchanged' });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ client_id: client.client_id, resource: RESOURCE, account_id: accountId });
+    expect(events[0]!.details).toMatchObject({ issuer: IDP, subject: 'U0194' });
+  });
+
+  it('refuses a replay, an unknown resource, a wrong client, an irreversible scope and a public client, each audited', async () => {
+    const assertion = await mint();
+    expect((await exchange({ assertion })).status).toBe(200);
+    const cases: [string, Promise<{ status: number; body: { error?: string } }>, number, string, string][] = [
+      ['replay', exchange({ assertion }), 400, 'invalid_grant', 'replayed'],
+      ['unknown resource', exchange({ assertion: await mint({ resource: 'https://other.example/mcp' }) }), 400, 'invalid_grant', 'unknown_resource'],
+      ['wrong client', exchange({ assertion: await mint({ client_id: 'someone-else' }) }), 400, 'invalid_grant', 'client_mismatch'],
+      ['irreversible', exchange({ assertion: await mint(), scope: 'notes:delete' }), 400, 'invalid_scope', 'irreversible_scope'],
+    ];
+    for (const [name, pending, status, error, reason] of cases) {
+      const response = await pending;
+      expect([name, response.status, response.body.error]).toEqual([name, status, error]);
+      const refused = await listAuditEvents(app.db, { type: 'id_jag.refused' });
+      expect(refused.map((e) => e.details.reason), name).toContain(reason);
+    }
+    // The client named without its secret: oidc-provider's client authentication refuses it first.
+    const anonymous = await exchange({ assertion: await mint(), client_id: client.client_id }, null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error).toBe('invalid_client');
+    // A public client cannot be given the grant at all (allowClientIdJag refuses it).
+  });
+
+  it('refuses to give the grant to a public client', async () => {
+    const open = await registerClient(app.db, { kind: 'public', name: 'Public app', redirectUris: ['http://127.0.0.1:9/cb'] }, CLI_OPERATOR);
+    await expect(allowClientIdJag(app.db, open.clientId, CLI_OPERATOR)).rejects.toMatchObject({ code: 'client_not_found' });
+  });
+});
