@@ -2,7 +2,7 @@
 // Authorization). Parses and renders only; src/id-jag/service.ts validates and audits.
 import { readFile } from 'node:fs/promises';
 import { CLI_OPERATOR } from '../audit/operator.ts';
-import { addIdJagIssuer, idJagIssuerJson, listTrustedIdJagIssuers, removeIdJagIssuer } from '../id-jag/service.ts';
+import { addIdJagIssuer, allowClientIdJag, idJagIssuerJson, linkIdJagSubject, listTrustedIdJagIssuers, removeIdJagIssuer } from '../id-jag/service.ts';
 import { UsageError } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
@@ -66,4 +66,28 @@ const idJagIssuerRemove: CommandSpec = {
   },
 };
 
-export const idJagCommands: CommandSpec[] = [idJagIssuerAdd, idJagIssuerList, idJagIssuerRemove];
+const idJagIssuerLink: CommandSpec = {
+  name: 'idjag-issuer link',
+  usage: '--issuer URL --subject SUB --account ID',
+  summary: 'link the person an issuer calls SUB (the assertion\'s sub) to a local account',
+  options: { issuer: { type: 'string' }, subject: { type: 'string' }, account: { type: 'string' } },
+  async run({ db }, args) {
+    const link = { issuer: args.required('issuer'), subject: args.required('subject'), accountId: args.required('account') };
+    await linkIdJagSubject(db, link, CLI_OPERATOR);
+    return { json: { issuer: link.issuer, subject: link.subject, account_id: link.accountId }, text: `Linked ${link.subject} at ${link.issuer} to account ${link.accountId}.` };
+  },
+};
+
+const idJagClientAllow: CommandSpec = {
+  name: 'idjag-client allow',
+  usage: '--id CLIENT_ID',
+  summary: 'let a confidential client exchange ID-JAGs (adds the jwt-bearer grant to its grant_types)',
+  options: { id: { type: 'string' } },
+  async run({ db }, args) {
+    const id = args.required('id');
+    await allowClientIdJag(db, id, CLI_OPERATOR);
+    return { json: { client_id: id, grant_type_added: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }, text: `Client ${id} may now use the jwt-bearer grant.` };
+  },
+};
+
+export const idJagCommands: CommandSpec[] = [idJagIssuerAdd, idJagIssuerList, idJagIssuerRemove, idJagIssuerLink, idJagClientAllow];

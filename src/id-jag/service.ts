@@ -6,7 +6,8 @@ import { AppError } from '../errors.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { operatorAuditEvent, type Operator } from '../audit/operator.ts';
 import { idJagIssuerInput, idJagUrl, JWT_BEARER_GRANT } from './schema.ts';
-import { addJwtBearerGrantType, deleteIdJagIssuer, listIdJagIssuers, upsertIdJagIssuer, type IdJagIssuer } from './store.ts';
+import { addJwtBearerGrantType, deleteIdJagIssuer, findIdJagIssuer, linkSubject, listIdJagIssuers, upsertIdJagIssuer, type IdJagIssuer } from './store.ts';
+import { findAccountById } from '../accounts/store.ts';
 
 export const idJagIssuerJson = (record: IdJagIssuer) => ({
   issuer: record.issuer,
@@ -47,5 +48,24 @@ export async function allowClientIdJag(db: Db, clientId: unknown, by: Operator):
       throw new AppError('client_not_found', `no confidential client ${id} (the jwt-bearer grant needs client authentication)`);
     }
     await recordAuditEvent(tx, operatorAuditEvent(by, { type: 'client.changed', clientId: id, details: { grant_type_added: JWT_BEARER_GRANT } }));
+  });
+}
+
+const linkInput = z.object({
+  issuer: idJagUrl,
+  subject: z.string().min(1).max(255).refine((v) => !v.includes('\u0000'), 'must not contain NUL bytes'),
+  accountId: z.string().min(1).max(200).refine((v) => !v.includes('\u0000'), 'must not contain NUL bytes'),
+});
+
+/** Links an issuer's subject (`iss`+`sub`, unique per the extension) to a local account; audited. */
+export async function linkIdJagSubject(db: Db, input: unknown, by: Operator): Promise<void> {
+  const checked = linkInput.parse(input);
+  await db.transaction(async (tx) => {
+    if (!(await findIdJagIssuer(tx, checked.issuer))) throw new AppError('not_found', `no trusted ID-JAG issuer ${checked.issuer}`);
+    if (!(await findAccountById(tx, checked.accountId))) throw new AppError('user_not_found', `no account with id ${checked.accountId}`);
+    await linkSubject(tx, checked.issuer, checked.subject, checked.accountId);
+    await recordAuditEvent(tx, operatorAuditEvent(by, {
+      type: 'id_jag_issuer.updated', accountId: checked.accountId, details: { issuer: checked.issuer, subject_linked: checked.subject },
+    }));
   });
 }

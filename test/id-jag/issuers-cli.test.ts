@@ -27,6 +27,15 @@ describe('idjag-issuer', () => {
     const listed = parseJsonOutput(await sandbox.cli(['idjag-issuer', 'list', '--json']));
     expect((listed.issuers as { issuer: string }[]).map((i) => i.issuer)).toEqual(['https://idp.example', 'https://other.example']);
 
+    const account = parseJsonOutput(await sandbox.cli(['user', 'add', '--email', 'ada@example.com', '--password', 'correct horse', '--json']));
+    const linked = await sandbox.cli(['idjag-issuer', 'link', '--issuer', 'https://other.example', '--subject', 'U1', `--account=${account.id as string}`]);
+    expect(linked.code, linked.stderr).toBe(0);
+    const noAccount = await sandbox.cli(['idjag-issuer', 'link', '--issuer', 'https://other.example', '--subject', 'U2', '--account=nobody']);
+    expect([noAccount.code, noAccount.stderr.trim()]).toEqual([1, 'error: no account with id nobody']);
+    const client = parseJsonOutput(await sandbox.cli(['client', 'add', '--name', 'Agent', '--redirect-uri', 'https://agent.example/cb', '--confidential', '--json']));
+    const allowed = await sandbox.cli(['idjag-client', 'allow', `--id=${client.client_id as string}`]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+
     expect((await sandbox.cli(['idjag-issuer', 'remove', '--issuer', 'https://idp.example'])).code).toBe(0);
     const missing = await sandbox.cli(['idjag-issuer', 'remove', '--issuer', 'https://idp.example']);
     expect(missing.code).toBe(1);
