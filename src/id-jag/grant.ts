@@ -1,11 +1,10 @@
 // The RFC 7523 jwt-bearer grant for ID-JAGs (MCP ext-auth Enterprise-Managed Authorization §5), registered
 // with oidc-provider's registerGrantType: a confidential client trades an assertion for an access token
 // (no refresh token: the extension defines none); every exchange and refusal is audited.
-import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC, type Provider, type ResourceServer } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import type { PublicJsonFetchOptions } from '../outbound/fetch-public-json.ts';
-import { scopesWithRisk, type createResourceDirectory } from '../oidc/resource-servers.ts';
 import { IdJagRefusal, verifyIdJag } from './verify.ts';
 
 import { JWT_BEARER_GRANT } from './schema.ts';
@@ -13,7 +12,14 @@ import { JWT_BEARER_GRANT } from './schema.ts';
 export { JWT_BEARER_GRANT };
 
 /** The CIMD fetch settings (loopback only in development, extra CA); the JWKS fetch's own limits below. */
-interface GrantDeps { db: Db; issuer: string; fetch: { allowLoopback: boolean; extraCa?: string | undefined }; resources: ReturnType<typeof createResourceDirectory> }
+interface GrantDeps {
+  db: Db; issuer: string; fetch: { allowLoopback: boolean; extraCa?: string | undefined };
+  /** The provider's resource directory (src/oidc/resource-servers.ts), passed in: src/oidc imports this folder. */
+  resources: {
+    getResourceServerInfo(ctx: KoaContextWithOIDC, uri: string, client: { clientId: string }): Promise<ResourceServer>;
+    irreversibleScopes(ctx: KoaContextWithOIDC, uri: string): string[];
+  };
+}
 
 const param = (ctx: KoaContextWithOIDC, name: string) => {
   const value = ctx.oidc.params?.[name];
@@ -53,7 +59,7 @@ export function registerIdJagGrant(provider: Provider, deps: GrantDeps): void {
     const resourceServer = await deps.resources.getResourceServerInfo(ctx, verified.resource, client);
     const offered = new Set((resourceServer.scope ?? '').split(' '));
     // Irreversible scopes need the person's own consent each time (consent-policy.ts): never this way.
-    const irreversible = new Set(scopesWithRisk(deps.resources.resolvedFor(ctx, verified.resource), 'irreversible'));
+    const irreversible = new Set(deps.resources.irreversibleScopes(ctx, verified.resource));
     const askedIrreversible = (requestedScope ?? '').split(' ').filter((s) => irreversible.has(s));
     if (askedIrreversible.length > 0) {
       await refuse(ctx, 'irreversible_scope', facts, new errors.InvalidScope(`scope ${askedIrreversible.join(' ')} cannot be granted by an identity assertion`, askedIrreversible.join(' ')));

@@ -9,7 +9,7 @@ import { findAccountById } from '../accounts/store.ts';
 import { createAdapterClass } from './adapter.ts';
 import { requestCache } from '../request/adapter-cache.ts';
 import { clientSecretMatches } from '../clients/secret.ts';
-import { alignTokenRequestResource, createResourceDirectory } from './resource-servers.ts';
+import { alignTokenRequestResource, createResourceDirectory, scopesWithRisk } from './resource-servers.ts';
 import { withDefaultScopes } from './default-scopes.ts';
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
@@ -207,7 +207,10 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     return clientSecretMatches(this.clientSecret, presented);
   };
   // ID-JAG jwt-bearer grant (MCP Enterprise-Managed Authorization, src/id-jag/grant.ts).
-  registerIdJagGrant(provider, { db, issuer: config.issuer, fetch: outbound, resources });
+  registerIdJagGrant(provider, { db, issuer: config.issuer, fetch: outbound, resources: {
+    getResourceServerInfo: resources.getResourceServerInfo,
+    irreversibleScopes: (ctx, uri) => scopesWithRisk(resources.resolvedFor(ctx, uri), 'irreversible'),
+  } });
   subscribeAuditEvents(provider, db);
   subscribeFailureEvents(provider, db);
   rememberAuthorizationErrors(provider);
