@@ -1,6 +1,6 @@
 // The jwt-bearer grant at the token endpoint (src/id-jag/grant.ts) against the real app: an IdP stand-in
 // mints ID-JAGs with jose; a valid one yields an introspectable access token, refusals are OAuth errors and audited.
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
@@ -23,6 +23,14 @@ async function mint(over: Record<string, unknown> = {}) {
   return new SignJWT({ sub: 'U0194', resource: RESOURCE, client_id: client.client_id, jti: crypto.randomUUID(), scope: 'notes:read notes:write notes:delete', ...over })
     .setProtectedHeader({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }).setIssuer(IDP).setAudience(ISSUER)
     .setIssuedAt().setExpirationTime('5m').sign(idpKey);
+}
+const baseClaims = (over: Record<string, unknown> = {}) => ({
+  iss: IDP, aud: ISSUER, sub: 'U0194', resource: RESOURCE, client_id: client.client_id, jti: crypto.randomUUID(), scope: 'notes:read', ...over,
+});
+async function signed(over: Record<string, unknown>, opts: { key?: CryptoKey; typ?: string; iat?: number; exp?: number } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(baseClaims(over)).setProtectedHeader({ alg: 'ES256', typ: opts.typ ?? 'oauth-id-jag+jwt' })
+    .setIssuedAt(opts.iat ?? now).setExpirationTime(opts.exp ?? now + 300).sign(opts.key ?? idpKey);
 }
 const exchange = (form: Record<string, string>, auth: [string, string] | null = [client.client_id, client.client_secret]) => {
   const req = app.http().post('/token').type('form');
@@ -60,20 +68,31 @@ describe('jwt-bearer grant (ID-JAG)', () => {
     expect(events[0]!.details).toMatchObject({ issuer: IDP, subject: 'U0194' });
   });
 
-  it('refuses a replay, an unknown resource, a wrong client, an irreversible scope and a public client, each audited', async () => {
+  it('refuses replayed, misdirected, stale, forged, unsigned and HS256 assertions and irreversible scopes, each audited; a client without its secret', async () => {
     const assertion = await mint();
+    const now = Math.floor(Date.now() / 1000);
+    const { privateKey: foreignKey } = await generateKeyPair('ES256');
     expect((await exchange({ assertion })).status).toBe(200);
     const cases: [string, Promise<{ status: number; body: { error?: string } }>, number, string, string][] = [
       ['replay', exchange({ assertion }), 400, 'invalid_grant', 'replayed'],
       ['unknown resource', exchange({ assertion: await mint({ resource: 'https://other.example/mcp' }) }), 400, 'invalid_grant', 'unknown_resource'],
       ['wrong client', exchange({ assertion: await mint({ client_id: 'someone-else' }) }), 400, 'invalid_grant', 'client_mismatch'],
       ['irreversible', exchange({ assertion: await mint(), scope: 'notes:delete' }), 400, 'invalid_scope', 'irreversible_scope'],
+      ['expired', exchange({ assertion: await signed({}, { exp: now - 60, iat: now - 120 }) }), 400, 'invalid_grant', 'claim_exp'],
+      ['wrong audience', exchange({ assertion: await signed({ aud: 'https://elsewhere.example' }) }), 400, 'invalid_grant', 'claim_aud'],
+      ['foreign key', exchange({ assertion: await signed({}, { key: foreignKey }) }), 400, 'invalid_grant', 'err_jws_signature_verification_failed'],
+      ['wrong typ', exchange({ assertion: await signed({}, { typ: 'JWT' }) }), 400, 'invalid_grant', 'claim_typ'],
+      ['untrusted issuer', exchange({ assertion: await signed({ iss: 'https://evil.example' }) }), 400, 'invalid_grant', 'untrusted_issuer'],
+      ['alg none', exchange({ assertion: new UnsecuredJWT(baseClaims()).setIssuedAt().setExpirationTime('5m').encode() }), 400, 'invalid_grant', 'err_jose_alg_not_allowed'],
+      ['HS256', exchange({ assertion: await new SignJWT(baseClaims()).setProtectedHeader({ alg: 'HS256', typ: 'oauth-id-jag+jwt' })
+        .setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(32))) }), 400, 'invalid_grant', 'err_jose_alg_not_allowed'],
     ];
     for (const [name, pending, status, error, reason] of cases) {
       const response = await pending;
       expect([name, response.status, response.body.error]).toEqual([name, status, error]);
       const refused = await listAuditEvents(app.db, { type: 'id_jag.refused' });
       expect(refused.map((e) => e.details.reason), name).toContain(reason);
+      expect(refused.every((e) => e.client_id === client.client_id && e.outcome === 'failure'), name).toBe(true);
     }
     // The client named without its secret: oidc-provider's client authentication refuses it first.
     const anonymous = await exchange({ assertion: await mint(), client_id: client.client_id }, null);
