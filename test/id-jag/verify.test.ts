@@ -62,6 +62,15 @@ describe('verifyIdJag', () => {
     expect(await liveJtis()).toBe(before + 1);
   });
 
+  it('lets exactly one of several concurrent exchanges of one assertion through (a second pool on PostgreSQL)', async () => {
+    const assertion = await mint();
+    const other = testDb.secondPool?.() ?? testDb.db;
+    const outcomes = await Promise.all([testDb.db, other, testDb.db, other].map((db) =>
+      refusal(verifyIdJag({ ...deps, db }, { assertion, clientId: CLIENT }))));
+    expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'replayed')).toHaveLength(3);
+  });
+
   it('refuses each forged, stale or misdirected assertion with its reason, and burns no jti', async () => {
     const now = Math.floor(Date.now() / 1000);
     const before = await liveJtis();
