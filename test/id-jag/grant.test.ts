@@ -101,6 +101,26 @@ describe('jwt-bearer grant (ID-JAG)', () => {
     // A public client cannot be given the grant at all (allowClientIdJag refuses it).
   });
 
+  it('refuses a missing, oversized, malformed or NUL-carrying assertion with an OAuth error, never a 500', async () => {
+    const cases: [string, Record<string, string>][] = [
+      ['missing', {}],
+      ['not a JWT', { assertion: 'not-a-jwt' }],
+      ['three dots of garbage', { assertion: 'a.b.c' }],
+      ['oversized', { assertion: `${'A'.repeat(20_000)}.${'B'.repeat(20_000)}.C` }],
+      ['NUL byte', { assertion: `${(await mint()).slice(0, 10)}\u0000rest` }],
+    ];
+    for (const [name, form] of cases) {
+      const response = await exchange(form);
+      expect([name, response.status]).toEqual([name, 400]);
+      expect(['invalid_request', 'invalid_grant'], name).toContain(response.body.error);
+    }
+    const { rows } = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM id_jag_used_jtis');
+    const before = rows[0]!.n;
+    await exchange({ assertion: 'a.b.c' });
+    const after = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM id_jag_used_jtis');
+    expect(after.rows[0]!.n).toBe(before);
+  });
+
   it('refuses to give the grant to a public client', async () => {
     const open = await registerClient(app.db, { kind: 'public', name: 'Public app', redirectUris: ['http://127.0.0.1:9/cb'] }, CLI_OPERATOR);
     await expect(allowClientIdJag(app.db, open.clientId, CLI_OPERATOR)).rejects.toMatchObject({ code: 'client_not_found' });
