@@ -12,6 +12,7 @@ export type AuditEventType =
   | 'account.created' | 'account.disabled' | 'account.enabled' | 'account.password_reset'
   | 'keys.rotated' | 'keys.retired'
   | 'admin_token.created' | 'admin_token.revoked' | 'admin.action'
+  | 'identity_provider.added' | 'identity_provider.updated' | 'identity_provider.removed'
   | 'audit.purged';
 
 /** Who acted: a person (their account), an operator (CLI or admin), a client with its own credentials, or the server itself. */
