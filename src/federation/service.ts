@@ -44,6 +44,17 @@ function resolveEndpoint(preset: Preset | undefined, issuer: string | undefined,
   return outcome;
 }
 
+// Two operators adding at once both pass the checks above; the database's unique keys then decide, and the
+// loser gets the same coded error as if it had come second (SQLSTATE 23505, unique_violation).
+function asConflict(error: unknown, name: string): never {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  if (code === '23505') {
+    if (constraint === 'identity_providers_name_key') throw new AppError('identity_provider_exists', `an identity provider named ${name} exists`);
+    throw new AppError('domain_claimed', 'one of these domains was claimed by another identity provider a moment ago');
+  }
+  throw error;
+}
+
 async function checkDomainsFree(tx: Queryable, domains: string[], providerId: string): Promise<void> {
   const taken = await claimedDomains(tx, domains, providerId);
   if (taken.length > 0) {
@@ -66,8 +77,8 @@ export async function addIdentityProvider(deps: FederationDeps, input: unknown, 
   return deps.db.transaction(async (tx) => {
     if (await findProviderByName(tx, row.name)) throw new AppError('identity_provider_exists', `an identity provider named ${row.name} exists`);
     await checkDomainsFree(tx, domains, row.id);
-    await insertProvider(tx, row);
-    await replaceDomains(tx, row.id, domains);
+    await insertProvider(tx, row).catch((error: unknown) => asConflict(error, row.name));
+    await replaceDomains(tx, row.id, domains).catch((error: unknown) => asConflict(error, row.name));
     await recordAuditEvent(tx, operatorAuditEvent(by, {
       type: 'identity_provider.added',
       details: { provider_id: row.id, name: row.name, kind: row.kind, preset: row.preset, issuer: row.issuer, domains },
@@ -112,7 +123,7 @@ export async function updateIdentityProvider(deps: FederationDeps, input: unknow
     if (checked.domains !== undefined) {
       const domains = [...new Set(checked.domains)];
       await checkDomainsFree(tx, domains, row.id);
-      await replaceDomains(tx, row.id, domains);
+      await replaceDomains(tx, row.id, domains).catch((error: unknown) => asConflict(error, row.name));
     }
     const changed = Object.keys(checked).filter((key) => key !== 'name' && (checked as Record<string, unknown>)[key] !== undefined)
       .map((key) => (key === 'clientSecret' ? 'client_secret' : key));

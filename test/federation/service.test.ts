@@ -44,3 +44,15 @@ describe('addIdentityProvider', () => {
     expect(refused).toMatchObject({ code: 'domain_claimed', status: 409 });
   });
 });
+
+describe('two operators at once', () => {
+  it('gives the loser of a race for one domain the coded 409, never a 500, and one provider owns it', async () => {
+    const outcomes = await Promise.allSettled(['race-a', 'race-b'].map((name) =>
+      addIdentityProvider(deps(), { ...base, name, domains: ['race.example'] }, CLI_OPERATOR)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ code: 'domain_claimed', status: 409 });
+    const { rows } = await testDb.db.query("SELECT provider_id FROM identity_provider_domains WHERE domain = 'race.example'");
+    expect(rows).toHaveLength(1);
+  });
+});
