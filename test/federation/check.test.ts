@@ -21,6 +21,7 @@ let realIssuer: string;
 let wrongIssuer: string;
 let notJson: string;
 let noJwks: string;
+let noKeys: string;
 
 beforeAll(async () => {
   sandbox = await createSandbox();
@@ -37,8 +38,17 @@ beforeAll(async () => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ issuer: `http://${req.headers.host}`, authorization_endpoint: `http://${req.headers.host}/auth`, response_types_supported: ['code'] }));
   });
+  // Everything right except an empty key set, and no authorization code grant.
+  noKeys = await listen((req, res) => {
+    const origin = `http://${req.headers.host}`;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.url === '/jwks' ? { keys: [] } : {
+      issuer: origin, jwks_uri: `${origin}/jwks`, response_types_supported: ['code'], grant_types_supported: ['client_credentials'],
+      code_challenge_methods_supported: ['S256'],
+    }));
+  });
   const dead = `http://127.0.0.1:${await freePort()}`;
-  for (const [name, issuer] of [['real', realIssuer], ['wrong', wrongIssuer], ['html', notJson], ['nojwks', noJwks], ['dead', dead]]) {
+  for (const [name, issuer] of [['real', realIssuer], ['wrong', wrongIssuer], ['html', notJson], ['nojwks', noJwks], ['nokeys', noKeys], ['dead', dead]]) {
     const added = await sandbox.cli(['idp', 'add', '--name', name!, '--issuer', issuer!, '--client-id', 'portcullis', '--client-secret', 's']);
     expect(added.code).toBe(0);
   }
@@ -78,6 +88,15 @@ describe('idp test', () => {
     expect(result.problems).toEqual([
       'no S256 support: code_challenge_methods_supported does not list S256 (PKCE, RFC 7636)',
       'no jwks_uri: the discovery document names no key set, so ID tokens cannot be verified',
+    ]);
+  });
+
+  it('names an empty key set and a provider without the authorization code grant', async () => {
+    const result = await test('nokeys');
+    expect(result.code).toBe(1);
+    expect(result.problems).toEqual([
+      'no authorization_code support: grant_types_supported lacks "authorization_code"',
+      expect.stringMatching(/^no keys: http:\/\/127\.0\.0\.1:\d+\/jwks publishes an empty key set$/),
     ]);
   });
 
