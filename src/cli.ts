@@ -13,13 +13,14 @@ import { cimdCommands } from './cli/cimd.ts';
 import { auditCommands } from './cli/audit.ts';
 import { adminTokenCommands } from './cli/admin-tokens.ts';
 import { idJagCommands } from './cli/id-jag.ts';
+import { idpCommands } from './cli/idp.ts';
 import { keyCommands } from './cli/keys.ts';
 import { migrateCommands } from './cli/migrate.ts';
 import { resourceCommands } from './cli/resources.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...idJagCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...idJagCommands, ...idpCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);
@@ -98,6 +99,8 @@ const OPTION_FOR_FIELD: Record<string, string> = {
   email: '--email', password: '--password', uri: '--uri', name: '--name', scopes: '--scope',
   accessTokenTtlSeconds: '--ttl', redirectUris: '--redirect-uri', resource: '--resource',
   mode: '--mode', domain: '--domain', clientId: '--client-id',
+  domains: '--domain', displayName: '--display-name', issuer: '--issuer', preset: '--preset', tenant: '--tenant',
+  clientSecret: '--client-secret', emailClaim: '--email-claim', groupsClaim: '--groups-claim',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {

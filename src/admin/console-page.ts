@@ -21,10 +21,14 @@ const STATUS_MESSAGES: Record<string, string> = {
   'password-reset': 'Password changed. The person was signed out everywhere.',
   'keys-rotated': 'New signing keys published: every server signs with them from their activation time below; older keys keep verifying.',
   'keys-rotated-now': 'New signing keys added, signing at once: resource servers that fetched the key set in the last 30 seconds may refuse new tokens for up to 30 seconds.',
+  'idp-added': 'Identity provider added. Register the redirect URI shown above at the provider.',
+  'idp-disabled': 'Identity provider disabled.',
+  'idp-enabled': 'Identity provider enabled.',
+  'idp-removed': 'Identity provider removed with its domains.',
   'key-retired': 'Key retired: it is no longer published, and its private half is erased.',
 };
 
-export type ConsoleTab = 'overview' | 'resources' | 'clients' | 'users' | 'keys' | 'audit';
+export type ConsoleTab = 'overview' | 'resources' | 'clients' | 'users' | 'identity-providers' | 'keys' | 'audit';
 
 export async function renderConsolePage(
   ctx: Koa.Context, admin: AdminRequest, view: string, tab: ConsoleTab, data: Record<string, unknown>,

@@ -10,6 +10,7 @@ import { registerClientDiagnostics } from './console-diagnostics.ts';
 import { registerConsoleClientPages } from './console-clients.ts';
 import { registerConsolePages } from './console-pages.ts';
 import { registerConsoleResourcePages } from './console-resources.ts';
+import { registerConsoleIdentityProviderPages } from './console-identity-providers.ts';
 import { adminOf, type AdminDeps, type AdminRoutes } from './route-contract.ts';
 
 // Admin pages show accounts and the audit trail: never cached, by the browser or anything between.
@@ -35,6 +36,7 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
   registerConsolePages(routes, deps);
   registerConsoleClientPages(routes, deps);
   registerConsoleResourcePages(routes, deps);
+  registerConsoleIdentityProviderPages(routes, deps);
   registerClientDiagnostics(routes, deps);
   registerAdminApiRoutes(routes, deps);
 }

@@ -14,6 +14,7 @@ export type AuditEventType =
   | 'admin_token.created' | 'admin_token.revoked' | 'admin.action'
   | 'id_jag_issuer.added' | 'id_jag_issuer.updated' | 'id_jag_issuer.removed'
   | 'id_jag.exchanged' | 'id_jag.refused'
+  | 'identity_provider.added' | 'identity_provider.updated' | 'identity_provider.removed'
   | 'audit.purged';
 
 /** Who acted: a person (their account), an operator (CLI or admin), a client with its own credentials, or the server itself. */
