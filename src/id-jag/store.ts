@@ -6,14 +6,17 @@ export interface IdJagIssuer {
   issuer: string;
   jwksUri: string | undefined;
   jwks: { keys: Record<string, unknown>[] } | undefined;
+  /** A federated identity provider marked `--id-jag`: its keys come from its OpenID discovery document. */
+  viaIdentityProvider: boolean;
   createdAt: Date;
 }
 
-type IssuerRow = { issuer: string; jwks_uri: string | null; jwks: unknown; created_at: Date | string };
+type IssuerRow = { issuer: string; jwks_uri: string | null; jwks: unknown; created_at: Date | string; via_idp?: boolean };
 const toIssuer = (row: IssuerRow): IdJagIssuer => ({
   issuer: row.issuer,
   jwksUri: row.jwks_uri ?? undefined,
   jwks: row.jwks === null ? undefined : (typeof row.jwks === 'string' ? JSON.parse(row.jwks) : row.jwks) as IdJagIssuer['jwks'],
+  viaIdentityProvider: row.via_idp === true,
   createdAt: new Date(row.created_at),
 });
 
@@ -37,9 +40,17 @@ export async function listIdJagIssuers(db: Queryable): Promise<IdJagIssuer[]> {
   return rows.map(toIssuer);
 }
 
-/** The one trust lookup: every source of trusted issuers (this table; later federated providers) lands here. */
+/**
+ * The one trust lookup, over both sources of trusted issuers: this table (`idjag-issuer add`) and the
+ * enabled federated identity providers marked `--id-jag` (migration 0024). The table wins when both name it.
+ */
 export async function findIdJagIssuer(db: Queryable, issuer: string): Promise<IdJagIssuer | undefined> {
-  const { rows } = await db.query<IssuerRow>('SELECT issuer, jwks_uri, jwks, created_at FROM id_jag_issuers WHERE issuer = $1', [issuer]);
+  const { rows } = await db.query<IssuerRow>(
+    `SELECT issuer, jwks_uri, jwks, created_at, false AS via_idp FROM id_jag_issuers WHERE issuer = $1
+     UNION ALL
+     SELECT issuer, NULL, NULL, created_at, true FROM identity_providers
+      WHERE issuer = $1 AND id_jag AND disabled_at IS NULL
+     ORDER BY via_idp LIMIT 1`, [issuer]);
   return rows[0] ? toIssuer(rows[0]) : undefined;
 }
 
@@ -67,9 +78,14 @@ export async function purgeExpiredIdJagJtis(db: Queryable, now = new Date()): Pr
 }
 
 /** The local account an (issuer, subject) pair is linked to (the extension: `iss`+`sub` is unique). */
+/** Also a federated identity (provider, subject) at an enabled `--id-jag` provider with that issuer. */
 export async function findLinkedAccount(db: Queryable, issuer: string, subject: string): Promise<string | undefined> {
   const { rows } = await db.query<{ account_id: string }>(
-    'SELECT account_id FROM id_jag_subjects WHERE issuer = $1 AND subject = $2', [issuer, subject]);
+    `SELECT account_id, 0 AS source FROM id_jag_subjects WHERE issuer = $1 AND subject = $2
+     UNION ALL
+     SELECT f.account_id, 1 FROM federated_identities f JOIN identity_providers p ON p.id = f.provider_id
+      WHERE p.issuer = $1 AND f.subject = $2 AND p.id_jag AND p.disabled_at IS NULL
+     ORDER BY source LIMIT 1`, [issuer, subject]);
   return rows[0]?.account_id;
 }
 

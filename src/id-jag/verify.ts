@@ -39,11 +39,23 @@ async function issuerKeys(deps: IdJagVerifyDeps, issuer: string) {
   const trusted = await findIdJagIssuer(deps.db, issuer);
   if (!trusted) throw new IdJagRefusal('untrusted_issuer', 'the assertion\'s issuer is not trusted here', { issuer });
   if (trusted.jwks) return createLocalJWKSet(trusted.jwks as JSONWebKeySet);
-  const fetched = await fetchPublicJson(new URL(trusted.jwksUri!), deps.fetch);
+  const jwksUri = trusted.viaIdentityProvider ? await discoveredJwksUri(deps, issuer) : trusted.jwksUri!;
+  const fetched = await fetchPublicJson(new URL(jwksUri), deps.fetch);
   if (!fetched.ok) throw new IdJagRefusal('jwks_unavailable', 'the issuer\'s keys could not be fetched', { issuer });
   try { return createLocalJWKSet(fetched.body as JSONWebKeySet); } catch {
     throw new IdJagRefusal('jwks_unavailable', 'the issuer\'s key set is not a JWKS', { issuer });
   }
+}
+
+/** OpenID Connect Discovery 1.0 §4: the document must name exactly this issuer, or its keys are not the issuer's. */
+async function discoveredJwksUri(deps: IdJagVerifyDeps, issuer: string): Promise<string> {
+  const url = new URL(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+  const fetched = await fetchPublicJson(url, deps.fetch);
+  const document = fetched.ok ? fetched.body as { issuer?: unknown; jwks_uri?: unknown } : undefined;
+  if (!document || document.issuer !== issuer || typeof document.jwks_uri !== 'string' || !URL.canParse(document.jwks_uri)) {
+    throw new IdJagRefusal('jwks_unavailable', 'the identity provider\'s discovery document names no keys for this issuer', { issuer });
+  }
+  return document.jwks_uri;
 }
 
 const stringClaim = (payload: JWTPayload, name: string) => (typeof payload[name] === 'string' ? payload[name] as string : undefined);
