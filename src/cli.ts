@@ -15,10 +15,11 @@ import { adminTokenCommands } from './cli/admin-tokens.ts';
 import { keyCommands } from './cli/keys.ts';
 import { migrateCommands } from './cli/migrate.ts';
 import { resourceCommands } from './cli/resources.ts';
+import { exchangeCommands } from './cli/exchange.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...exchangeCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);
@@ -97,6 +98,7 @@ const OPTION_FOR_FIELD: Record<string, string> = {
   email: '--email', password: '--password', uri: '--uri', name: '--name', scopes: '--scope',
   accessTokenTtlSeconds: '--ttl', redirectUris: '--redirect-uri', resource: '--resource',
   mode: '--mode', domain: '--domain', clientId: '--client-id',
+  from: '--from', to: '--to',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {
