@@ -10,7 +10,7 @@ export type { ResourceServerErrorCode } from './errors.ts';
 
 export { extractBearerToken } from './bearer-token.ts';
 export type { BearerRequest } from './bearer-token.ts';
-export { bearerChallenge, formatBearerChallenge, quoteHeaderValue } from './challenge.ts';
+export { bearerChallenge, dpopChallenge, formatBearerChallenge, quoteHeaderValue } from './challenge.ts';
 export type { ChallengeOptions, ChallengeResponse } from './challenge.ts';
 export {
   canonicalResource, tryCanonicalResource, resourceUriProblem, protectedResourceMetadataPath, protectedResourceMetadataUrl,
@@ -21,3 +21,7 @@ export { createToolScopes, calledTools } from './tool-scopes.ts';
 export type { ToolScopes, ToolScopesOptions } from './tool-scopes.ts';
 export { createSingleUseScopes } from './single-use-scopes.ts';
 export type { SingleUseScopes, SingleUseScopesOptions, SingleUseTokenInfo } from './single-use-scopes.ts';
+export { verifyDpopProof, normalizeHtu, DEFAULT_DPOP_ALGORITHMS } from './dpop-proof.ts';
+export type { DpopProofCheck } from './dpop-proof.ts';
+export { createMemoryDpopReplayStore } from './dpop-replay.ts';
+export type { DpopReplayStore } from './dpop-replay.ts';
