@@ -36,12 +36,19 @@ export class ResourceServerError extends Error {
   readonly status: 400 | 401 | 403 | 503;
   /** For insufficient_scope: the complete scope set the client should request (sent as `scope`). */
   readonly scopes: readonly string[] | undefined;
+  /** True when the answer should be a `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1), e.g. a bound token sent as Bearer. */
+  readonly dpop: boolean;
 
-  constructor(code: ResourceServerErrorCode, message: string, options: { scopes?: readonly string[]; cause?: unknown } = {}) {
+  constructor(
+    code: ResourceServerErrorCode,
+    message: string,
+    options: { scopes?: readonly string[]; cause?: unknown; dpop?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = STATUS[code];
     this.scopes = options.scopes;
+    this.dpop = options.dpop ?? code === 'invalid_dpop_proof';
   }
 }
 

@@ -2,14 +2,14 @@
 // entry (`/node`, `/koa`, `/mcp-sdk-v1`, `/mcp-sdk-v2`) so its framework stays an optional peer.
 export { createResourceServer } from './resource-server.ts';
 export type { ResourceServer, ProtectOptions } from './resource-server.ts';
-export type { ResourceServerOptions, IntrospectionOptions } from './options.ts';
+export type { ResourceServerOptions, IntrospectionOptions, DpopOptions } from './options.ts';
 export { DEFAULT_ALGORITHMS } from './options.ts';
 export type { AccessTokenInfo } from './access-token-info.ts';
 export { ResourceServerError, isResourceServerError } from './errors.ts';
 export type { ResourceServerErrorCode } from './errors.ts';
 
-export { extractBearerToken } from './bearer-token.ts';
-export type { BearerRequest } from './bearer-token.ts';
+export { extractBearerToken, extractAccessToken } from './bearer-token.ts';
+export type { BearerRequest, PresentedToken } from './bearer-token.ts';
 export { bearerChallenge, dpopChallenge, formatBearerChallenge, quoteHeaderValue } from './challenge.ts';
 export type { ChallengeOptions, ChallengeResponse } from './challenge.ts';
 export {
