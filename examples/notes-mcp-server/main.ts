@@ -10,6 +10,8 @@ const env = z.object({
   // Set both to check opaque tokens by introspection (a resource registered with --token-format opaque,
   // and a client from `client add --name … --introspection --resource …`).
   MCP_INTROSPECTION_CLIENT_ID: z.string().min(1).optional(),
+  // `required` for a resource registered with `resource add … --dpop required`: bearer tokens are refused.
+  MCP_DPOP: z.enum(['allowed', 'required']).default('allowed'),
   MCP_INTROSPECTION_CLIENT_SECRET: z.string().min(1).optional(),
 }).refine((e) => (e.MCP_INTROSPECTION_CLIENT_ID === undefined) === (e.MCP_INTROSPECTION_CLIENT_SECRET === undefined),
   'set both MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET, or neither');
@@ -25,7 +27,7 @@ const introspection = config.MCP_INTROSPECTION_CLIENT_ID && config.MCP_INTROSPEC
   : undefined;
 
 try {
-  const server = await startNotesServer({ port: config.MCP_PORT, host: config.MCP_HOST, issuer: config.ISSUER, introspection });
+  const server = await startNotesServer({ port: config.MCP_PORT, host: config.MCP_HOST, issuer: config.ISSUER, introspection, dpop: config.MCP_DPOP });
   console.log(`Notes MCP server on ${server.url} (tokens from ${config.ISSUER}, ${introspection ? 'checked by introspection' : 'JWTs verified locally'})`);
   console.log(`Protected resource metadata: ${server.resourceMetadataUrl}`);
   const stop = () => void server.close().then(() => process.exit(0));

@@ -19,6 +19,8 @@ export interface NotesServerOptions {
   resource?: string;
   /** Check opaque tokens at Portcullis's introspection endpoint instead of verifying JWTs. */
   introspection?: IntrospectionOptions;
+  /** `required`: accept only DPoP-bound tokens (register the resource with `--dpop required` too). Default `allowed`. */
+  dpop?: 'allowed' | 'required';
   /** How to reach the authorization server (default: the global fetch); tests route the issuer in process. */
   fetch?: typeof fetch;
   /**
@@ -97,6 +99,7 @@ export async function startNotesServer(options: NotesServerOptions): Promise<Not
     resourceName: 'Notes (Portcullis example)',
     ...(options.introspection ? { introspection: options.introspection } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.dpop ? { dpop: options.dpop } : {}),
   });
   const validateHost = hostHeaderValidation(allowedHostnames(resource));
   const validateOrigin = originValidation(allowedHostnames(resource));

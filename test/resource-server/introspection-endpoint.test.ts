@@ -132,9 +132,9 @@ describe('a JWT access token at the introspection endpoint', () => {
     const jkt = (payloadOf(access_token).cnf as { jkt?: string } | undefined)?.jkt;
     expect(jkt).toEqual(expect.any(String));
     expect((await introspect(access_token)).body).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt } });
-    // The introspection kit already stops at token_type DPoP (not Bearer); the JWT kit at cnf.
+    // Both kit modes see the binding (cnf.jkt; token_type DPoP from introspection) and refuse the Bearer scheme.
     const kits = [[kitFor(JWT), 'the token is sender-constrained'],
-      [kitFor(JWT, { introspection: { ...introspector, cacheTtlSeconds: 0 } }), 'the token is not a bearer access token']] as const;
+      [kitFor(JWT, { introspection: { ...introspector, cacheTtlSeconds: 0 } }), 'the token is sender-constrained']] as const;
     for (const [kit, message] of kits) {
       const error = await kit.authenticate({ authorization: `Bearer ${access_token}` }).then(() => undefined, (caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'invalid_token', message });

@@ -56,8 +56,11 @@ describe('introspection mode', () => {
       [{ exp: undefined }, 'the token has no expiry'],
       // oidc-provider reports refresh tokens without token_type: they must not pass as access tokens.
       [{ token_type: undefined }, 'the token is not a bearer access token'],
-      [{ token_type: 'DPoP', cnf: { jkt: 'x' } }, 'the token is not a bearer access token'],
-      [{ cnf: { jkt: 'x' } }, 'the token is sender-constrained'],
+      // A DPoP-bound token is refused by verifyAccessToken (bearer semantics; authenticate checks its proof),
+      // and one whose token_type does not match its binding is refused either way.
+      [{ token_type: 'DPoP', cnf: { jkt: 'x' } }, 'the token is sender-constrained'],
+      [{ cnf: { jkt: 'x' } }, 'the token is not a DPoP access token'],
+      [{ token_type: 'DPoP' }, 'the token is not a bearer access token'],
     ];
     for (const [overrides, message] of cases) {
       const error = await refusal(kit().verifyAccessToken(opaque(overrides)));

@@ -36,6 +36,20 @@ export function checkAudience(aud: unknown, resource: string): void {
   if (typeof only !== 'string' || !sameResource(only, resource)) throw invalidToken('the token is not for this resource');
 }
 
+/**
+ * RFC 9449 §6: the DPoP key a token is bound to (`cnf.jkt`), or undefined for a bearer token. Any other
+ * confirmation (mTLS `x5t#S256`, RFC 8705) is refused: this kit cannot check it, and it must not pass as bearer.
+ */
+export function boundDpopKey(claims: Readonly<Record<string, unknown>>): string | undefined {
+  const cnf = claims.cnf;
+  if (cnf === undefined) return undefined;
+  const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>).jkt : undefined;
+  if (typeof jkt !== 'string' || jkt === '' || Object.keys(cnf as object).length !== 1) {
+    throw invalidToken('the token is sender-constrained');
+  }
+  return jkt;
+}
+
 export function toAccessTokenInfo(
   token: string,
   claims: Record<string, unknown>,

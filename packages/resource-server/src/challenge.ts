@@ -63,3 +63,20 @@ export function bearerChallenge(error: unknown, options: ChallengeOptions): Chal
     body: missing ? undefined : { error: error.code, error_description: error.message },
   };
 }
+
+/**
+ * The answer for a refusal of a DPoP request (RFC 9449 §7.1): `WWW-Authenticate: DPoP` with `algs`
+ * (the proof algorithms accepted), the error and, like the bearer challenge, `resource_metadata`.
+ */
+export function dpopChallenge(error: unknown, options: ChallengeOptions & { algorithms: readonly string[] }): ChallengeResponse {
+  const answer = bearerChallenge(error, options);
+  if (answer.status === 500 || answer.status === 503) return answer;
+  const code = error instanceof ResourceServerError && error.code !== 'missing_token' ? error : undefined;
+  const params = formatBearerChallenge({
+    error: code?.code,
+    error_description: code?.message,
+    algs: options.algorithms.join(' '),
+    resource_metadata: options.resourceMetadataUrl,
+  }).replace(/^Bearer/, 'DPoP');
+  return { ...answer, headers: { ...answer.headers, 'WWW-Authenticate': params } };
+}

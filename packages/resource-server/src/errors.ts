@@ -7,6 +7,8 @@
  * - `invalid_request`: malformed request, e.g. a token in the query string or body (RFC 6750 §2).
  * - `invalid_token`: expired, revoked, malformed, wrong audience/issuer/type, bad signature.
  * - `insufficient_scope`: valid token without the scopes this request needs (403, step-up).
+ * - `invalid_dpop_proof`: a DPoP-bound token without a valid DPoP proof for this request (RFC 9449 §7.1):
+ *   missing, wrong method or URL, stale, replayed, for another token or signed by another key.
  * - `temporarily_unavailable`: the authorization server could not be reached (metadata, JWKS or
  *   introspection); answered 503 so clients retry instead of re-authorizing against a server that is down.
  */
@@ -15,6 +17,7 @@ export type ResourceServerErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'invalid_dpop_proof'
   | 'temporarily_unavailable';
 
 const STATUS: Record<ResourceServerErrorCode, 400 | 401 | 403 | 503> = {
@@ -22,6 +25,7 @@ const STATUS: Record<ResourceServerErrorCode, 400 | 401 | 403 | 503> = {
   invalid_request: 400,
   invalid_token: 401,
   insufficient_scope: 403,
+  invalid_dpop_proof: 401,
   temporarily_unavailable: 503,
 };
 
@@ -32,12 +36,19 @@ export class ResourceServerError extends Error {
   readonly status: 400 | 401 | 403 | 503;
   /** For insufficient_scope: the complete scope set the client should request (sent as `scope`). */
   readonly scopes: readonly string[] | undefined;
+  /** True when the answer should be a `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1), e.g. a bound token sent as Bearer. */
+  readonly dpop: boolean;
 
-  constructor(code: ResourceServerErrorCode, message: string, options: { scopes?: readonly string[]; cause?: unknown } = {}) {
+  constructor(
+    code: ResourceServerErrorCode,
+    message: string,
+    options: { scopes?: readonly string[]; cause?: unknown; dpop?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = STATUS[code];
     this.scopes = options.scopes;
+    this.dpop = options.dpop ?? code === 'invalid_dpop_proof';
   }
 }
 

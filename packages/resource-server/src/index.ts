@@ -2,15 +2,15 @@
 // entry (`/node`, `/koa`, `/mcp-sdk-v1`, `/mcp-sdk-v2`) so its framework stays an optional peer.
 export { createResourceServer } from './resource-server.ts';
 export type { ResourceServer, ProtectOptions } from './resource-server.ts';
-export type { ResourceServerOptions, IntrospectionOptions } from './options.ts';
+export type { ResourceServerOptions, IntrospectionOptions, DpopOptions } from './options.ts';
 export { DEFAULT_ALGORITHMS } from './options.ts';
 export type { AccessTokenInfo } from './access-token-info.ts';
 export { ResourceServerError, isResourceServerError } from './errors.ts';
 export type { ResourceServerErrorCode } from './errors.ts';
 
-export { extractBearerToken } from './bearer-token.ts';
-export type { BearerRequest } from './bearer-token.ts';
-export { bearerChallenge, formatBearerChallenge, quoteHeaderValue } from './challenge.ts';
+export { extractBearerToken, extractAccessToken } from './bearer-token.ts';
+export type { BearerRequest, PresentedToken } from './bearer-token.ts';
+export { bearerChallenge, dpopChallenge, formatBearerChallenge, quoteHeaderValue } from './challenge.ts';
 export type { ChallengeOptions, ChallengeResponse } from './challenge.ts';
 export {
   canonicalResource, tryCanonicalResource, resourceUriProblem, protectedResourceMetadataPath, protectedResourceMetadataUrl,
@@ -21,3 +21,7 @@ export { createToolScopes, calledTools } from './tool-scopes.ts';
 export type { ToolScopes, ToolScopesOptions } from './tool-scopes.ts';
 export { createSingleUseScopes } from './single-use-scopes.ts';
 export type { SingleUseScopes, SingleUseScopesOptions, SingleUseTokenInfo } from './single-use-scopes.ts';
+export { verifyDpopProof, normalizeHtu, DEFAULT_DPOP_ALGORITHMS } from './dpop-proof.ts';
+export type { DpopProofCheck } from './dpop-proof.ts';
+export { createMemoryDpopReplayStore } from './dpop-replay.ts';
+export type { DpopReplayStore } from './dpop-replay.ts';

@@ -1,6 +1,6 @@
 // Verifies (opaque) access tokens by asking the authorization server (RFC 7662), so a revoked token
 // stops working within the cache lifetime. The answer is checked as strictly as a JWT would be.
-import { checkAudience, toAccessTokenInfo } from './access-token-info.ts';
+import { boundDpopKey, checkAudience, toAccessTokenInfo } from './access-token-info.ts';
 import type { AuthorizationServerMetadata } from './as-metadata.ts';
 import { invalidToken, ResourceServerError, unavailable } from './errors.ts';
 import { createIntrospectionCache } from './introspection-cache.ts';
@@ -15,12 +15,12 @@ type Answer = { claims: Record<string, unknown> } | { error: ResourceServerError
 /** The checks an introspection answer must pass; `now` in seconds. */
 function checkAnswer(claims: Record<string, unknown>, options: ResolvedOptions, now: number): void {
   if (claims.active !== true) throw invalidToken('the token is not active');
-  // oidc-provider reports no token_type for refresh tokens: requiring Bearer keeps them out.
-  if (typeof claims.token_type !== 'string' || claims.token_type.toLowerCase() !== 'bearer') {
-    throw invalidToken('the token is not a bearer access token');
+  // oidc-provider reports no token_type for refresh tokens: requiring Bearer (or DPoP for a token bound
+  // to a DPoP key, RFC 9449 §6.1) keeps them out. The proof itself is checked by authenticate.
+  const expectedType = boundDpopKey(claims) === undefined ? 'bearer' : 'dpop';
+  if (typeof claims.token_type !== 'string' || claims.token_type.toLowerCase() !== expectedType) {
+    throw invalidToken(`the token is not a ${expectedType === 'bearer' ? 'bearer' : 'DPoP'} access token`);
   }
-  // A sender-constrained token (DPoP, mTLS) presented as a plain bearer token is a stolen one.
-  if (claims.cnf !== undefined) throw invalidToken('the token is sender-constrained');
   if (claims.iss !== undefined && claims.iss !== options.issuer) throw invalidToken('the token is from another issuer');
   checkAudience(claims.aud, options.resource);
   const tolerance = options.clockToleranceSeconds;

@@ -1,7 +1,7 @@
 // Verifies JWT access tokens (RFC 9068) locally: keys from the issuer's JWKS (discovered, trusted for at
-// most jwks.cacheMaxAgeMs, refetched early on an unknown kid), allow-listed algorithms, typ, iss, aud, no cnf.
+// most jwks.cacheMaxAgeMs, refetched early on an unknown kid), allow-listed algorithms, typ, iss, aud, cnf only jkt.
 import { createRemoteJWKSet, customFetch, errors, jwksCache, jwtVerify, type JWKSCacheInput } from 'jose';
-import { checkAudience, toAccessTokenInfo, type AccessTokenInfo } from './access-token-info.ts';
+import { boundDpopKey, checkAudience, toAccessTokenInfo, type AccessTokenInfo } from './access-token-info.ts';
 import type { AuthorizationServerMetadata } from './as-metadata.ts';
 import { invalidToken, ResourceServerError, unavailable } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -82,9 +82,9 @@ export function createJwtVerifier(options: ResolvedOptions, discover: () => Prom
         requiredClaims: ['exp'],
       });
       checkAudience(payload.aud, options.resource);
-      // RFC 9449 §6 / RFC 8705 §3: a token bound to a key (cnf.jkt for DPoP, cnf.x5t#S256 for mTLS) is
-      // only usable with proof of that key; sent as a plain bearer token it is a copied one.
-      if (payload.cnf !== undefined) throw invalidToken('the token is sender-constrained');
+      // RFC 9449 §6 / RFC 8705 §3: a key-bound token is usable only with proof of that key; the caller
+      // (authenticate) checks the DPoP proof, and an mTLS binding is refused here.
+      boundDpopKey(payload);
       const info = toAccessTokenInfo(token, payload, options);
       const keysTrustedUntil = (fetchedKeys.uat ?? 0) + options.jwksCacheMaxAgeMs;
       verified.set(token, info, Math.min((payload.exp ?? 0) * 1000, keysTrustedUntil));

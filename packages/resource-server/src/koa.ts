@@ -31,7 +31,9 @@ export function koaBearerAuth(server: ResourceServer, options: ProtectOptions = 
     const request = ctx.request as typeof ctx.request & { body?: unknown };
     let auth: AccessTokenInfo;
     try {
-      auth = await server.authenticate({ authorization: ctx.get('authorization') || undefined, url: ctx.url, body: request.body }, tokenOptions);
+      auth = await server.authenticate({
+        authorization: ctx.get('authorization') || undefined, url: ctx.url, body: request.body, method: ctx.method, dpop: ctx.get('dpop') || undefined,
+      }, tokenOptions);
       if (toolScopes && ctx.method === 'POST') {
         if (request.body === undefined) {
           const body = await readJsonBody(ctx.req);

@@ -10,6 +10,10 @@ export interface ProtectedResourceMetadata {
   bearer_methods_supported: ['header'];
   scopes_supported?: string[];
   resource_name?: string;
+  /** RFC 9728 §2: the DPoP proof algorithms this resource accepts. */
+  dpop_signing_alg_values_supported: string[];
+  /** RFC 9728 §2: present (true) when this resource accepts only DPoP-bound tokens. */
+  dpop_bound_access_tokens_required?: true;
 }
 
 /** An HTTP answer to a request for the metadata document (200, a CORS preflight 204, or 405). */
@@ -27,6 +31,8 @@ export function protectedResourceMetadata(options: ResolvedOptions): ProtectedRe
     bearer_methods_supported: ['header'],
     ...(options.scopesSupported && { scopes_supported: options.scopesSupported }),
     ...(options.resourceName !== undefined && { resource_name: options.resourceName }),
+    dpop_signing_alg_values_supported: [...options.dpop.algorithms],
+    ...(options.dpop.required && { dpop_bound_access_tokens_required: true as const }),
   };
 }
 

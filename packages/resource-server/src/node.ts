@@ -47,7 +47,7 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
   return async (req: NodeRequest, res: ServerResponse, next: NodeNext): Promise<void> => {
     let auth: AccessTokenInfo;
     try {
-      auth = await server.authenticate({ authorization: req.headers.authorization, url: req.url, body: req.body }, tokenOptions);
+      auth = await server.authenticate({ authorization: req.headers.authorization, url: req.url, body: req.body, method: req.method, dpop: req.headers.dpop }, tokenOptions);
       if (toolScopes && req.method === 'POST') {
         if (req.body === undefined) {
           const body = await readJsonBody(req);

@@ -1,5 +1,7 @@
 // The options an MCP server author passes, and their validation: a bad option throws a TypeError at
 // start (naming the option), so nothing is discovered about misconfiguration from a live request.
+import { DEFAULT_DPOP_ALGORITHMS } from './dpop-proof.ts';
+import { createMemoryDpopReplayStore, type DpopReplayStore } from './dpop-replay.ts';
 import { canonicalResource, protectedResourceMetadataUrl } from './resource-uri.ts';
 
 /** Verify tokens by RFC 7662 introspection instead of as RFC 9068 JWTs (opaque tokens, or revocation that bites at once). */
@@ -11,6 +13,18 @@ export interface IntrospectionOptions {
   endpoint?: string;
   /** How long an answer is reused, in seconds (default 10; 0 disables). Revocation bites after at most this. */
   cacheTtlSeconds?: number;
+}
+
+/** DPoP (RFC 9449) settings: whether bearer tokens are refused, and how proofs are checked. */
+export interface DpopOptions {
+  /** `required`: only DPoP-bound tokens are accepted (and the metadata says so); default `allowed`. */
+  mode?: 'allowed' | 'required';
+  /** Accepted proof algorithms (default ES256, EdDSA, RS256, PS256); only asymmetric ones. */
+  algorithms?: string[];
+  /** How far a proof's `iat` may be from now, in seconds (default 60). */
+  maxAgeSeconds?: number;
+  /** Where proof `jti`s are remembered (default: bounded, in memory); share one across processes. */
+  replayStore?: DpopReplayStore;
 }
 
 /** How `createResourceServer` is configured; every option is checked at start, naming the one that is wrong. */
@@ -40,6 +54,11 @@ export interface ResourceServerOptions {
   verifiedTokenCacheSeconds?: number;
   /** Verify tokens by RFC 7662 introspection instead of as JWTs (opaque tokens; revocation bites at once). */
   introspection?: IntrospectionOptions;
+  /**
+   * DPoP-bound tokens (`cnf.jkt`) are always verified with their proof; `'required'` (or `{ mode: 'required' }`)
+   * also refuses bearer tokens. Default `'allowed'`.
+   */
+  dpop?: 'allowed' | 'required' | DpopOptions;
   /** Also serve the metadata at the root `/.well-known/oauth-protected-resource` (default false). */
   serveRootMetadata?: boolean;
   /** Timeout for each call to the authorization server, in milliseconds (default 5000). */
@@ -61,6 +80,7 @@ export interface ResolvedOptions {
   verifiedTokenCacheSeconds: number;
   introspection: Required<Omit<IntrospectionOptions, 'endpoint'>> & { endpoint: string | undefined } | undefined;
   serveRootMetadata: boolean;
+  dpop: { required: boolean; algorithms: string[]; maxAgeSeconds: number; replayStore: DpopReplayStore };
   httpTimeoutMs: number;
   fetch: typeof fetch;
 }
@@ -100,6 +120,13 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   if (introspection && (!introspection.clientId || !introspection.clientSecret)) {
     throw new TypeError('introspection needs clientId and clientSecret');
   }
+  const dpop = typeof options.dpop === 'string' ? { mode: options.dpop } : options.dpop ?? {};
+  if (dpop.mode !== undefined && dpop.mode !== 'allowed' && dpop.mode !== 'required') throw new TypeError('dpop must be allowed or required');
+  const dpopAlgorithms = dpop.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
+  if (dpopAlgorithms.length === 0) throw new TypeError('dpop.algorithms must not be empty');
+  for (const alg of dpopAlgorithms) {
+    if (!ASYMMETRIC.has(alg)) throw new TypeError(`dpop algorithm ${alg} is not allowed: only asymmetric JWS algorithms`);
+  }
   return {
     resource,
     resourceMetadataUrl: protectedResourceMetadataUrl(resource),
@@ -118,6 +145,12 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
       cacheTtlSeconds: nonNegative('introspection.cacheTtlSeconds', introspection.cacheTtlSeconds, 10),
     },
     serveRootMetadata: options.serveRootMetadata ?? false,
+    dpop: {
+      required: dpop.mode === 'required',
+      algorithms: [...dpopAlgorithms],
+      maxAgeSeconds: nonNegative('dpop.maxAgeSeconds', dpop.maxAgeSeconds, 60),
+      replayStore: dpop.replayStore ?? createMemoryDpopReplayStore(),
+    },
     httpTimeoutMs: nonNegative('httpTimeoutMs', options.httpTimeoutMs, 5000),
     // Looked up per call, not captured: the global may be replaced after the kit is created.
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),

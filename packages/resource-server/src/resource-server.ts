@@ -2,8 +2,11 @@
 // and answers metadata requests. The adapters (koa, node, MCP SDKs) are thin shells around it.
 import type { AccessTokenInfo } from './access-token-info.ts';
 import { createMetadataDiscovery } from './as-metadata.ts';
-import { extractBearerToken, type BearerRequest } from './bearer-token.ts';
-import { bearerChallenge, type ChallengeResponse } from './challenge.ts';
+import { boundDpopKey } from './access-token-info.ts';
+import { extractAccessToken, type BearerRequest } from './bearer-token.ts';
+import { bearerChallenge, dpopChallenge, type ChallengeResponse } from './challenge.ts';
+import { verifyDpopProof } from './dpop-proof.ts';
+import { invalidToken, ResourceServerError } from './errors.ts';
 import { createIntrospectionVerifier } from './introspection-verifier.ts';
 import { createJwtVerifier } from './jwt-verifier.ts';
 import { metadataPaths, metadataResponse, protectedResourceMetadata, type MetadataResponse, type ProtectedResourceMetadata } from './metadata.ts';
@@ -31,9 +34,12 @@ export interface ResourceServer {
   readonly metadata: ProtectedResourceMetadata;
   /** The paths the metadata is served at (path-inserted, and the root one when configured). */
   readonly metadataPaths: readonly string[];
-  /** Verifies one token (JWT or introspection, as configured); throws ResourceServerError. */
+  /** Verifies one bearer token (JWT or introspection, as configured); a DPoP-bound one is refused (it needs its proof: use `authenticate`). */
   verifyAccessToken(token: string): Promise<AccessTokenInfo>;
-  /** Extracts the bearer token, verifies it and checks scopes; throws ResourceServerError. */
+  /**
+   * Extracts the token (`Bearer`, or `DPoP` with its proof in `request.dpop`, checked against `request.method`
+   * and the request path on the resource's origin), verifies it and checks scopes; throws ResourceServerError.
+   */
   authenticate(request: BearerRequest, options?: ProtectOptions): Promise<AccessTokenInfo>;
   /** The HTTP answer (status, headers, body) for an error thrown by `authenticate`. */
   challenge(error: unknown, options?: ProtectOptions): ChallengeResponse;
@@ -61,18 +67,43 @@ export function createResourceServer(input: ResourceServerOptions): ResourceServ
     resourceMetadataUrl: options.resourceMetadataUrl,
     metadata: protectedResourceMetadata(options),
     metadataPaths: metadataPaths(options),
-    verifyAccessToken: verify,
+    async verifyAccessToken(token) {
+      const info = await verify(token);
+      if (info.claims.cnf !== undefined) throw invalidToken('the token is sender-constrained');
+      return info;
+    },
     async authenticate(request, protect = {}) {
-      const info = await verify(extractBearerToken(request));
+      const presented = extractAccessToken(request);
+      const info = await verify(presented.token);
+      const jkt = boundDpopKey(info.claims);
+      if (jkt !== undefined) {
+        // RFC 9449 §7.1: a DPoP-bound token sent as Bearer is refused (a copied token is not enough).
+        if (presented.scheme !== 'dpop') throw new ResourceServerError('invalid_token', 'the token is sender-constrained', { dpop: true });
+        await verifyDpopProof({
+          proof: request.dpop,
+          method: request.method ?? '',
+          // htu is checked against the configured resource's origin, never the Host header (the client's to choose).
+          url: new URL(request.url ?? '/', options.resource).href,
+          accessToken: presented.token,
+          jkt,
+          algorithms: options.dpop.algorithms,
+          maxAgeSeconds: options.dpop.maxAgeSeconds,
+          replayStore: options.dpop.replayStore,
+        });
+      } else if (presented.scheme === 'dpop') {
+        throw new ResourceServerError('invalid_token', 'the token is not DPoP-bound: send it as a Bearer token', { dpop: true });
+      } else if (options.dpop.required) {
+        throw new ResourceServerError('invalid_token', 'this resource accepts only DPoP-bound tokens', { dpop: true });
+      }
       if (protect.requiredScopes) requireScopes(info, protect.requiredScopes);
       protect.toolScopes?.check(info, request.body);
       return info;
     },
     challenge(error, protect = {}) {
-      return bearerChallenge(error, {
-        resourceMetadataUrl: options.resourceMetadataUrl,
-        scopes: protect.requiredScopes ?? options.scopesSupported,
-      });
+      const challengeOptions = { resourceMetadataUrl: options.resourceMetadataUrl, scopes: protect.requiredScopes ?? options.scopesSupported };
+      // RFC 9449 §7.1: a DPoP-only resource, or a refusal about DPoP, is answered with a DPoP challenge and its algs.
+      const dpop = options.dpop.required || (error instanceof ResourceServerError && error.dpop);
+      return dpop ? dpopChallenge(error, { ...challengeOptions, algorithms: options.dpop.algorithms }) : bearerChallenge(error, challengeOptions);
     },
     metadataResponse(method, url) {
       const query = url.indexOf('?');
