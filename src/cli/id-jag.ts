@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { CLI_OPERATOR } from '../audit/operator.ts';
 import { addIdJagIssuer, allowClientIdJag, idJagIssuerJson, linkIdJagSubject, listTrustedIdJagIssuers, removeIdJagIssuer } from '../id-jag/service.ts';
+import { JWT_BEARER_GRANT } from '../id-jag/schema.ts';
 import { UsageError } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
@@ -86,7 +87,7 @@ const idJagClientAllow: CommandSpec = {
   async run({ db }, args) {
     const id = args.required('id');
     await allowClientIdJag(db, id, CLI_OPERATOR);
-    return { json: { client_id: id, grant_type_added: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }, text: `Client ${id} may now use the jwt-bearer grant.` };
+    return { json: { client_id: id, grant_type_added: JWT_BEARER_GRANT }, text: `Client ${id} may now use the jwt-bearer grant.` };
   },
 };
 

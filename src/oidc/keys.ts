@@ -1,7 +1,8 @@
 // Token signing keys at rest: generated per algorithm, private half encrypted (JWE, dir + A256GCM, key
 // derived from KEY_ENCRYPTION_SECRET), published in jwks_uri until retired, signing from `activates_at`.
-import { hkdfSync, randomUUID } from 'node:crypto';
-import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { openSealedText, sealText } from '../sealing/sealed-text.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import type { Db, Queryable } from '../db/db.ts';
 
@@ -21,9 +22,6 @@ export interface KeyOperator {
   requestId?: string | undefined;
 }
 
-function encryptionKey(secret: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', secret, 'portcullis', 'signing-key-encryption', 32));
-}
 
 async function generateSigningKey(alg: (typeof SIGNING_ALGORITHMS)[number]) {
   const { publicKey, privateKey } = alg === 'EdDSA'
@@ -46,9 +44,7 @@ async function insertKeySet(tx: Queryable, secret: string, publishAheadSeconds: 
   const kids: string[] = [];
   for (const alg of SIGNING_ALGORITHMS) {
     const key = await generateSigningKey(alg);
-    const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(key.privateJwk)))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: key.kid })
-      .encrypt(encryptionKey(secret));
+    const jwe = await sealText(JSON.stringify(key.privateJwk), secret, 'signing-key-encryption', { kid: key.kid });
     await tx.query(
       'INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk_jwe, created_at, activates_at) VALUES ($1, $2, $3, $4, $5, $6)',
       [key.kid, alg, JSON.stringify(key.publicJwk), jwe, clock.created_at, clock.activates_at],
@@ -150,11 +146,9 @@ export function inSigningOrder<T extends PublishedKeyTiming>(rows: readonly T[])
 export async function loadSigningJwks(db: Queryable, secret: string): Promise<JWK[]> {
   const { rows } = await db.query<PublishedKeyTiming & { private_jwk_jwe: string }>(
     `SELECT kid, alg, private_jwk_jwe, ${PUBLISHED}`);
-  const key = encryptionKey(secret);
   return Promise.all(inSigningOrder(rows).map(async (row) => {
     try {
-      const { plaintext } = await compactDecrypt(row.private_jwk_jwe, key);
-      return JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
+      return JSON.parse(await openSealedText(row.private_jwk_jwe, secret, 'signing-key-encryption')) as JWK;
     } catch {
       throw new KeyDecryptionError(
         `signing key ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET differs from the one it was stored with`);
