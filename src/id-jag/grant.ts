@@ -49,7 +49,9 @@ export function registerIdJagGrant(provider: Provider, deps: GrantDeps): void {
     try {
       verified = await verifyIdJag({
         db: deps.db, issuer: deps.issuer, fetch,
-        isResource: async (uri) => deps.resources.getResourceServerInfo(ctx, uri, client).then(() => true, () => false),
+        // Only an unknown, disabled or closed resource is "not ours"; a DPoP-required one refuses in its own words.
+        isResource: async (uri) => deps.resources.getResourceServerInfo(ctx, uri, client)
+          .then(() => true, (error: unknown) => { if (error instanceof errors.InvalidTarget) return false; throw error; }),
       }, { assertion: ctx.oidc.params?.assertion, clientId: client.clientId, resource: param(ctx, 'resource'), scope: requestedScope });
     } catch (error) {
       if (!(error instanceof IdJagRefusal)) throw error;

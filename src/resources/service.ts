@@ -82,14 +82,14 @@ export async function registerResource(deps: ResourceServiceDeps, input: NewReso
   const checked = check ? await fetchCheck(deps, parsed.uri, parsed.scopes) : undefined;
   const resource = await deps.db.transaction(async (tx) => {
     const inserted = await insertResourceRow(tx, parsed.uri, {
-      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat,
+      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat, dpop: parsed.dpop ?? 'allowed',
       accessTokenTtlSeconds: parsed.accessTokenTtlSeconds ?? deps.defaultTtlSeconds,
     }, parsed.allowedClientIds);
     if (!inserted) throw alreadyRegistered(parsed.uri);
     if (checked) await saveMetadataCheck(tx, parsed.uri, checked);
     await recordAuditEvent(tx, operatorAuditEvent(by, {
       type: 'resource.registered', resource: parsed.uri, scopes: parsed.scopes.map((s) => s.scope).join(' '),
-      details: { name: parsed.name, client_access: parsed.allowedClientIds ? 'listed' : 'any' },
+      details: { name: parsed.name, client_access: parsed.allowedClientIds ? 'listed' : 'any', dpop: parsed.dpop ?? 'allowed' },
     }));
     return (await findResourceByUri(tx, parsed.uri))!;
   });
@@ -107,7 +107,7 @@ export async function updateResource(
   const parsed = resourceSettingsSchema.parse(input);
   const after = await deps.db.transaction(async (tx) => {
     await updateResourceRow(tx, before.uri, {
-      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat,
+      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat, dpop: parsed.dpop ?? before.dpop,
       accessTokenTtlSeconds: parsed.accessTokenTtlSeconds ?? before.accessTokenTtlSeconds,
     });
     await setResourceClientAccess(tx, before.uri, parsed.allowedClientIds);
@@ -137,6 +137,7 @@ const auditedSettings = (resource: Resource) => ({
   name: resource.name,
   access_token_ttl_seconds: resource.accessTokenTtlSeconds,
   access_token_format: resource.accessTokenFormat,
+  dpop: resource.dpop,
   scopes: resource.scopes.map((s) => `${s.scope}=${s.risk}`),
   allowed_clients: resource.allowedClientIds,
 });
