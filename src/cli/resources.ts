@@ -58,9 +58,9 @@ function parseDpop(command: string, text: string | undefined): DpopMode | undefi
 function resourceLines(resource: Resource): string[] {
   const scopeLines = resource.scopes.map((s) => `  ${s.scope} (${s.risk})${s.description ? `: ${s.description}` : ''}`);
   return [
-    `${resource.uri} (${resource.name})${resource.disabled ? ' [disabled]' : ''}`,
-    `Access tokens live ${resource.accessTokenTtlSeconds} s, format ${resource.accessTokenFormat}`
-      + (resource.accessTokenFormat === 'opaque' ? ' (opaque: the server checks them by introspection)' : ''),
+    `${resource.uri} (${resource.name}), access tokens live ${resource.accessTokenTtlSeconds} s`
+      + (resource.accessTokenFormat === 'opaque' ? ' (opaque: the server checks them by introspection)' : '')
+      + (resource.disabled ? ' [disabled]' : ''),
     resource.dpop === 'required'
       ? 'DPoP: required (tokens only for token requests with a DPoP proof, bound to the client\'s key)'
       : 'DPoP: allowed (bearer tokens, or DPoP-bound ones when the client sends a proof)',
