@@ -1,5 +1,5 @@
-// A resource's DPoP setting (migration 0021): set and shown by `resource add/update/show/list --dpop`,
-// validated by the service and the database, audited; and at the token endpoint the jwt-bearer grant,
+// A resource's DPoP setting (migration 0021): set and shown by `resource add/update/show/list --dpop` and the
+// admin API, validated by the service and the database, audited; and at the token endpoint the jwt-bearer grant,
 // which issues no DPoP-bound tokens, gets none for a DPoP-required resource, with a proof or without.
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -12,6 +12,7 @@ import { addIdJagIssuer, allowClientIdJag } from '../../src/id-jag/service.ts';
 import { linkSubject } from '../../src/id-jag/store.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { registerResource, resourceServiceDeps } from '../../src/resources/service.ts';
+import { createAdminTestApp } from '../admin/helpers.ts';
 import { runCommand } from '../helpers/cli-in-process.ts';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
 
@@ -112,5 +113,28 @@ describe('the jwt-bearer grant and a DPoP-required resource', () => {
     expect(events.map((e) => e.details.reason)).toContain('grant_does_not_bind');
     const issued = await app.db.query("SELECT 1 FROM audit_events WHERE event_type = 'token.issued' AND resource = $1", [RESOURCE]);
     expect(issued.rowCount).toBe(0);
+  });
+});
+
+describe('the admin API and a resource\'s dpop field', () => {
+  it('POST and PUT /admin/api/resources set it; PUT without it keeps it; another value is a 400', async () => {
+    const admin = await createAdminTestApp();
+    try {
+      const body = { uri: 'https://api-dpop.example.com/mcp', name: 'API', scopes: [{ scope: 'a:read', risk: 'read' }], dpop: 'required', check: false };
+      const created = await admin.api().post('/admin/api/resources').send(body);
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.resource.dpop).toBe('required');
+      const path = `/admin/api/resources/${encodeURIComponent(body.uri)}`;
+      const kept = await admin.api().put(path).send({ name: 'API renamed', scopes: body.scopes, check: false });
+      expect(kept.status, kept.text).toBe(200);
+      expect(kept.body.resource).toMatchObject({ name: 'API renamed', dpop: 'required' });
+      const relaxed = await admin.api().put(path).send({ name: 'API', scopes: body.scopes, dpop: 'allowed', check: false });
+      expect(relaxed.body.resource.dpop).toBe('allowed');
+      const bad = await admin.api().put(path).send({ name: 'API', scopes: body.scopes, dpop: 'sometimes', check: false });
+      expect(bad.status).toBe(400);
+      expect((await admin.db.query<{ dpop: string }>('SELECT dpop FROM resources WHERE uri = $1', [body.uri])).rows).toEqual([{ dpop: 'allowed' }]);
+    } finally {
+      await admin.close();
+    }
   });
 });
