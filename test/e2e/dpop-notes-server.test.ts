@@ -8,6 +8,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-server/server.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
+import { checkProtectedResourceMetadata } from '../../src/resources/metadata-check.ts';
 import { requireResource, resourceServiceDeps, updateResource } from '../../src/resources/service.ts';
 import { createLiveTestApp, type LiveTestApp } from '../helpers/live-app.ts';
 import { checkedScopes, csrfTokenOf, pkcePair, REDIRECT_URI } from '../helpers/oauth-flow.ts';
@@ -206,6 +207,16 @@ describe('a DPoP-bound token from Portcullis at the notes server (oauth4webapi)'
 });
 
 describe('a resource registered as DPoP-required', () => {
+  it('the registration check warns when the server\'s metadata and the --dpop setting disagree', async () => {
+    const check = (resourceUri: string, dpop: 'allowed' | 'required') => checkProtectedResourceMetadata({
+      resourceUri, issuer: portcullis.issuer, scopes: ['notes:read', 'notes:write', 'notes:delete'], dpop, allowLoopback: true,
+    });
+    expect((await check(strict.url, 'required')).warnings).toEqual([]);
+    expect((await check(notes.url, 'allowed')).warnings).toEqual([]);
+    expect((await check(strict.url, 'allowed')).warnings).toEqual([expect.stringMatching(/^the server accepts only DPoP-bound tokens .*use --dpop required\)$/)]);
+    expect((await check(notes.url, 'required')).warnings).toEqual([expect.stringMatching(/^this resource is registered --dpop required, but the server's metadata does not say dpop_bound_access_tokens_required/)]);
+  });
+
   it('refuses a code redemption without a proof (invalid_dpop_proof, the code stays usable), then binds with one', async () => {
     const code = await authorize(strict.url);
     const refused = await oauth.processAuthorizationCodeResponse(as, client, await tokenRequest(strict.url, undefined, code)).catch((error: unknown) => error);
