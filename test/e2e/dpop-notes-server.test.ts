@@ -8,6 +8,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-server/server.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
+import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
 import { checkProtectedResourceMetadata } from '../../src/resources/metadata-check.ts';
 import { requireResource, resourceServiceDeps, updateResource } from '../../src/resources/service.ts';
 import { createLiveTestApp, type LiveTestApp } from '../helpers/live-app.ts';
@@ -143,6 +144,11 @@ describe('a DPoP-bound token from Portcullis at the notes server (oauth4webapi)'
     tokens = await oauth.processAuthorizationCodeResponse(as, client, await tokenRequest(notes.url, dpop, await authorize(notes.url)));
     expect(tokens.token_type).toBe('dpop');
     expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: notes.url, cnf: { jkt: await dpop.calculateThumbprint() } });
+
+    await flushAuditWrites();
+    const { rows: issued } = await portcullis.db.query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM audit_events WHERE event_type = 'token.issued' AND resource = $1 ORDER BY id DESC LIMIT 1`, [notes.url]);
+    expect(issued[0]?.details).toMatchObject({ grant_type: 'authorization_code', dpop_jkt: await dpop.calculateThumbprint() });
 
     const init = await mcpCall(notes.url, tokens.access_token, dpop, initialize);
     expect(init.response.status, init.text).toBe(200);
