@@ -12,6 +12,8 @@ import type { Resource } from '../resources/schema.ts';
  */
 export const DPOP_SIGNING_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
 
+const ACCESS_TOKEN_KINDS = new Set(['AccessToken', 'ClientCredentials']);
+
 const unbound = (resource: Resource) =>
   `resource ${JSON.stringify(resource.uri)} accepts only DPoP-bound tokens: send a DPoP proof (RFC 9449) with the token request`;
 
@@ -60,6 +62,7 @@ export async function requireDpopProofBeforeConsume(
 export async function refuseUnboundAccessToken(
   db: Db, ctx: KoaContextWithOIDC, resource: Resource | undefined, token: { kind?: string; jkt?: unknown },
 ): Promise<void> {
-  if (resource?.dpop !== 'required' || token.kind !== 'AccessToken' || typeof token.jkt === 'string') return;
+  // ClientCredentials is the access token of the client_credentials grant (a model of its own in oidc-provider).
+  if (resource?.dpop !== 'required' || !ACCESS_TOKEN_KINDS.has(String(token.kind)) || typeof token.jkt === 'string') return;
   await refuse(db, ctx, resource, 'grant_does_not_bind', `${unbound(resource)}; the ${String(ctx.oidc.params?.grant_type)} grant does not issue DPoP-bound tokens`);
 }
