@@ -1,5 +1,5 @@
 // The console's resources pages: the list with each server's last metadata check inline, and one form
-// to register or edit a resource (scopes with risk classes, token lifetime, which clients may use it).
+// to register or edit a resource (scopes with risk classes, token lifetime and format, DPoP, which clients may use it).
 import type Koa from 'koa';
 import { AppError } from '../errors.ts';
 import { listClientOverview } from '../clients/service.ts';
@@ -15,17 +15,17 @@ const BLANK_ROWS = 3;
 
 /** What the form shows: the resource's values, or what was typed when saving failed. */
 interface ResourceForm {
-  uri: string; name: string; ttl: string; tokenFormat: string; clientAccess: 'any' | 'listed'; allowedClients: string[];
+  uri: string; name: string; ttl: string; tokenFormat: string; dpop: string; clientAccess: 'any' | 'listed'; allowedClients: string[];
   scopes: { scope: string; risk: string; description: string }[]; check: boolean;
 }
 
 const formOf = (resource: Resource): ResourceForm => ({
-  uri: resource.uri, name: resource.name, ttl: String(resource.accessTokenTtlSeconds), tokenFormat: resource.accessTokenFormat,
+  uri: resource.uri, name: resource.name, ttl: String(resource.accessTokenTtlSeconds), tokenFormat: resource.accessTokenFormat, dpop: resource.dpop,
   clientAccess: resource.allowedClientIds ? 'listed' : 'any', allowedClients: resource.allowedClientIds ?? [],
   scopes: resource.scopes.map((s) => ({ ...s })), check: true,
 });
 const emptyForm = (): ResourceForm => ({
-  uri: '', name: '', ttl: '', tokenFormat: 'jwt', clientAccess: 'any', allowedClients: [], scopes: [], check: true,
+  uri: '', name: '', ttl: '', tokenFormat: 'jwt', dpop: 'allowed', clientAccess: 'any', allowedClients: [], scopes: [], check: true,
 });
 
 /** Reads the posted form. Blank scope rows are ignored; everything else is the service's zod schema's to judge. */
@@ -40,7 +40,7 @@ function readForm(ctx: Koa.Context): ResourceForm {
   }
   const typed = field(ctx, 'other_clients').split(/\s+/).filter(Boolean);
   return {
-    uri: field(ctx, 'uri'), name: field(ctx, 'name'), ttl: field(ctx, 'ttl'), tokenFormat: field(ctx, 'token_format') || 'jwt',
+    uri: field(ctx, 'uri'), name: field(ctx, 'name'), ttl: field(ctx, 'ttl'), tokenFormat: field(ctx, 'token_format') || 'jwt', dpop: field(ctx, 'dpop') || 'allowed',
     clientAccess: field(ctx, 'client_access') === 'listed' ? 'listed' : 'any',
     allowedClients: [...new Set([...list(body.allowed_client).map((id) => id.trim()).filter(Boolean), ...typed])],
     scopes, check: field(ctx, 'check') === 'on',
@@ -54,6 +54,7 @@ function settingsOf(form: ResourceForm): ResourceSettingsInput {
     scopes: form.scopes as ResourceSettingsInput['scopes'],
     accessTokenTtlSeconds: form.ttl === '' ? undefined : Number(form.ttl),
     accessTokenFormat: form.tokenFormat as ResourceSettingsInput['accessTokenFormat'],
+    dpop: form.dpop as ResourceSettingsInput['dpop'],
     allowedClientIds: form.clientAccess === 'listed' ? form.allowedClients : null,
   };
 }

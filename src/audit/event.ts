@@ -4,7 +4,7 @@
 export type AuditEventType =
   | 'login.succeeded' | 'login.failed' | 'login.throttled' | 'session.ended'
   | 'consent.granted' | 'consent.denied'
-  | 'token.issued' | 'refresh_token.replay_detected' | 'authorization_code.replay_detected'
+  | 'token.issued' | 'token.dpop_required' | 'refresh_token.replay_detected' | 'authorization_code.replay_detected'
   | 'grant.revoked'
   | 'client.registered' | 'client.changed' | 'client.metadata_document_changed'
   | 'client.disabled' | 'client.enabled' | 'client.deleted'

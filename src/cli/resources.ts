@@ -1,10 +1,10 @@
-// `resource add` and `resource list`: the MCP servers tokens may be issued for, with each scope's risk
-// class, through the resources service. A running server sees a new resource at once: it reads them from the database.
+// `resource add`, `update`, `show` and `list`: the MCP servers tokens may be issued for, with each scope's
+// risk class and DPoP setting, through the resources service. A running server sees a new resource at once: it reads them from the database.
 import { CLI_OPERATOR } from '../audit/operator.ts';
 import { resourceJson, resourceOutcomeJson } from '../resources/json.ts';
 import type { MetadataCheck } from '../resources/metadata-check.ts';
-import { accessTokenFormats, riskClasses, type AccessTokenFormat, type Risk } from '../resources/schema.ts';
-import { listResourceOverview, registerResource, resourceServiceDeps } from '../resources/service.ts';
+import { accessTokenFormats, dpopModes, riskClasses, type AccessTokenFormat, type DpopMode, type Resource, type Risk } from '../resources/schema.ts';
+import { listResourceOverview, registerResource, requireResource, resourceServiceDeps, updateResource } from '../resources/service.ts';
 import { splitPair, UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
@@ -47,6 +47,28 @@ function parseTokenFormat(command: string, text: string | undefined): AccessToke
   return format;
 }
 
+function parseDpop(command: string, text: string | undefined): DpopMode | undefined {
+  if (text === undefined) return undefined;
+  const mode = dpopModes.find((m) => m === text);
+  if (!mode) throw new UsageError(`${command}: --dpop must be ${dpopModes.join(' or ')}, got ${JSON.stringify(text)}`);
+  return mode;
+}
+
+/** One resource as text: what `add`, `update` and `show` print. */
+function resourceLines(resource: Resource): string[] {
+  const scopeLines = resource.scopes.map((s) => `  ${s.scope} (${s.risk})${s.description ? `: ${s.description}` : ''}`);
+  return [
+    `${resource.uri} (${resource.name}), access tokens live ${resource.accessTokenTtlSeconds} s`
+      + (resource.accessTokenFormat === 'opaque' ? ' (opaque: the server checks them by introspection)' : '')
+      + (resource.disabled ? ' [disabled]' : ''),
+    resource.dpop === 'required'
+      ? 'DPoP: required (tokens only for token requests with a DPoP proof, bound to the client\'s key)'
+      : 'DPoP: allowed (bearer tokens, or DPoP-bound ones when the client sends a proof)',
+    `Clients: ${resource.allowedClientIds ? resource.allowedClientIds.join(' ') || '(none listed)' : 'any'}`,
+    'Scopes:', ...scopeLines,
+  ];
+}
+
 function checkLines(check: MetadataCheck | undefined): string[] {
   if (check === undefined) return ['Not checked against the server\'s protected resource metadata (--no-check).'];
   if (check.note !== undefined) return [`Note: ${check.note}.`];
@@ -58,9 +80,11 @@ function checkLines(check: MetadataCheck | undefined): string[] {
 const resourceAdd: CommandSpec = {
   name: 'resource add',
   usage: '--uri URI --name NAME --scope S=RISK [--scope S=RISK …] [--scope-description S=TEXT …] [--ttl SECONDS] '
-    + '[--token-format jwt|opaque] [--no-check]',
+    + '[--token-format jwt|opaque] [--dpop required|allowed] [--no-check]',
   summary: `register an MCP server; RISK is one of ${riskClasses.join(' | ')}; --ttl is the access-token lifetime; `
     + '--token-format opaque issues tokens the server checks by introspection (default jwt). '
+    + '--dpop required issues tokens only to token requests with a DPoP proof (RFC 9449), bound to the client\'s key '
+    + '(default allowed). '
     + 'Before registering, fetches the server\'s protected resource metadata (RFC 9728) and prints a warning for '
     + 'each mismatch (resource, authorization_servers, scopes_supported); it registers either way. '
     + '--no-check skips the fetch',
@@ -71,6 +95,7 @@ const resourceAdd: CommandSpec = {
     'scope-description': { type: 'string', multiple: true },
     ttl: { type: 'string' },
     'token-format': { type: 'string' },
+    dpop: { type: 'string' },
     'no-check': { type: 'boolean' },
   },
   async run({ db, config }, args) {
@@ -83,15 +108,60 @@ const resourceAdd: CommandSpec = {
       scopes: parseScopes(command, args),
       accessTokenTtlSeconds: parseTtl(command, args.string('ttl')),
       accessTokenFormat: parseTokenFormat(command, args.string('token-format')),
+      dpop: parseDpop(command, args.string('dpop')),
     }, CLI_OPERATOR, { check: !args.flag('no-check') });
     const { resource, check } = outcome;
-    const scopeLines = resource.scopes.map((s) => `  ${s.scope} (${s.risk})${s.description ? `: ${s.description}` : ''}`);
     return {
       json: resourceOutcomeJson(outcome),
-      text: [`Registered ${resource.uri} (${resource.name}), access tokens live ${resource.accessTokenTtlSeconds} s`
-        + (resource.accessTokenFormat === 'opaque' ? ' (opaque: the server checks them by introspection)' : ''),
-        'Scopes:', ...scopeLines, ...checkLines(check)].join('\n'),
+      text: [`Registered ${resourceLines(resource)[0]}`, ...resourceLines(resource).slice(1), ...checkLines(check)].join('\n'),
     };
+  },
+};
+
+const resourceUpdate: CommandSpec = {
+  name: 'resource update',
+  usage: '--uri URI [--name NAME] [--ttl SECONDS] [--token-format jwt|opaque] [--dpop required|allowed] [--no-check]',
+  summary: 'change a registered MCP server\'s settings; what is not given stays as it is (scopes and client list '
+    + 'are edited in the admin console or API). Then re-checks its protected resource metadata unless --no-check',
+  options: {
+    uri: { type: 'string' },
+    name: { type: 'string' },
+    ttl: { type: 'string' },
+    'token-format': { type: 'string' },
+    dpop: { type: 'string' },
+    'no-check': { type: 'boolean' },
+  },
+  async run({ db, config }, args) {
+    const command = this.name;
+    const settings = {
+      name: args.string('name'), accessTokenTtlSeconds: parseTtl(command, args.string('ttl')),
+      accessTokenFormat: parseTokenFormat(command, args.string('token-format')), dpop: parseDpop(command, args.string('dpop')),
+    };
+    if (Object.values(settings).every((value) => value === undefined)) {
+      throw new UsageError(`${command}: nothing to change: give --name, --ttl, --token-format or --dpop`);
+    }
+    const current = await requireResource(db, args.required('uri'));
+    const outcome = await updateResource(resourceServiceDeps(db, config), current.uri, {
+      name: settings.name ?? current.name,
+      scopes: current.scopes,
+      accessTokenTtlSeconds: settings.accessTokenTtlSeconds ?? current.accessTokenTtlSeconds,
+      accessTokenFormat: settings.accessTokenFormat ?? current.accessTokenFormat,
+      dpop: settings.dpop ?? current.dpop,
+      allowedClientIds: current.allowedClientIds,
+    }, CLI_OPERATOR, { check: !args.flag('no-check') });
+    const lines = resourceLines(outcome.resource);
+    return { json: resourceOutcomeJson(outcome), text: [`Updated ${lines[0]}`, ...lines.slice(1), ...checkLines(outcome.check)].join('\n') };
+  },
+};
+
+const resourceShow: CommandSpec = {
+  name: 'resource show',
+  usage: '--uri URI',
+  summary: 'show one registered MCP server: lifetime, token format, DPoP setting, clients and scopes',
+  options: { uri: { type: 'string' } },
+  async run({ db }, args) {
+    const resource = await requireResource(db, args.required('uri'));
+    return { json: { resource: resourceJson(resource) }, text: resourceLines(resource).join('\n') };
   },
 };
 
@@ -105,12 +175,12 @@ const resourceList: CommandSpec = {
     return {
       json: { resources: resources.map(resourceJson) },
       text: formatTable(
-        ['URI', 'NAME', 'TTL', 'FORMAT', 'SCOPES'],
-        resources.map((r) => [r.uri, r.name, `${r.accessTokenTtlSeconds}s`, r.accessTokenFormat, r.scopes.map((s) => `${s.scope}=${s.risk}`).join(' ')]),
+        ['URI', 'NAME', 'TTL', 'FORMAT', 'DPOP', 'SCOPES'],
+        resources.map((r) => [r.uri, r.name, `${r.accessTokenTtlSeconds}s`, r.accessTokenFormat, r.dpop, r.scopes.map((s) => `${s.scope}=${s.risk}`).join(' ')]),
         'No resources registered yet. Register one with: resource add --uri URI --name NAME --scope S=RISK',
       ),
     };
   },
 };
 
-export const resourceCommands: CommandSpec[] = [resourceAdd, resourceList];
+export const resourceCommands: CommandSpec[] = [resourceAdd, resourceUpdate, resourceShow, resourceList];

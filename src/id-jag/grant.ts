@@ -52,6 +52,7 @@ export function registerIdJagGrant(provider: Provider, deps: GrantDeps): void {
     try {
       verified = await verifyIdJag({
         db: deps.db, issuer: deps.issuer, keys,
+        // Only an unknown, disabled or closed resource is "not ours"; a DPoP-required one refuses in its own words.
         resourceScopes: async (uri) => {
           resourceServer = await deps.resources.getResourceServerInfo(ctx, uri, client).catch((error: unknown) => {
             if (error instanceof errors.InvalidTarget) return undefined;

@@ -11,7 +11,7 @@ import { prefetchForAuthorization, prefetchForInteraction } from './authorizatio
 import { currentRequestContext } from '../request/scope.ts';
 
 /** Checks run on a stored payload before it is consumed; throwing leaves it unconsumed. */
-export type ConsumeGuard = (payload: AdapterPayload) => void;
+export type ConsumeGuard = (payload: AdapterPayload) => void | Promise<void>;
 
 export interface AdapterOptions {
   /** Seconds in which a consumed refresh token still reads as unconsumed: the honest-retry window. */
@@ -92,7 +92,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       const guard = options.consumeGuards?.[this.model];
       if (guard) {
         const payload = await this.find(id);
-        if (payload) guard(payload);
+        if (payload) await guard(payload);
       }
       requestCache.forget(this.model, id);
       // During a refresh, oidc-provider consumes the old token and then saves its successor; the

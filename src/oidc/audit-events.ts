@@ -34,7 +34,8 @@ export function subscribeAuditEvents(provider: Provider, db: Db): void {
       accountId: token?.accountId,
       resource: typeof token?.aud === 'string' ? token.aud : undefined,
       scopes: token?.scope,
-      details: { grant_type: ctx.oidc.params?.grant_type, grant_id: token?.grantId },
+      // A DPoP-bound token (RFC 9449) names the key it is bound to: its thumbprint, never the key itself.
+      details: { grant_type: ctx.oidc.params?.grant_type, grant_id: token?.grantId, ...(token?.jkt ? { dpop_jkt: token.jkt } : {}) },
     });
   });
 

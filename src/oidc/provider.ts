@@ -11,6 +11,7 @@ import { requestCache } from '../request/adapter-cache.ts';
 import { clientSecretMatches } from '../clients/secret.ts';
 import { alignTokenRequestResource, createResourceDirectory, scopesWithRisk } from './resource-servers.ts';
 import { withDefaultScopes } from './default-scopes.ts';
+import { DPOP_SIGNING_ALGS, refuseUnboundAccessToken, requireDpopProofBeforeConsume } from './dpop-required.ts';
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
@@ -76,9 +77,11 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     adapter: withRateLimit(withMetadataDocumentClients(withSpentScopesDroppedOnRefresh(createAdapterClass(db, {
       refreshGraceSeconds: config.refreshGraceSeconds,
       consumeGuards: {
-        AuthorizationCode: (payload) => {
+        AuthorizationCode: async (payload) => {
           const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
-          if (ctx?.oidc) alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
+          if (!ctx?.oidc) return;
+          alignTokenRequestResource(ctx, payload.resource as string | string[] | undefined);
+          await requireDpopProofBeforeConsume(db, ctx, resources.find, payload.resource as string | string[] | undefined);
         },
       },
     }), resources), metadataDocuments), rateLimits, db),
@@ -138,6 +141,13 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       // RFC 7592 read and delete with the registration access token; update is refused in
       // src/http/registration-gate.ts, so the token never rotates (rotation happens only on update).
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+      // RFC 9449: a token request with a DPoP proof gets an access token bound to the proof's key (cnf.jkt,
+      // token_type DPoP) and, for a public client, a refresh token bound to it too. Proofs' jti are kept in
+      // the shared database (ReplayDetection model), so a proof is used once across all processes; iat may be
+      // 5 minutes off (oidc-provider's window; the MCP ext-auth DPoP draft asks ±5 min). No server nonces:
+      // clients of every MCP SDK would need a retry for them. Resources set to `--dpop required` refuse
+      // token requests without a proof (dpop-required.ts).
+      dPoP: { enabled: true, allowReplay: false },
       resourceIndicators: {
         enabled: true,
         // The lookup, then the default-scope rule (default-scopes.ts) as a step of its own.
@@ -154,12 +164,20 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       await irreversible.spendAtCodeRedemption(ctx, source as never);
       return client.grantTypeAllowed('refresh_token');
     },
+    // Every access token, whatever grant issued it: none for a DPoP-required resource leaves unbound.
+    async extraTokenClaims(ctx, token) {
+      const audience = (token as { resourceServer?: { audience?: unknown } }).resourceServer?.audience;
+      if (typeof audience === 'string') await refuseUnboundAccessToken(db, ctx, await resources.find(audience), token as never);
+      return undefined;
+    },
     loadExistingGrant: createLoadExistingGrant(resources) as never,
     expiresWithSession: () => false,
     // Every refresh rotates. Before the old token is consumed, the request's `resource` must be its
     // own, so a refused request leaves the refresh token usable (see alignTokenRequestResource).
-    rotateRefreshToken(ctx) {
-      alignTokenRequestResource(ctx, ctx.oidc.entities.RefreshToken?.resource as string | string[] | undefined);
+    async rotateRefreshToken(ctx) {
+      const stored = ctx.oidc.entities.RefreshToken?.resource as string | string[] | undefined;
+      alignTokenRequestResource(ctx, stored);
+      await requireDpopProofBeforeConsume(db, ctx, resources.find, stored);
       return true;
     },
     ttl: {
@@ -192,6 +210,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       authorizationSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
       idTokenSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
       introspectionSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
+      // Advertised as dpop_signing_alg_values_supported (RFC 9449 §5.1).
+      dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
     },
   };
 

@@ -6,6 +6,7 @@ import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import type { Resource } from '../resources/schema.ts';
 import { findResourceByUri, findSoleResourceUri } from '../resources/store.ts';
 import { requestState } from '../request/state.ts';
+import { requireDpopProof } from './dpop-required.ts';
 
 const RESOURCE_REQUIRED = 'resource is required: name the MCP server (RFC 8707 resource parameter) this token is for';
 const ONE_RESOURCE = 'request one resource at a time: each access token has exactly one audience';
@@ -37,6 +38,8 @@ export function createResourceDirectory(db: Db, signingAlg: string, cacheSeconds
     if (resource.allowedClientIds && !(client && resource.allowedClientIds.includes(client.clientId))) {
       throw new errors.InvalidTarget(`this client may not obtain tokens for resource ${JSON.stringify(resource.uri)}`);
     }
+    // A DPoP-required resource (0021): at the token endpoint, whatever the grant, only with a DPoP proof.
+    await requireDpopProof(db, ctx, resource);
     // Synchronous hooks (token lifetimes) read it back from the request's state.
     requestState(ctx).resolvedResources.set(resource.uri, resource);
     return {

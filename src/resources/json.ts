@@ -2,7 +2,7 @@
 // ISO dates, null for none; and the admin API's JSON bodies, read into the service's input.
 import { z } from 'zod';
 import type { MetadataCheck } from './metadata-check.ts';
-import { accessTokenFormats, riskClasses, type Resource, type ResourceSettingsInput } from './schema.ts';
+import { accessTokenFormats, dpopModes, riskClasses, type Resource, type ResourceSettingsInput } from './schema.ts';
 import type { ResourceOutcome, ResourceOverview } from './service.ts';
 
 const iso = (date: Date | undefined) => date?.toISOString() ?? null;
@@ -22,6 +22,7 @@ export const resourceJson = (resource: Resource | ResourceOverview) => ({
   status: resource.disabled ? 'disabled' : 'active',
   access_token_ttl_seconds: resource.accessTokenTtlSeconds,
   access_token_format: resource.accessTokenFormat,
+  dpop: resource.dpop,
   scopes: resource.scopes.map((s) => ({ scope: s.scope, risk: s.risk, description: s.description })),
   client_access: resource.allowedClientIds ? 'listed' : 'any',
   allowed_clients: resource.allowedClientIds,
@@ -39,6 +40,7 @@ const settingsFields = {
   scopes: z.array(z.strictObject({ scope: z.string(), risk: z.enum(riskClasses), description: z.string().optional() })),
   access_token_ttl_seconds: z.number().optional(),
   access_token_format: z.enum(accessTokenFormats).optional(),
+  dpop: z.enum(dpopModes).optional(),
   allowed_clients: z.array(z.string()).nullable().optional(),
   /** Fetch the server's protected resource metadata now (default true). */
   check: z.boolean().default(true),
@@ -54,5 +56,6 @@ export const settingsFromBody = (body: z.infer<typeof resourceSettingsBody>): Re
   scopes: body.scopes.map((s) => ({ scope: s.scope, risk: s.risk, description: s.description ?? '' })),
   accessTokenTtlSeconds: body.access_token_ttl_seconds,
   accessTokenFormat: body.access_token_format,
+  dpop: body.dpop,
   allowedClientIds: body.allowed_clients ?? null,
 });

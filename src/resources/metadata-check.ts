@@ -15,6 +15,8 @@ export interface MetadataCheckInput {
   issuer: string;
   /** The scopes being registered. */
   scopes: string[];
+  /** The DPoP setting being registered (default 'allowed'), compared with dpop_bound_access_tokens_required. */
+  dpop?: 'allowed' | 'required' | undefined;
   /** CIMD_ALLOW_LOOPBACK (development): a server on 127.0.0.1 or ::1 may be checked. Default: refused. */
   allowLoopback?: boolean | undefined;
 }
@@ -35,6 +37,7 @@ const prmSchema = z.object({
   resource: z.string(),
   authorization_servers: z.array(z.string()).optional(),
   scopes_supported: z.array(z.string()).optional(),
+  dpop_bound_access_tokens_required: z.boolean().optional(),
 });
 
 /**
@@ -104,6 +107,15 @@ function compare(input: MetadataCheckInput, prm: Prm): string[] {
   if (missing.length > 0) {
     warnings.push(`the server declares scopes_supported ${listed(missing, (scope) => scope.slice(0, MAX_QUOTED))} that this registration lacks: `
       + 'clients asking for them will not get them (register them with --scope)');
+  }
+  // RFC 9728 §2: the two ends must agree, or clients get tokens the server refuses, or send no proof.
+  const serverRequiresDpop = prm.dpop_bound_access_tokens_required === true;
+  if (serverRequiresDpop && input.dpop !== 'required') {
+    warnings.push('the server accepts only DPoP-bound tokens (dpop_bound_access_tokens_required), but this resource is '
+      + 'registered --dpop allowed: a client that asks without a DPoP proof gets a bearer token the server refuses (use --dpop required)');
+  } else if (!serverRequiresDpop && input.dpop === 'required') {
+    warnings.push('this resource is registered --dpop required, but the server\'s metadata does not say '
+      + 'dpop_bound_access_tokens_required: clients reading it may ask without a DPoP proof and be refused (set the kit\'s dpop: \'required\')');
   }
   return warnings;
 }

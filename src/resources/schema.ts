@@ -11,6 +11,11 @@ export type Risk = (typeof riskClasses)[number];
 export const accessTokenFormats = ['jwt', 'opaque'] as const;
 export type AccessTokenFormat = (typeof accessTokenFormats)[number];
 
+// DPoP (RFC 9449): 'required' issues tokens for the resource only when the token request carries a DPoP
+// proof, so each is bound to the client's key (cnf.jkt) and useless to whoever copies it (migration 0021).
+export const dpopModes = ['allowed', 'required'] as const;
+export type DpopMode = (typeof dpopModes)[number];
+
 /**
  * The shortest access-token lifetime anyone may configure. MCP clients (mcp-remote among them) treat a
  * token with 60 s or less left as expired and refresh before each request: a shorter lifetime would
@@ -47,6 +52,8 @@ export const resourceSettingsSchema = z.object({
   /** Absent: ACCESS_TOKEN_TTL_SECONDS for a new resource, the current lifetime for an edit. */
   accessTokenTtlSeconds: z.number().int().min(MIN_ACCESS_TOKEN_TTL_SECONDS).max(3600).optional(),
   accessTokenFormat: z.enum(accessTokenFormats).default('jwt'),
+  /** Absent: 'allowed' for a new resource, the current setting for an edit. */
+  dpop: z.enum(dpopModes).optional(),
   /** null: any client; a list: only these clients may obtain tokens for the resource. */
   allowedClientIds: clientIdsSchema.nullable().default(null),
 });
@@ -63,6 +70,8 @@ export interface Resource {
   name: string;
   accessTokenTtlSeconds: number;
   accessTokenFormat: AccessTokenFormat;
+  /** 'required': tokens only for DPoP token requests, bound to the client's key (0021). */
+  dpop: DpopMode;
   scopes: ResourceScope[];
   /** Disabled by an operator: no token names it (invalid_target) until enabled again. */
   disabled: boolean;

@@ -56,14 +56,14 @@ export async function requireResource(db: Db, uri: string): Promise<Resource> {
 }
 
 // The server's live protected resource metadata against the registration (RFC 9728), over the network.
-const fetchCheck = (deps: ResourceServiceDeps, uri: string, scopes: readonly { scope: string }[]) => checkProtectedResourceMetadata({
-  resourceUri: uri, issuer: deps.issuer, scopes: scopes.map((s) => s.scope), allowLoopback: deps.allowLoopback,
+const fetchCheck = (deps: ResourceServiceDeps, uri: string, scopes: readonly { scope: string }[], dpop: Resource['dpop']) => checkProtectedResourceMetadata({
+  resourceUri: uri, issuer: deps.issuer, scopes: scopes.map((s) => s.scope), dpop, allowLoopback: deps.allowLoopback,
 });
 
 /** Fetches the server's protected resource metadata now and keeps the result for the overview. */
 export async function checkResource(deps: ResourceServiceDeps, uri: string): Promise<MetadataCheck> {
   const resource = await requireResource(deps.db, uri);
-  const check = await fetchCheck(deps, resource.uri, resource.scopes);
+  const check = await fetchCheck(deps, resource.uri, resource.scopes, resource.dpop);
   await saveMetadataCheck(deps.db, resource.uri, check);
   return check;
 }
@@ -79,17 +79,17 @@ export async function registerResource(deps: ResourceServiceDeps, input: NewReso
   const parsed = newResourceSchema.parse(input);
   // Only to spare a fetch: the insert below is what refuses a duplicate.
   if (await findResourceByUri(deps.db, parsed.uri)) throw alreadyRegistered(parsed.uri);
-  const checked = check ? await fetchCheck(deps, parsed.uri, parsed.scopes) : undefined;
+  const checked = check ? await fetchCheck(deps, parsed.uri, parsed.scopes, parsed.dpop ?? 'allowed') : undefined;
   const resource = await deps.db.transaction(async (tx) => {
     const inserted = await insertResourceRow(tx, parsed.uri, {
-      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat,
+      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat, dpop: parsed.dpop ?? 'allowed',
       accessTokenTtlSeconds: parsed.accessTokenTtlSeconds ?? deps.defaultTtlSeconds,
     }, parsed.allowedClientIds);
     if (!inserted) throw alreadyRegistered(parsed.uri);
     if (checked) await saveMetadataCheck(tx, parsed.uri, checked);
     await recordAuditEvent(tx, operatorAuditEvent(by, {
       type: 'resource.registered', resource: parsed.uri, scopes: parsed.scopes.map((s) => s.scope).join(' '),
-      details: { name: parsed.name, client_access: parsed.allowedClientIds ? 'listed' : 'any' },
+      details: { name: parsed.name, client_access: parsed.allowedClientIds ? 'listed' : 'any', dpop: parsed.dpop ?? 'allowed' },
     }));
     return (await findResourceByUri(tx, parsed.uri))!;
   });
@@ -107,7 +107,7 @@ export async function updateResource(
   const parsed = resourceSettingsSchema.parse(input);
   const after = await deps.db.transaction(async (tx) => {
     await updateResourceRow(tx, before.uri, {
-      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat,
+      name: parsed.name, scopes: parsed.scopes, accessTokenFormat: parsed.accessTokenFormat, dpop: parsed.dpop ?? before.dpop,
       accessTokenTtlSeconds: parsed.accessTokenTtlSeconds ?? before.accessTokenTtlSeconds,
     });
     await setResourceClientAccess(tx, before.uri, parsed.allowedClientIds);
@@ -137,6 +137,7 @@ const auditedSettings = (resource: Resource) => ({
   name: resource.name,
   access_token_ttl_seconds: resource.accessTokenTtlSeconds,
   access_token_format: resource.accessTokenFormat,
+  dpop: resource.dpop,
   scopes: resource.scopes.map((s) => `${s.scope}=${s.risk}`),
   allowed_clients: resource.allowedClientIds,
 });

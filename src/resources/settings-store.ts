@@ -2,13 +2,14 @@
 // edits of its name, scopes and token lifetime, whether it is disabled, its last metadata check and its activity.
 import type { Queryable, Transaction } from '../db/db.ts';
 import type { MetadataCheck } from './metadata-check.ts';
-import type { AccessTokenFormat, ResourceScope } from './schema.ts';
+import type { AccessTokenFormat, DpopMode, ResourceScope } from './schema.ts';
 
 export interface ResourceChange {
   name: string;
   scopes: ResourceScope[];
   accessTokenTtlSeconds: number;
   accessTokenFormat: AccessTokenFormat;
+  dpop: DpopMode;
 }
 
 /**
@@ -17,9 +18,9 @@ export interface ResourceChange {
  */
 export async function insertResourceRow(tx: Transaction, uri: string, change: ResourceChange, allowedClientIds: readonly string[] | null): Promise<boolean> {
   const { rowCount } = await tx.query(
-    `INSERT INTO resources (uri, name, access_token_ttl_seconds, access_token_format) VALUES ($1, $2, $3, $4)
+    `INSERT INTO resources (uri, name, access_token_ttl_seconds, access_token_format, dpop) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (uri) DO NOTHING`,
-    [uri, change.name, change.accessTokenTtlSeconds, change.accessTokenFormat],
+    [uri, change.name, change.accessTokenTtlSeconds, change.accessTokenFormat, change.dpop],
   );
   if (rowCount === 0) return false;
   await replaceScopes(tx, uri, change.scopes);
@@ -27,12 +28,12 @@ export async function insertResourceRow(tx: Transaction, uri: string, change: Re
   return true;
 }
 
-/** Replaces a resource's name, lifetime, format and scopes (in the given order). False: no such resource. */
+/** Replaces a resource's name, lifetime, format, DPoP setting and scopes (in the given order). False: no such resource. */
 export async function updateResourceRow(tx: Transaction, uri: string, change: ResourceChange): Promise<boolean> {
   const { rowCount } = await tx.query(
-    `UPDATE resources SET name = $2, access_token_ttl_seconds = $3, access_token_format = $4, updated_at = now()
+    `UPDATE resources SET name = $2, access_token_ttl_seconds = $3, access_token_format = $4, dpop = $5, updated_at = now()
      WHERE uri = $1`,
-    [uri, change.name, change.accessTokenTtlSeconds, change.accessTokenFormat],
+    [uri, change.name, change.accessTokenTtlSeconds, change.accessTokenFormat, change.dpop],
   );
   if (rowCount === 0) return false;
   await replaceScopes(tx, uri, change.scopes);

@@ -1,7 +1,7 @@
 // SQL for registered resources and their scopes. Nothing here knows about HTTP or oidc-provider.
 import type { Db, Queryable } from '../db/db.ts';
 import { insertResourceRow } from './settings-store.ts';
-import { newResourceSchema, type AccessTokenFormat, type NewResource, type Resource, type Risk } from './schema.ts';
+import { newResourceSchema, type AccessTokenFormat, type DpopMode, type NewResource, type Resource, type Risk } from './schema.ts';
 
 export class ResourceAlreadyRegisteredError extends Error {
   override name = 'ResourceAlreadyRegisteredError';
@@ -12,13 +12,14 @@ type ResourceRow = {
   name: string;
   access_token_ttl_seconds: number;
   access_token_format: AccessTokenFormat;
+  dpop: DpopMode;
   scopes: { scope: string; risk: Risk; description: string }[] | null;
   disabled: boolean;
   allowed_client_ids: string[] | null;
 };
 
 const selectResources = `
-  SELECT r.uri, r.name, r.access_token_ttl_seconds, r.access_token_format,
+  SELECT r.uri, r.name, r.access_token_ttl_seconds, r.access_token_format, r.dpop,
          (SELECT json_agg(json_build_object('scope', s.scope, 'risk', s.risk, 'description', s.description)
                           ORDER BY s.position, s.scope)
           FROM resource_scopes s WHERE s.resource_uri = r.uri) AS scopes,
@@ -33,6 +34,7 @@ const toResource = (row: ResourceRow): Resource => ({
   name: row.name,
   accessTokenTtlSeconds: row.access_token_ttl_seconds,
   accessTokenFormat: row.access_token_format,
+  dpop: row.dpop,
   scopes: row.scopes ?? [],
   disabled: row.disabled,
   allowedClientIds: row.allowed_client_ids,
@@ -45,12 +47,13 @@ const toResource = (row: ResourceRow): Resource => ({
 export async function addResource(db: Db, input: NewResource, defaultTtlSeconds: number): Promise<Resource> {
   const resource = newResourceSchema.parse(input);
   const ttl = resource.accessTokenTtlSeconds ?? defaultTtlSeconds;
+  const dpop = resource.dpop ?? 'allowed';
   const inserted = await db.transaction((tx) => insertResourceRow(tx, resource.uri, {
-    name: resource.name, scopes: resource.scopes, accessTokenTtlSeconds: ttl, accessTokenFormat: resource.accessTokenFormat,
+    name: resource.name, scopes: resource.scopes, accessTokenTtlSeconds: ttl, accessTokenFormat: resource.accessTokenFormat, dpop,
   }, resource.allowedClientIds));
   if (!inserted) throw new ResourceAlreadyRegisteredError(`${resource.uri} is already registered`);
   return {
-    uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl, accessTokenFormat: resource.accessTokenFormat,
+    uri: resource.uri, name: resource.name, accessTokenTtlSeconds: ttl, accessTokenFormat: resource.accessTokenFormat, dpop,
     scopes: resource.scopes, disabled: false, allowedClientIds: resource.allowedClientIds,
   };
 }

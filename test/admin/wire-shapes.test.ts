@@ -201,8 +201,8 @@ describe('client and resource changes name their operator', () => {
     await runCommand(app.db, ['resource', 'add', '--uri', 'https://cli-actor.example.com/mcp', '--name', 'CLI', '--scope', 'c:read=read', '--no-check']);
     const registered = await eventsOf('resource.registered');
     expect(registered.slice(-2)).toEqual([
-      { actor_type: 'operator', actor_id: app.admin.id, details: { actor: app.admin.id, via: 'console', name: 'Console made', client_access: 'any' } },
-      { actor_type: 'operator', actor_id: 'cli', details: { actor: 'cli', name: 'CLI', client_access: 'any' } },
+      { actor_type: 'operator', actor_id: app.admin.id, details: { actor: app.admin.id, via: 'console', name: 'Console made', client_access: 'any', dpop: 'allowed' } },
+      { actor_type: 'operator', actor_id: 'cli', details: { actor: 'cli', name: 'CLI', client_access: 'any', dpop: 'allowed' } },
     ]);
   });
 });

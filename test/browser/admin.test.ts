@@ -1,5 +1,5 @@
 // The operator console in real headless Chromium: an admin signs in, reads the overview's charts,
-// registers a resource (its live metadata check shown inline), creates a user, rotates keys and
+// registers a resource (its live metadata check shown inline) and makes it DPoP-required, creates a user, rotates keys and
 // filters the audit log; no Content-Security-Policy violation on any page. Saves a screenshot of each.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -103,6 +103,16 @@ describe('the operator console in a real browser', () => {
     expect(await registered.locator('.check-title').textContent()).toContain('Metadata matches this registration');
     expect(await page.locator('article.resource', { hasText: 'Notes MCP' }).locator('.check-title').textContent()).toContain('never checked');
     await saveScreenshot(page, 'admin-resources.png');
+
+    // Edit it to DPoP-required (RFC 9449): the form keeps the choice, the list and the database show it.
+    await registered.getByRole('link', { name: /^Edit/ }).click();
+    expect(await page.getByLabel('Sender-constrained tokens (DPoP)').inputValue()).toBe('allowed');
+    await page.getByLabel('Sender-constrained tokens (DPoP)').selectOption('required');
+    await saveScreenshot(page, 'admin-resource-dpop.png');
+    await Promise.all([page.waitForURL(/status=resource-saved/), page.getByRole('button', { name: 'Save changes' }).click()]);
+    expect(await page.locator('article.resource', { hasText: 'Team calendar' }).locator('dd', { hasText: 'DPoP-bound tokens only' }).count()).toBe(1);
+    const stored = await app.db.query<{ dpop: string }>('SELECT dpop FROM resources WHERE uri = $1', [`${mcpOrigin}/mcp`]);
+    expect(stored.rows).toEqual([{ dpop: 'required' }]);
 
     await page.getByRole('link', { name: 'Clients', exact: true }).click();
     expect(await page.locator('tr', { hasText: 'Claude Desktop' }).locator('.flag').textContent()).toContain('1 replayed credential');

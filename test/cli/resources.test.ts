@@ -25,6 +25,7 @@ describe('resource add', () => {
         status: 'active',
         access_token_ttl_seconds: 600,
         access_token_format: 'jwt',
+        dpop: 'allowed',
         scopes: [
           { scope: 'files:read', risk: 'read', description: 'Read your files (a=b is fine)' },
           { scope: 'files:delete', risk: 'irreversible', description: '' },
@@ -106,8 +107,8 @@ describe('resource add --token-format', () => {
       expect.objectContaining({ uri: 'https://mcp.example.com/files', access_token_format: 'jwt' }),
     ]));
     const table = (await sandbox.cli(['resource', 'list'])).stdout.split('\n');
-    expect(table[0]).toMatch(/^URI\s+NAME\s+TTL\s+FORMAT\s+SCOPES$/);
-    expect(table.find((line) => line.startsWith('https://introspected.example.com/mcp'))).toMatch(/\sopaque\s+i:read=read$/);
+    expect(table[0]).toMatch(/^URI\s+NAME\s+TTL\s+FORMAT\s+DPOP\s+SCOPES$/);
+    expect(table.find((line) => line.startsWith('https://introspected.example.com/mcp'))).toMatch(/\sopaque\s+allowed\s+i:read=read$/);
   });
 
   it('refuses an unknown format with exit 2 and stores nothing', async () => {

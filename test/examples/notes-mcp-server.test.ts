@@ -41,7 +41,7 @@ describe('example MCP server', () => {
       scopes_supported: ['notes:read'],
       bearer_methods_supported: ['header'],
       resource_name: 'Notes (Portcullis example)',
-      dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'],
     });
     expect(notes.resourceMetadataUrl).toBe(metadataUrl());
   });

@@ -45,7 +45,7 @@ export function describeAdapterContract(name: string, start: StartAdapter, { bod
       expect(response.headers['access-control-allow-origin']).toBe('*');
       expect(response.body).toEqual({
         resource: RESOURCE, authorization_servers: [as.issuer], scopes_supported: ['notes:read'],
-        bearer_methods_supported: ['header'], resource_name: 'Notes', dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+        bearer_methods_supported: ['header'], resource_name: 'Notes', dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'],
       });
       expect((await http.get('/.well-known/oauth-protected-resource')).status).toBe(404);
       expect((await http.post(PRM_PATH)).status).toBe(405);

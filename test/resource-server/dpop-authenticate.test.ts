@@ -21,7 +21,7 @@ afterEach(async () => { await as.close(); });
 
 const kit = (options: Partial<ResourceServerOptions> = {}) => createResourceServer({ resource: RESOURCE, issuer: as.issuer, ...options });
 const PRM = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
-const ALGS = 'algs="ES256 EdDSA RS256 PS256"';
+const ALGS = 'algs="ES256 EdDSA Ed25519 PS256 RS256"';
 
 const proofFor = (token: string, htm = 'POST', htu = RESOURCE) => new SignJWT({
   htm, htu, jti: randomUUID(), ath: createHash('sha256').update(token).digest('base64url'),
@@ -85,7 +85,7 @@ describe('authenticate with DPoP', () => {
     // Without any token the challenge is DPoP too, with algs but no error (RFC 9449 §7.1, RFC 6750 §3.1).
     const none = server.challenge(await refusal(server.authenticate({ method: 'POST', url: '/mcp' })));
     expect(none.headers['WWW-Authenticate']).toBe(`DPoP ${ALGS}, resource_metadata="${PRM}"`);
-    expect(server.metadata).toMatchObject({ dpop_bound_access_tokens_required: true, dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'RS256', 'PS256'] });
+    expect(server.metadata).toMatchObject({ dpop_bound_access_tokens_required: true, dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] });
     expect(kit().metadata).not.toHaveProperty('dpop_bound_access_tokens_required');
     const bound = await as.sign({ cnf: { jkt } });
     await expect(server.authenticate({ authorization: `DPoP ${bound}`, dpop: await proofFor(bound), method: 'POST', url: '/mcp' })).resolves.toBeDefined();

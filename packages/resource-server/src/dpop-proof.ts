@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import type { DpopReplayStore } from './dpop-replay.ts';
 import { ResourceServerError } from './errors.ts';
 
-/** The DPoP proof algorithms accepted by default: asymmetric only (RFC 9449 §4.2 forbids none and MACs). */
-export const DEFAULT_DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'];
+/** The DPoP proof algorithms accepted by default: asymmetric only (RFC 9449 §4.2 forbids none and MACs); the same as Portcullis verifies at its token endpoint (Ed25519 is what oauth4webapi names an Ed25519 key). */
+export const DEFAULT_DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'];
 
 /** What a proof is checked against: the request, the access token and the key the token is bound to. */
 export interface DpopProofCheck {

@@ -1,10 +1,13 @@
 // Plugs the kit into the MCP TypeScript SDK v1 (`@modelcontextprotocol/sdk`): an `OAuthTokenVerifier`
-// for its express `requireBearerAuth`. Type-only SDK imports; its error classes are passed in.
+// for its express `requireBearerAuth` (bearer tokens), and a drop-in for that middleware that also takes DPoP.
 import type { InvalidTokenError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessTokenInfo } from './access-token-info.ts';
 import { ResourceServerError } from './errors.ts';
-import type { ResourceServer } from './resource-server.ts';
+import { sendChallenge } from './node.ts';
+import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 
 /** The SDK's error classes (`import * as errors from '@modelcontextprotocol/sdk/server/auth/errors.js'`). */
 export interface McpSdkV1Errors {
@@ -15,6 +18,8 @@ export interface McpSdkV1Errors {
 /**
  * `verifier` for `requireBearerAuth` from `@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js`.
  * v1 maps only its own error classes to a 401 challenge (anything else is a 500), hence the classes.
+ * That middleware reads `Authorization: Bearer` only and hands the verifier the token alone, so a
+ * DPoP-bound token is refused here (it needs its proof, the method and the URL): use `mcpSdkV1BearerAuth`.
  */
 export function mcpSdkV1TokenVerifier(server: ResourceServer, sdk: McpSdkV1Errors): OAuthTokenVerifier {
   return {
@@ -28,5 +33,34 @@ export function mcpSdkV1TokenVerifier(server: ResourceServer, sdk: McpSdkV1Error
         throw new sdk.ServerError('the authorization server could not be reached');
       }
     },
+  };
+}
+
+/** An express request as far as this middleware reads it: `originalUrl` is the path before any mount point. */
+type ExpressRequest = IncomingMessage & { originalUrl?: string; body?: unknown; auth?: AuthInfo };
+
+/**
+ * In place of the SDK's `requireBearerAuth(...)` on express: accepts `Authorization: Bearer` tokens and
+ * DPoP-bound ones (`Authorization: DPoP` with a `DPoP` proof checked against the method and the request's
+ * path on the resource's origin, RFC 9449 §4.3), puts the token on `req.auth` (where the SDK's transport
+ * looks) and answers refusals with the kit's challenges (`WWW-Authenticate: DPoP … algs=` for DPoP).
+ *
+ *   app.post('/mcp', express.json(), mcpSdkV1BearerAuth(rs), (req, res) => transport.handleRequest(req, res, req.body));
+ */
+export function mcpSdkV1BearerAuth(server: ResourceServer, options: ProtectOptions = {}) {
+  return async (req: ExpressRequest, res: ServerResponse, next: () => void): Promise<void> => {
+    let auth: AccessTokenInfo;
+    try {
+      auth = await server.authenticate({
+        authorization: req.headers.authorization, dpop: req.headers.dpop, method: req.method,
+        // express strips a mount point from req.url; the proof's htu names the whole path.
+        url: req.originalUrl ?? req.url, body: req.body,
+      }, options);
+    } catch (error) {
+      sendChallenge(res, server.challenge(error, options));
+      return;
+    }
+    req.auth = auth;
+    next();
   };
 }

@@ -1,8 +1,8 @@
 // Plugs the kit into the MCP TypeScript SDK v2 (`@modelcontextprotocol/server`): a token verifier for its
-// bearer-auth helpers, and per-tool `scopeChallenge` handlers for `registerTool`. Type-only SDK imports.
+// bearer-auth helpers, a DPoP-capable gate in place of them, and per-tool `scopeChallenge` handlers.
 import type { AuthInfo, OAuthError, OAuthTokenVerifier, ScopeChallengeHandler } from '@modelcontextprotocol/server';
 import { ResourceServerError } from './errors.ts';
-import type { ResourceServer } from './resource-server.ts';
+import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
 import { calledTools, type ToolScopes } from './tool-scopes.ts';
 
@@ -18,6 +18,8 @@ export interface McpServerSdkErrors {
  *   requireBearerAuth({ verifier: mcpServerTokenVerifier(rs, { OAuthError }), resourceMetadataUrl: rs.resourceMetadataUrl })
  *
  * The SDK answers only errors of its own class with a challenge (anything else is a 500), hence the class.
+ * Those helpers read `Authorization: Bearer` only and pass the token alone, so a DPoP-bound token is
+ * refused here (its proof needs the method and the URL): use `mcpServerAuthGate` to accept DPoP.
  */
 export function mcpServerTokenVerifier(server: ResourceServer, sdk: McpServerSdkErrors): OAuthTokenVerifier {
   return {
@@ -31,6 +33,36 @@ export function mcpServerTokenVerifier(server: ResourceServer, sdk: McpServerSdk
         throw new sdk.OAuthError('server_error', 'the authorization server could not be reached');
       }
     },
+  };
+}
+
+/**
+ * In place of the SDK's `requireBearerAuth({ verifier })` web-standard gate (same contract: the verified
+ * `AuthInfo`, or the `Response` to return): accepts `Authorization: Bearer` tokens and DPoP-bound ones
+ * (`Authorization: DPoP` with a `DPoP` proof, checked against `request.method` and the request's path on the
+ * resource's origin, never its Host; RFC 9449 §4.3). Refusals carry the kit's challenges, `WWW-Authenticate:
+ * DPoP … algs=` for DPoP. The SDK's own gate reads `Bearer` only, so it cannot take a DPoP-bound token.
+ *
+ *   const gate = mcpServerAuthGate(rs);
+ *   const auth = await gate(request);
+ *   if (auth instanceof Response) return auth;
+ *   return handler.fetch(request, { authInfo: auth });
+ *
+ * With `toolScopes`, the JSON-RPC body is read from a clone, so the request stays readable for the handler.
+ */
+export function mcpServerAuthGate(server: ResourceServer, options: ProtectOptions = {}): (request: Request) => Promise<AuthInfo | Response> {
+  return async (request) => {
+    const url = new URL(request.url);
+    try {
+      const body = options.toolScopes && request.method === 'POST' ? await request.clone().json().catch(() => undefined) : undefined;
+      return await server.authenticate({
+        authorization: request.headers.get('authorization') ?? undefined, dpop: request.headers.get('dpop') ?? undefined,
+        method: request.method, url: `${url.pathname}${url.search}`, body,
+      }, options);
+    } catch (error) {
+      const answer = server.challenge(error, options);
+      return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
+    }
   };
 }
 

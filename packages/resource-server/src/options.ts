@@ -19,7 +19,7 @@ export interface IntrospectionOptions {
 export interface DpopOptions {
   /** `required`: only DPoP-bound tokens are accepted (and the metadata says so); default `allowed`. */
   mode?: 'allowed' | 'required';
-  /** Accepted proof algorithms (default ES256, EdDSA, RS256, PS256); only asymmetric ones. */
+  /** Accepted proof algorithms (default ES256, EdDSA, Ed25519, PS256, RS256); only asymmetric ones. */
   algorithms?: string[];
   /** How far a proof's `iat` may be from now, in seconds (default 60). */
   maxAgeSeconds?: number;
