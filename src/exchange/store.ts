@@ -97,3 +97,10 @@ export async function listClientIdsBoundTo(db: Queryable, resourceUri: string): 
     `SELECT id FROM oidc_models WHERE model = 'Client' AND payload->>'portcullis_introspects' = $1`, [resourceUri]);
   return rows.map((r) => r.id);
 }
+
+/** The resources one grant covers (oidc-provider's `resources: { uri: "scopes" }`). */
+export async function listGrantResourceUris(db: Queryable, grantId: string): Promise<Array<{ uri: string }>> {
+  const { rows } = await db.query<{ uri: string }>(
+    `SELECT jsonb_object_keys(coalesce(payload->'resources', '{}'::jsonb)) AS uri FROM oidc_models WHERE model = 'Grant' AND id = $1`, [grantId]);
+  return rows;
+}
