@@ -24,13 +24,12 @@ interface GrantDeps {
   };
 }
 
-/** The `act` claim of each exchanged token (RFC 8693 §4.1), read back by exchangedTokenClaims when it is saved. */
-const actors = new WeakMap<object, Record<string, unknown>>();
-
-/** oidc-provider's extraTokenClaims: an exchanged token carries `act`, in its JWT or its introspection answer. */
-export function exchangedTokenClaims(_ctx: unknown, token: object): Record<string, unknown> | undefined {
-  const act = actors.get(token);
-  return act ? { act } : undefined;
+/**
+ * oidc-provider's extraTokenClaims: an exchanged token carries `act` (RFC 8693 §4.1), in its JWT or its
+ * introspection answer. The grant sets it on the token before saving; oidc-provider then stores what this returns.
+ */
+export function exchangedTokenClaims(_ctx: unknown, token: { gty?: string; extra?: Record<string, unknown> }): Record<string, unknown> | undefined {
+  return token.gty === TOKEN_EXCHANGE_GRANT && token.extra?.act ? { act: token.extra.act } : undefined;
 }
 
 const param = (ctx: KoaContextWithOIDC, name: string) => {
@@ -136,7 +135,7 @@ export function registerTokenExchangeGrant(provider: Provider, deps: GrantDeps):
       accountId: subject.accountId, client, grantId, gty: TOKEN_EXCHANGE_GRANT, scope, resourceServer, expiresIn,
     } as never);
     // RFC 8693 §4.1: the MCP server is the actor; an actor before it (a token already exchanged) nests inside.
-    actors.set(token, { sub: client.clientId, ...(subject.act ? { act: subject.act } : {}) });
+    (token as { extra?: Record<string, unknown> }).extra = { act: { sub: client.clientId, ...(subject.act ? { act: subject.act } : {}) } };
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
     await recordAuditEvent(deps.db, {

@@ -97,6 +97,15 @@ describe('token exchange: what the MCP server gets', () => {
     }
   });
 
+  it('an exchanged token exchanged again (B → C) nests the first actor inside act (RFC 8693 §4.1)', async () => {
+    const calendar = await registerOperatorClient(app.db, { kind: 'introspection', name: 'Calendar API', resource: B }, CLI_OPERATOR);
+    await allowExchange(app.db, { from: B, to: C, scopes: ['mail:read'] }, CLI_OPERATOR);
+    const first = await exchange({ subject_token: await personToken() });
+    const second = await exchange({ subject_token: first.body.access_token as string, resource: C }, { clientId: calendar.clientId, clientSecret: calendar.clientSecret! });
+    expect(second.status, second.text).toBe(200);
+    expect(decodeJwt(second.body.access_token as string)).toMatchObject({ aud: C, act: { sub: calendar.clientId, act: { sub: server.clientId } } });
+  });
+
   it('revoking the person\'s grant refuses the exchange (invalid_grant)', async () => {
     const subject = await personToken();
     const ok = await exchange({ subject_token: subject });
