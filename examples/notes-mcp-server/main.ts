@@ -13,8 +13,15 @@ const env = z.object({
   // `required` for a resource registered with `resource add … --dpop required`: bearer tokens are refused.
   MCP_DPOP: z.enum(['allowed', 'required']).default('allowed'),
   MCP_INTROSPECTION_CLIENT_SECRET: z.string().min(1).optional(),
+  // Set all three for the list_events tool: the downstream API's resource URI and this server's own client
+  // (`client add --introspection --resource <this server>`), which exchanges tokens for it (RFC 8693).
+  MCP_DOWNSTREAM_RESOURCE: z.url().optional(),
+  MCP_DOWNSTREAM_CLIENT_ID: z.string().min(1).optional(),
+  MCP_DOWNSTREAM_CLIENT_SECRET: z.string().min(1).optional(),
 }).refine((e) => (e.MCP_INTROSPECTION_CLIENT_ID === undefined) === (e.MCP_INTROSPECTION_CLIENT_SECRET === undefined),
-  'set both MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET, or neither');
+  'set both MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET, or neither')
+  .refine((e) => new Set([e.MCP_DOWNSTREAM_RESOURCE, e.MCP_DOWNSTREAM_CLIENT_ID, e.MCP_DOWNSTREAM_CLIENT_SECRET].map((v) => v === undefined)).size === 1,
+    'set MCP_DOWNSTREAM_RESOURCE, MCP_DOWNSTREAM_CLIENT_ID and MCP_DOWNSTREAM_CLIENT_SECRET together, or none');
 
 const parsed = env.safeParse(process.env);
 if (!parsed.success) {
@@ -25,11 +32,17 @@ const config = parsed.data;
 const introspection = config.MCP_INTROSPECTION_CLIENT_ID && config.MCP_INTROSPECTION_CLIENT_SECRET
   ? { clientId: config.MCP_INTROSPECTION_CLIENT_ID, clientSecret: config.MCP_INTROSPECTION_CLIENT_SECRET }
   : undefined;
+const downstream = config.MCP_DOWNSTREAM_RESOURCE && config.MCP_DOWNSTREAM_CLIENT_ID && config.MCP_DOWNSTREAM_CLIENT_SECRET
+  ? { resource: config.MCP_DOWNSTREAM_RESOURCE, clientId: config.MCP_DOWNSTREAM_CLIENT_ID, clientSecret: config.MCP_DOWNSTREAM_CLIENT_SECRET }
+  : undefined;
 
 try {
-  const server = await startNotesServer({ port: config.MCP_PORT, host: config.MCP_HOST, issuer: config.ISSUER, introspection, dpop: config.MCP_DPOP });
+  const server = await startNotesServer({
+    port: config.MCP_PORT, host: config.MCP_HOST, issuer: config.ISSUER, introspection, dpop: config.MCP_DPOP, ...(downstream ? { downstream } : {}),
+  });
   console.log(`Notes MCP server on ${server.url} (tokens from ${config.ISSUER}, ${introspection ? 'checked by introspection' : 'JWTs verified locally'})`);
   console.log(`Protected resource metadata: ${server.resourceMetadataUrl}`);
+  if (downstream) console.log(`list_events calls ${downstream.resource} with exchanged tokens`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -1,5 +1,5 @@
 // The notes service behind the example MCP server: notes kept in memory per subject (the signed-in
-// person), and the MCP server exposing them as three tools, one per risk class.
+// person), and the MCP server exposing them as three tools, one per risk class (and list_events, downstream).
 import { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
@@ -8,6 +8,8 @@ export const TOOL_SCOPES = {
   list_notes: ['notes:read'],
   add_note: ['notes:write'],
   delete_all_notes: ['notes:delete'],
+  // Registered only with a downstream API configured (server.ts): reading, here and there.
+  list_events: ['notes:read'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -50,7 +52,10 @@ const text = (value: string) => ({ content: [{ type: 'text' as const, text: valu
  * One MCP server instance for one request, bound to the subject of the token that made it. The tools
  * do not check scopes themselves: the HTTP layer did, before the request reached them (server.ts).
  */
-export function createNotesMcpServer(store: NotesStore, subject: string): McpServer {
+/** The downstream call list_events makes, bound to this request's token (server.ts: token exchange, then GET). */
+export type ListEvents = () => Promise<{ ok: true; events: string[]; actor: string | null } | { ok: false; error: string }>;
+
+export function createNotesMcpServer(store: NotesStore, subject: string, downstream?: { listEvents: ListEvents }): McpServer {
   const server = new McpServer({ name: 'portcullis-notes-example', version: '1.0.0' });
 
   server.registerTool('list_notes', {
@@ -77,6 +82,19 @@ export function createNotesMcpServer(store: NotesStore, subject: string): McpSer
     inputSchema: z.object({ confirm: z.literal(true).describe('must be true: deletion cannot be undone') }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   }, () => text(`Deleted ${store.deleteAll(subject)} notes.`));
+
+  if (downstream) {
+    server.registerTool('list_events', {
+      title: 'List calendar events',
+      description: 'Lists your events from the calendar API, which this server calls for you with a token of its own.',
+      inputSchema: z.object({}),
+      annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
+    }, async () => {
+      const answer = await downstream.listEvents();
+      if (!answer.ok) return { ...text(`The calendar could not be reached: ${answer.error}`), isError: true };
+      return { ...text(answer.events.length ? answer.events.join('\n') : 'You have no events.'), structuredContent: { events: answer.events, actor: answer.actor } };
+    });
+  }
 
   return server;
 }

@@ -4,9 +4,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
-import { createResourceServer, createToolScopes, type IntrospectionOptions } from '@portcullis/resource-server';
+import { createResourceServer, createToolScopes, exchangeToken, TokenExchangeError, type IntrospectionOptions } from '@portcullis/resource-server';
 import { nodeBearerAuth, nodeProtectedResourceMetadata, type NodeRequest } from '@portcullis/resource-server/node';
-import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, SINGLE_USE_SCOPES, TOOL_SCOPES } from './notes.ts';
+import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, SINGLE_USE_SCOPES, TOOL_SCOPES, type ListEvents } from './notes.ts';
 
 export interface NotesServerOptions {
   /** Port to listen on; 0 picks a free one (tests). */
@@ -21,6 +21,11 @@ export interface NotesServerOptions {
   introspection?: IntrospectionOptions;
   /** `required`: accept only DPoP-bound tokens (register the resource with `--dpop required` too). Default `allowed`. */
   dpop?: 'allowed' | 'required';
+  /**
+   * A downstream API to call for the person (list_events): its resource URI and this server's own client
+   * (`client add --introspection --resource <this server>`), which exchanges the received token (RFC 8693).
+   */
+  downstream?: { resource: string; clientId: string; clientSecret: string };
   /** How to reach the authorization server (default: the global fetch); tests route the issuer in process. */
   fetch?: typeof fetch;
   /**
@@ -74,9 +79,34 @@ const notFound = (res: ServerResponse) => {
   res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }));
 };
 
+/**
+ * list_events' downstream call: never the received token itself (MCP forbids token passthrough), but one
+ * exchanged for the calendar API's audience, with `act` naming this server (kit: exchangeToken).
+ */
+function listEventsWith(options: NotesServerOptions, receivedToken: string): ListEvents {
+  const downstream = options.downstream!;
+  return async () => {
+    let token: string;
+    try {
+      ({ accessToken: token } = await exchangeToken({
+        issuer: options.issuer, clientId: downstream.clientId, clientSecret: downstream.clientSecret,
+        subjectToken: receivedToken, resource: downstream.resource, ...(options.fetch ? { fetch: options.fetch } : {}),
+      }));
+    } catch (error) {
+      if (error instanceof TokenExchangeError) return { ok: false, error: `token exchange refused (${error.code})` };
+      throw error;
+    }
+    const response = await fetch(`${downstream.resource.replace(/\/+$/, '')}/events`, { headers: { authorization: `Bearer ${token}` } });
+    if (response.status !== 200) return { ok: false, error: `HTTP ${response.status}` };
+    const body = await response.json() as { events: string[]; actor: string | null };
+    return { ok: true, events: body.events, actor: body.actor };
+  };
+}
+
 export async function startNotesServer(options: NotesServerOptions): Promise<NotesServer> {
   const store = new NotesStore();
-  const mcp = toNodeHandler(createMcpHandler(({ authInfo }) => createNotesMcpServer(store, subjectOf(authInfo))));
+  const mcp = toNodeHandler(createMcpHandler(({ authInfo }) => createNotesMcpServer(store, subjectOf(authInfo),
+    options.downstream && authInfo ? { listEvents: listEventsWith(options, authInfo.token) } : undefined)));
   // The request handler needs the resource URI, which needs the port: it is filled in once listening.
   let handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => notFound(res);
   const http = createServer((req, res) => {

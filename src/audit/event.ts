@@ -9,7 +9,7 @@ export type AuditEventType =
   | 'client.registered' | 'client.changed' | 'client.metadata_document_changed'
   | 'client.disabled' | 'client.enabled' | 'client.deleted'
   | 'resource.registered' | 'resource.changed' | 'resource.disabled' | 'resource.enabled' | 'resource.deleted'
-  | 'exchange.allowed' | 'exchange.denied'
+  | 'exchange.allowed' | 'exchange.denied' | 'exchange.withdrawn' | 'token.exchanged' | 'token.exchange_refused'
   | 'account.created' | 'account.disabled' | 'account.enabled' | 'account.password_reset'
   | 'keys.rotated' | 'keys.retired'
   | 'admin_token.created' | 'admin_token.revoked' | 'admin.action'

@@ -31,7 +31,8 @@ const clientAdd: CommandSpec = {
   name: 'client add',
   usage: '--name N --redirect-uri U [--redirect-uri U2 …] [--confidential] | --name N --introspection --resource URI',
   summary: 'register a client (public, PKCE only; or --confidential with a client secret); --introspection: '
-    + 'a secret and no redirect URIs or grants, for the MCP server at --resource to check its own opaque tokens at the introspection endpoint',
+    + 'a secret and no redirect URIs, for the MCP server at --resource to check its own opaque tokens at the introspection endpoint '
+    + 'and exchange them for downstream tokens along the chains `resource allow-exchange` allows (RFC 8693)',
   options: {
     name: { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },

@@ -1,5 +1,6 @@
 // The registered clients' one wire form, for the CLI's --json and the admin API alike: snake_case names
 // (RFC 7591's where it has one), ISO dates, null for none. Never a secret digest; a new secret only once.
+import { TOKEN_EXCHANGE_GRANT } from '../exchange/schema.ts';
 import type { ClientOverview } from './overview.ts';
 import type { ClientDeletion, ClientStatusChange, RegisteredClient } from './service.ts';
 
@@ -7,14 +8,14 @@ const iso = (date: Date | undefined) => date?.toISOString() ?? null;
 
 const authMethodOf = (kind: RegisteredClient['kind']) => (kind === 'public' ? 'none' : 'client_secret_basic');
 
-/** A client just registered, with its secret (the one time it is shown); an introspection client has no grant types. */
+/** A client just registered, with its secret (the one time it is shown); an introspection client has only the token exchange (RFC 8693). */
 export const registeredClientJson = (client: RegisteredClient) => ({
   client_id: client.clientId,
   ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
   client_name: client.name,
   redirect_uris: client.redirectUris,
   token_endpoint_auth_method: authMethodOf(client.kind),
-  ...(client.kind === 'introspection' ? { grant_types: [] } : {}),
+  ...(client.kind === 'introspection' ? { grant_types: [TOKEN_EXCHANGE_GRANT] } : {}),
 });
 
 /** A client in a listing: where its identity comes from, its status, when first seen and last used, its grants and replays. */

@@ -1,5 +1,6 @@
 // SQL for OAuth clients. They live in `oidc_models` as model 'Client' with oidc-provider's own
 // (snake_case) metadata as payload, because that is where oidc-provider's adapter looks them up.
+import { TOKEN_EXCHANGE_GRANT } from '../exchange/schema.ts';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
 import { digestClientSecret, generateClientSecret } from './secret.ts';
@@ -55,7 +56,9 @@ export async function addIntrospectionClient(
     client_id: clientId,
     client_name: name,
     redirect_uris: [],
-    grant_types: [],
+    // The MCP server's own identity: it may exchange the tokens it receives for downstream ones, along
+    // the chains the operator allowed (RFC 8693, src/exchange/grant.ts); it is issued nothing else.
+    grant_types: [TOKEN_EXCHANGE_GRANT],
     response_types: [],
     token_endpoint_auth_method: 'client_secret_basic',
     client_id_issued_at: Math.floor(Date.now() / 1000),

@@ -51,7 +51,9 @@ const selectGrants = `
             AND a.details->>'grant_type' = 'refresh_token') AS last_refreshed_at
   FROM oidc_models g
   LEFT JOIN oidc_models c ON c.model = 'Client' AND c.id = g.payload->>'clientId'
-  WHERE g.model = 'Grant' AND g.payload->>'accountId' = $1 AND (g.expires_at IS NULL OR g.expires_at > now())`;
+  WHERE g.model = 'Grant' AND g.payload->>'accountId' = $1 AND (g.expires_at IS NULL OR g.expires_at > now())
+    -- An exchanged token's own Grant is filed under the person's (src/exchange/store.ts): shown with that one.
+    AND g.grant_id IS NULL`;
 
 /** The account's live grants, most recently granted first. */
 export async function listGrantsForAccount(db: Queryable, accountId: string): Promise<GrantSummary[]> {

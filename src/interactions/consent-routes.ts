@@ -8,6 +8,7 @@ import { AppError } from '../errors.ts';
 import { renderView } from '../views.ts';
 import { buildConsentOffer, describeConsent } from '../consent/offer.ts';
 import { answerConsent } from '../consent/service.ts';
+import { downstreamServicesOf } from '../exchange/downstream.ts';
 import { requestFacts } from '../http/request-facts.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -17,7 +18,9 @@ export interface ConsentDeps { provider: Provider; db: Db }
 export async function renderConsentPage(ctx: Koa.Context, { provider, db }: ConsentDeps, details: InteractionDetails) {
   const client = await provider.Client.find(String(details.params.client_id));
   const offer = await buildConsentOffer(db, provider, details);
-  ctx.body = await renderView('consent', { uid: details.uid, ...(await describeConsent(offer, details, client)) });
+  // Token exchange (issue 13 §3): the downstream services this resource calls for the person.
+  const downstream = offer.resource ? await downstreamServicesOf(db, offer.resource.uri) : [];
+  ctx.body = await renderView('consent', { uid: details.uid, ...(await describeConsent(offer, details, client)), downstream });
 }
 
 export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {

@@ -29,14 +29,30 @@ async function answerForJwt(ctx: KoaContextWithOIDC, token: string, keys: Return
   return { ...payload, active: true, token_type: typeof cnf?.jkt === 'string' ? 'DPoP' : 'Bearer' };
 }
 
+/** The keys we publish at /jwks (private members dropped) and their algorithms: what checks our own JWTs. */
+export function publishedKeySet(jwks: readonly JWK[]) {
+  const publicKeys = jwks.map((jwk) => Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK);
+  const keys = createLocalJWKSet({ keys: publicKeys });
+  const algorithms = [...new Set(publicKeys.map((jwk) => jwk.alg).filter((alg): alg is string => typeof alg === 'string'))];
+  return { keys, algorithms };
+}
+
+/** One of our JWT access tokens verified exactly as answerForJwt checks it (RFC 9068 §4); undefined when it is not. */
+export async function verifyOwnAccessTokenJwt(token: string, issuer: string, keySet: ReturnType<typeof publishedKeySet>) {
+  try {
+    return (await jwtVerify(token, keySet.keys, { issuer, typ: 'at+jwt', algorithms: keySet.algorithms, requiredClaims: ['exp'] })).payload;
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Runs around oidc-provider's introspection route (provider.use): it reads what the route decided
  * (the authenticated client, the params) and completes or replaces the answer.
  */
 export function completeIntrospection(jwks: readonly JWK[]): Parameters<Provider['use']>[0] {
-  const publicKeys = jwks.map((jwk) => Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK);
-  const keys = createLocalJWKSet({ keys: publicKeys });
-  const algorithms = [...new Set(publicKeys.map((jwk) => jwk.alg).filter((alg): alg is string => typeof alg === 'string'))];
+  const { keys, algorithms } = publishedKeySet(jwks);
 
   return async (ctx, next) => {
     await next();

@@ -1,6 +1,7 @@
 // The one oidc-provider instance: every option we rely on is set here explicitly, with its reason.
 // Behaviour is extended only through oidc-provider's documented configuration and hooks.
 import { ID_JAG_GRANT_PROFILE, registerIdJagGrant } from '../id-jag/grant.ts';
+import { exchangedTokenClaims, registerTokenExchangeGrant } from '../exchange/grant.ts';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config.ts';
@@ -20,7 +21,7 @@ import { renderLoggedOutPage, renderLogoutPage } from './logout-pages.ts';
 import { subscribeAuditEvents } from './audit-events.ts';
 import { subscribeFailureEvents } from './failure-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
-import { completeIntrospection } from './introspection-endpoint.ts';
+import { completeIntrospection, publishedKeySet, verifyOwnAccessTokenJwt } from './introspection-endpoint.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
@@ -165,10 +166,11 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       return client.grantTypeAllowed('refresh_token');
     },
     // Every access token, whatever grant issued it: none for a DPoP-required resource leaves unbound.
+    // RFC 8693 §4.1: a token issued by token exchange names its actor, the MCP server (src/exchange/grant.ts).
     async extraTokenClaims(ctx, token) {
       const audience = (token as { resourceServer?: { audience?: unknown } }).resourceServer?.audience;
       if (typeof audience === 'string') await refuseUnboundAccessToken(db, ctx, await resources.find(audience), token as never);
-      return undefined;
+      return exchangedTokenClaims(ctx, token as never);
     },
     loadExistingGrant: createLoadExistingGrant(resources) as never,
     expiresWithSession: () => false,
@@ -233,6 +235,12 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     getResourceServerInfo: resources.getResourceServerInfo,
     irreversibleScopes: (ctx, uri) => scopesWithRisk(resources.resolvedFor(ctx, uri), 'irreversible'),
   } });
+  // RFC 8693 token exchange for an MCP server's downstream calls (src/exchange/grant.ts).
+  const ownKeys = publishedKeySet(jwks);
+  registerTokenExchangeGrant(provider, {
+    db, boundResourceKey: INTROSPECTS_METADATA, resources,
+    verifyJwt: (token) => verifyOwnAccessTokenJwt(token, config.issuer, ownKeys),
+  });
   subscribeAuditEvents(provider, db);
   subscribeFailureEvents(provider, db);
   rememberAuthorizationErrors(provider);

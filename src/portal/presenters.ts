@@ -6,7 +6,7 @@ import { formatTime } from '../views.ts';
 
 /** The audit events a person sees about themselves (token issuance is usage, shown per grant instead). */
 export const SECURITY_EVENT_TYPES = [
-  'login.succeeded', 'consent.granted', 'consent.denied', 'grant.revoked',
+  'login.succeeded', 'consent.granted', 'consent.denied', 'grant.revoked', 'exchange.withdrawn',
   'refresh_token.replay_detected', 'authorization_code.replay_detected',
 ] as const;
 
@@ -53,6 +53,8 @@ export function describeSecurityEvent(event: SecurityEvent): { sentence: string;
       if (by === 'account') return { sentence: `You revoked the access of ${clientOf(event)}`, alarming: false };
       return { sentence: `${clientOf(event)} gave up its access`, alarming: false };
     }
+    case 'exchange.withdrawn':
+      return { sentence: `You stopped ${event.details.from ?? 'a server'} from calling ${event.resource ?? 'a service'} for ${clientOf(event)}`, alarming: false };
     case 'refresh_token.replay_detected':
       return {
         sentence: `An old refresh token of ${clientOf(event)} was used again, a sign it may have been copied: its access was revoked`,
@@ -72,8 +74,8 @@ export function presentSecurityEvent(event: SecurityEvent) {
 type PresentedGrant = ReturnType<typeof presentGrant>;
 
 /** Grants grouped by client, in the order of each client's latest grant: one card per application. */
-export function groupGrantsByClient(grants: PresentedGrant[]) {
-  const groups = new Map<string, { clientId: string; clientName: string; clientGone: boolean; identity: { label: string; unverified: boolean }; grants: PresentedGrant[] }>();
+export function groupGrantsByClient<G extends PresentedGrant>(grants: G[]) {
+  const groups = new Map<string, { clientId: string; clientName: string; clientGone: boolean; identity: { label: string; unverified: boolean }; grants: G[] }>();
   for (const grant of grants) {
     const group = groups.get(grant.clientId)
       ?? { clientId: grant.clientId, clientName: grant.clientName, clientGone: grant.clientGone, identity: grant.identity, grants: [] };

@@ -10,6 +10,7 @@ import {
   accountAccessOverview, clientRevocationInput, grantRevocationInput, revokeClientGrantsOfAccount, revokeGrantOfAccount,
 } from '../grants/service.ts';
 import { requestFacts } from '../http/request-facts.ts';
+import { downstreamServicesOfGrants, withdrawDownstreamService } from '../exchange/downstream.ts';
 import { submitSignInForm } from '../http/sign-in-form.ts';
 import { renderView } from '../views.ts';
 import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
@@ -22,6 +23,7 @@ export interface PortalDeps { provider: Provider; db: Db; mountPath: string; log
 const STATUS_MESSAGES: Record<string, string> = {
   'grant-revoked': 'Access revoked. The application can no longer get new tokens; an access token it already holds stops working when it expires, within minutes.',
   'client-revoked': 'Every access you gave that application is revoked. Access tokens it already holds stop working when they expire, within minutes.',
+  'downstream-withdrawn': 'That service will no longer be called for you under this access; tokens already given for it stop working now.',
   'signed-out': 'You are signed out in this browser.',
   'signed-out-everywhere': 'You are signed out in every browser. Applications you connected keep their access until you revoke it.',
   'signed-in': 'You are signed in.',
@@ -54,9 +56,10 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
       return;
     }
     const { grants, events } = await accountAccessOverview(db, account.id, SECURITY_EVENT_TYPES, 20);
+    const downstream = await downstreamServicesOfGrants(db, grants);
     ctx.body = await renderView('account', {
       email: account.email,
-      clients: groupGrantsByClient(grants.map(presentGrant)),
+      clients: groupGrantsByClient(grants.map((grant) => ({ ...presentGrant(grant), downstream: downstream.get(grant.grantId) ?? [] }))),
       events: events.map(presentSecurityEvent),
       status: statusMessage(ctx),
     });
@@ -84,6 +87,14 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
       throw new AppError('not_found', 'There is no such access on your account. It may have been revoked already.');
     }
     seeOther(ctx, 'grant-revoked');
+  });
+
+  // Token exchange (issue 13 §3): one downstream service withdrawn from one grant.
+  router.post('/account/grants/downstream/revoke', noStore, async (ctx) => {
+    const account = await requireAccount(ctx);
+    if (!account) return;
+    await withdrawDownstreamService(db, account.id, ctx.request.body ?? {}, requestFacts(ctx));
+    seeOther(ctx, 'downstream-withdrawn');
   });
 
   router.post('/account/clients/revoke', noStore, async (ctx) => {

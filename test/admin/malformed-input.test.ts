@@ -47,7 +47,7 @@ it('no malformed body sent by an authenticated admin or person makes a route ans
 
   const person = app.browser();
   expect((await signInToPortal(person, app.user.email)).status).toBe(303);
-  for (const path of ['/account/grants/revoke', '/account/clients/revoke', '/account/login', '/account/sessions/revoke', '/account/logout']) {
+  for (const path of ['/account/grants/revoke', '/account/grants/downstream/revoke', '/account/clients/revoke', '/account/login', '/account/sessions/revoke', '/account/logout']) {
     const portalForms: Record<string, string>[] = [{}, { grant_id: 'x'.repeat(5000), client_id: '%ff' }, { email: 'a', password: 'p'.repeat(5000) }];
     for (const fields of portalForms) {
       const response = await postAccountForm(person, path, fields);

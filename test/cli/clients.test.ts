@@ -1,5 +1,6 @@
 // `client add` / `client list` through the real CLI: public and confidential clients, the secret shown
 // exactly once and stored only as its sha256: digest, and redirect URI rules as usage errors.
+import { TOKEN_EXCHANGE_GRANT } from '../../src/exchange/schema.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { findClientById, listClients } from '../../src/clients/store.ts';
@@ -110,17 +111,17 @@ describe('client add --introspection', () => {
     expect(registered.code, registered.stderr).toBe(0);
   });
 
-  it('registers a confidential client bound to one resource, with no redirect URIs and no grants, secret shown once', async () => {
+  it('registers a confidential client bound to one resource, with no redirect URIs and only the token-exchange grant, secret shown once', async () => {
     const result = await sandbox.cli(['client', 'add', '--name', 'Notes MCP server', '--introspection', '--resource', RESOURCE, '--json']);
     expect(result.code, result.stderr).toBe(0);
     const output = parseJsonOutput(result);
     expect(output).toEqual({
       client_id: expect.any(String), client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), client_name: 'Notes MCP server',
-      redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', grant_types: [],
+      redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', grant_types: [TOKEN_EXCHANGE_GRANT],
     });
     const { payload } = await sandbox.withDb((db) => storedPayload(db, String(output.client_id)));
     expect(payload).toEqual({
-      client_id: output.client_id, client_name: 'Notes MCP server', redirect_uris: [], grant_types: [], response_types: [],
+      client_id: output.client_id, client_name: 'Notes MCP server', redirect_uris: [], grant_types: [TOKEN_EXCHANGE_GRANT], response_types: [],
       token_endpoint_auth_method: 'client_secret_basic', client_id_issued_at: expect.any(Number), portcullis_source: 'operator',
       portcullis_introspects: RESOURCE, client_secret: digestClientSecret(String(output.client_secret)),
     });

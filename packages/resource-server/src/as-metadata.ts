@@ -6,6 +6,7 @@ export interface AuthorizationServerMetadata {
   issuer: string;
   jwks_uri?: string;
   introspection_endpoint?: string;
+  token_endpoint?: string;
 }
 
 // After a failed discovery, requests within this window get the same 503 instead of a new fetch each:
@@ -42,6 +43,7 @@ async function fetchCandidate(fetchImpl: typeof fetch, url: string, issuer: stri
     issuer,
     ...(typeof metadata.jwks_uri === 'string' && { jwks_uri: metadata.jwks_uri }),
     ...(typeof metadata.introspection_endpoint === 'string' && { introspection_endpoint: metadata.introspection_endpoint }),
+    ...(typeof metadata.token_endpoint === 'string' && { token_endpoint: metadata.token_endpoint }),
   };
 }
 

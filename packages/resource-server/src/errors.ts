@@ -59,3 +59,41 @@ export const invalidToken = (message: string, cause?: unknown) => new ResourceSe
 
 export const unavailable = (message: string, cause?: unknown) =>
   new ResourceServerError('temporarily_unavailable', message, { cause });
+
+/**
+ * Why `exchangeToken()` got no token (RFC 8693 §2.2.2, RFC 6749 §5.2: the authorization server's own
+ * `error`, or one of ours):
+ * - `invalid_grant`: the token given is not valid, not for this server, or its grant was revoked (or the
+ *   person withdrew this downstream service): do not retry with it.
+ * - `invalid_target`: the operator allows no exchange from this server to that resource.
+ * - `invalid_scope`: a scope beyond what the chain allows.
+ * - `unauthorized_client`, `invalid_client`: this server's credentials are wrong or not an MCP server's.
+ * - `invalid_request`: a parameter the authorization server refused.
+ * - `temporarily_unavailable`: the authorization server could not be reached or answered 5xx: retry later.
+ * - `invalid_response`: it answered 200 with something that is not a token response.
+ */
+export type TokenExchangeErrorCode =
+  | 'invalid_grant' | 'invalid_target' | 'invalid_scope' | 'unauthorized_client' | 'invalid_client'
+  | 'invalid_request' | 'temporarily_unavailable' | 'invalid_response';
+
+const EXCHANGE_CODES = new Set<string>(['invalid_grant', 'invalid_target', 'invalid_scope', 'unauthorized_client', 'invalid_client', 'invalid_request', 'temporarily_unavailable']);
+
+/** A refused or failed token exchange: `code` to switch on, `description` from the authorization server. */
+export class TokenExchangeError extends Error {
+  override name = 'TokenExchangeError';
+  readonly code: TokenExchangeErrorCode;
+  /** The authorization server's HTTP status, when it answered. */
+  readonly status: number | undefined;
+
+  constructor(code: TokenExchangeErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+  }
+
+  /** From an OAuth error body; an unknown `error` value becomes invalid_request (it was still a refusal). */
+  static fromOAuthError(error: unknown, description: unknown, status: number): TokenExchangeError {
+    const code = typeof error === 'string' && EXCHANGE_CODES.has(error) ? error as TokenExchangeErrorCode : 'invalid_request';
+    return new TokenExchangeError(code, typeof description === 'string' ? description : `token exchange refused: ${String(error)}`, { status });
+  }
+}

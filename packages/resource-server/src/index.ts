@@ -25,3 +25,7 @@ export { verifyDpopProof, normalizeHtu, DEFAULT_DPOP_ALGORITHMS } from './dpop-p
 export type { DpopProofCheck } from './dpop-proof.ts';
 export { createMemoryDpopReplayStore } from './dpop-replay.ts';
 export type { DpopReplayStore } from './dpop-replay.ts';
+export { exchangeToken, TOKEN_EXCHANGE_GRANT_TYPE } from './exchange-token.ts';
+export type { ExchangeTokenOptions, ExchangedToken } from './exchange-token.ts';
+export { TokenExchangeError } from './errors.ts';
+export type { TokenExchangeErrorCode } from './errors.ts';
