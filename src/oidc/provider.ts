@@ -11,6 +11,8 @@ import { requestCache } from '../request/adapter-cache.ts';
 import { clientSecretMatches } from '../clients/secret.ts';
 import { alignTokenRequestResource, createResourceDirectory, scopesWithRisk } from './resource-servers.ts';
 import { withDefaultScopes } from './default-scopes.ts';
+import { withMachineClientBinding } from './machine-client-policy.ts';
+import { CLIENT_ASSERTION_ALGS } from '../clients/machine-schema.ts';
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
@@ -59,6 +61,10 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   const resources = createResourceDirectory(db, config.signingAlg, config.resourceCacheSeconds);
   const secure = config.issuer.startsWith('https://');
   const irreversible = createIrreversibleScopeRules(resources);
+  // Machine clients (client_credentials, src/oidc/machine-client-policy.ts) in front of the default-scope step.
+  const resourceLookup = withMachineClientBinding(db, resources, {
+    getResourceServerInfo: withDefaultScopes(resources), defaultResource: resources.defaultResource as never,
+  });
   // Client ID Metadata Documents (MCP 2025-11-25): an https client_id is answered by our adapter from a
   // database-shared cache and an SSRF-safe fetch (src/cimd/). oidc-provider's experimental
   // `features.clientIdMetadataDocument` stays off: its cache is per process and it has no domain
@@ -117,7 +123,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'ES256',
     },
-    // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri).
+    // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri), and for
+    // machine clients with keys (recommended by SEP-1046); client_secret_basic/post for those with a secret.
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     discovery: { client_id_metadata_document_supported: true },
     extraClientMetadata: { properties: ['portcullis_source', INTROSPECTS_METADATA], validator: refusingSelfRegisteredBinding(
@@ -136,11 +143,15 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       // RFC 7592 read and delete with the registration access token; update is refused in
       // src/http/registration-gate.ts, so the token never rotates (rotation happens only on update).
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+      // OAuth 2.1 §4.2 for machine clients (MCP ext-auth SEP-1046): only operator-registered ones carry the
+      // grant type (self-registration asking for it is refused in registration-policy.ts), each bound to
+      // one resource and its allowed scopes (machine-client-policy.ts); no person, so no refresh token.
+      clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // The lookup, then the default-scope rule (default-scopes.ts) as a step of its own.
-        getResourceServerInfo: withDefaultScopes(resources) as never,
-        defaultResource: resources.defaultResource as never,
+        getResourceServerInfo: resourceLookup.getResourceServerInfo as never,
+        defaultResource: resourceLookup.defaultResource as never,
         // A token request that omits `resource` gets the one the code or refresh token was issued for.
         useGrantedResource: () => true,
       },
@@ -164,6 +175,9 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       // Each resource's own lifetime (resources table, capped at an hour); the default otherwise.
       // A token carrying an irreversible scope lives five minutes at most (irreversible-scopes.ts).
       AccessToken: (ctx, token) => irreversible.capAccessTokenTtl(ctx, token,
+        token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds),
+      // A machine client's token: its resource's lifetime too, and the same cap for an irreversible scope.
+      ClientCredentials: (ctx, token) => irreversible.capAccessTokenTtl(ctx, token,
         token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds),
       AuthorizationCode: config.authorizationCodeTtlSeconds,
       IdToken: 3600,
@@ -190,6 +204,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       authorizationSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
       idTokenSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
       introspectionSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
+      // private_key_jwt assertions (RFC 7523 §2.2): asymmetric only; without client_secret_jwt, HS256 would mean nothing.
+      clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS],
     },
   };
 
