@@ -9,7 +9,7 @@ import { UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 import { readJwksFile } from './jwks-file.ts';
 
-const MACHINE_ONLY = ['scope', 'jwks', 'jwks-uri', 'secret-method'] as const;
+const MACHINE_ONLY = ['scope', 'jwks', 'jwks-uri'] as const;
 
 /** `--machine`: client_credentials for one resource (SEP-1046); keys from --jwks FILE or --jwks-uri, else a secret. */
 async function machineRegistrationOf(args: ParsedArgs, command: string, name: string): Promise<RegisterClientInput> {
@@ -24,14 +24,9 @@ async function machineRegistrationOf(args: ParsedArgs, command: string, name: st
   const jwksFile = args.string('jwks');
   const jwksUri = args.string('jwks-uri');
   if (jwksFile !== undefined && jwksUri !== undefined) throw new UsageError(`${command}: give --jwks FILE or --jwks-uri URL, not both`);
-  const secretMethod = args.string('secret-method');
-  if (secretMethod !== undefined && (jwksFile !== undefined || jwksUri !== undefined)) {
-    throw new UsageError(`${command}: --secret-method is for a client without keys; with --jwks or --jwks-uri it uses private_key_jwt`);
-  }
   return {
     kind: 'machine', name, resource, scopes, allowIrreversible: args.flag('allow-irreversible'),
     jwks: jwksFile === undefined ? undefined : await readJwksFile(jwksFile), jwksUri,
-    secretAuthMethod: secretMethod as 'client_secret_basic' | 'client_secret_post' | undefined,
   };
 }
 
@@ -63,7 +58,7 @@ const clientType = (c: Client & { machine?: unknown }) => (c.machine ? 'machine'
 const clientAdd: CommandSpec = {
   name: 'client add',
   usage: '--name N --redirect-uri U [--redirect-uri U2 …] [--confidential] | --name N --introspection --resource URI'
-    + ' | --name N --machine --resource URI --scope S [--scope S2 …] [--jwks-uri URL | --jwks FILE | --secret-method client_secret_post] [--allow-irreversible]',
+    + ' | --name N --machine --resource URI --scope S [--scope S2 …] [--jwks-uri URL | --jwks FILE] [--allow-irreversible]',
   summary: 'register a client (public, PKCE only; or --confidential with a client secret); --introspection: '
     + 'a secret and no redirect URIs or grants, for the MCP server at --resource to check its own opaque tokens at the introspection endpoint; '
     + '--machine: a client acting as itself (client_credentials) for --resource with at most the --scope values, '
@@ -78,7 +73,6 @@ const clientAdd: CommandSpec = {
     scope: { type: 'string', multiple: true },
     jwks: { type: 'string' },
     'jwks-uri': { type: 'string' },
-    'secret-method': { type: 'string' },
     'allow-irreversible': { type: 'boolean' },
   },
   async run({ db }, args) {

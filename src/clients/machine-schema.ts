@@ -11,9 +11,12 @@ import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
  */
 export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'] as const;
 
-/** How a machine client without keys presents its secret: RFC 6749 §2.3.1 Basic (default) or in the form body. */
-export const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
-export type MachineAuthMethod = (typeof SECRET_AUTH_METHODS)[number] | 'private_key_jwt';
+/**
+ * A machine client with keys signs assertions (private_key_jwt); one without is registered as
+ * client_secret_basic, and oidc-provider takes its secret in the Basic header or in the form body
+ * (client_secret_post, the extension's example) alike.
+ */
+export type MachineAuthMethod = 'client_secret_basic' | 'private_key_jwt';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const BASE64URL = /^[A-Za-z0-9_-]{1,2048}$/;
@@ -67,13 +70,10 @@ export const newMachineClientSchema = z.object({
   allowIrreversible: z.boolean().default(false),
   jwksUri: jwksUriSchema.optional(),
   jwks: z.unknown().superRefine((value, ctx) => {
-    const reason = value === undefined ? undefined : hostileValueReason(value);
+    const reason = hostileValueReason(value);
     if (reason) ctx.addIssue({ code: 'custom', message: `the JWKS ${reason}` });
-  }).pipe(machineJwksSchema.optional()),
-  /** Only without keys: how the secret is presented (default client_secret_basic). */
-  secretAuthMethod: z.enum(SECRET_AUTH_METHODS).optional(),
-}).refine((input) => !(input.jwks && input.jwksUri), 'give at most one of a JWKS URL and a JWKS document')
-  .refine((input) => !(input.secretAuthMethod && (input.jwks || input.jwksUri)), 'a client with keys uses private_key_jwt; a secret method is only for a client without keys');
+  }).pipe(machineJwksSchema).optional(),
+}).refine((input) => !(input.jwks && input.jwksUri), 'give at most one of a JWKS URL and a JWKS document');
 export type NewMachineClient = z.input<typeof newMachineClientSchema>;
 export type ParsedMachineClient = z.output<typeof newMachineClientSchema>;
 

@@ -13,7 +13,7 @@ export async function insertMachineClient(
 ): Promise<{ clientId: string; clientSecret?: string; authMethod: MachineAuthMethod }> {
   const clientId = randomUUID();
   const keyed = client.jwks !== undefined || client.jwksUri !== undefined;
-  const authMethod: MachineAuthMethod = keyed ? 'private_key_jwt' : client.secretAuthMethod ?? 'client_secret_basic';
+  const authMethod: MachineAuthMethod = keyed ? 'private_key_jwt' : 'client_secret_basic';
   const clientSecret = keyed ? undefined : generateClientSecret();
   const payload = {
     client_id: clientId,

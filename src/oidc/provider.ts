@@ -22,6 +22,7 @@ import { subscribeAuditEvents } from './audit-events.ts';
 import { subscribeFailureEvents } from './failure-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
 import { completeIntrospection } from './introspection-endpoint.ts';
+import { answerUnauthorizedClient } from './grant-type-refusal.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
@@ -214,6 +215,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   traceProviderSteps(provider);
   // RFC 7662 for JWT access tokens too, and only for authenticated clients (introspection-endpoint.ts).
   provider.use(completeIntrospection(jwks));
+  // A client asking for a grant type it was not registered with: unauthorized_client (grant-type-refusal.ts).
+  provider.use(answerUnauthorizedClient());
   rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
   provider.maxIpsCount = config.trustProxyHops;
