@@ -12,9 +12,6 @@ type DefaultResource = (ctx: KoaContextWithOIDC, client: { clientId: string }, o
 
 const isMachineTokenRequest = (ctx: KoaContextWithOIDC) => ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === CLIENT_CREDENTIALS_GRANT;
 
-// Looked up once per request: the default-resource step and the lookup both need it.
-const bindings = new WeakMap<object, Promise<MachineBinding | undefined>>();
-
 /**
  * oidc-provider's defaultResource and getResourceServerInfo with the machine-client rules in front. Only
  * operator-registered machine clients have the grant type at all (oidc-provider answers unauthorized_client
@@ -25,13 +22,9 @@ const bindings = new WeakMap<object, Promise<MachineBinding | undefined>>();
 export function withMachineClientBinding(
   db: Db, resources: Pick<ResourceDirectory, 'resolvedFor'>, inner: { getResourceServerInfo: GetResourceServerInfo; defaultResource: DefaultResource },
 ): { getResourceServerInfo: GetResourceServerInfo; defaultResource: DefaultResource } {
-  const bindingFor = async (ctx: KoaContextWithOIDC, clientId: string | undefined): Promise<MachineBinding> => {
-    let found = bindings.get(ctx);
-    if (!found) {
-      found = clientId ? findMachineBinding(db, clientId) : Promise.resolve(undefined);
-      bindings.set(ctx, found);
-    }
-    const binding = await found;
+  // One query; a second only when `resource` was omitted (the default step asks first).
+  const bindingFor = async (clientId: string | undefined): Promise<MachineBinding> => {
+    const binding = clientId ? await findMachineBinding(db, clientId) : undefined;
     // Its resource was deleted (the binding cascades away): there is no audience left to name.
     if (!binding) throw new errors.InvalidTarget('this client is bound to no registered resource');
     return binding;
@@ -39,12 +32,12 @@ export function withMachineClientBinding(
 
   async function defaultResource(ctx: KoaContextWithOIDC, client: { clientId: string }, oneOf?: string[]) {
     if (!isMachineTokenRequest(ctx)) return inner.defaultResource(ctx, client, oneOf);
-    return (await bindingFor(ctx, client.clientId)).resource;
+    return (await bindingFor(client.clientId)).resource;
   }
 
   async function getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client?: { clientId: string }) {
     if (!isMachineTokenRequest(ctx)) return inner.getResourceServerInfo(ctx, indicator, client);
-    const binding = await bindingFor(ctx, client?.clientId);
+    const binding = await bindingFor(client?.clientId);
     if (tryCanonicalResourceUri(indicator) !== binding.resource) {
       throw new errors.InvalidTarget(`this client may obtain tokens only for ${binding.resource}`);
     }
