@@ -47,13 +47,12 @@ export const machineJwksSchema = z.object({ keys: z.array(publicSigningJwk).min(
   .refine((jwks) => new Set(jwks.keys.map((key) => key.kid ?? '')).size === jwks.keys.length, 'each key needs a distinct kid');
 export type MachineJwks = z.infer<typeof machineJwksSchema>;
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+// oidc-provider fetches it through src/cimd/provider-fetch.ts, under the metadata documents' rules: https
+// only, public addresses (loopback only with CIMD_ALLOW_LOOPBACK, for development), no redirects, 64 KiB.
 const jwksUriSchema = z.string().max(2048).refine(noHostile, 'must be printable text').superRefine((value, ctx) => {
   const url = URL.parse(value);
   if (!url) { ctx.addIssue({ code: 'custom', message: `jwks_uri ${value.slice(0, 200)} is not a URL` }); return; }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
-    ctx.addIssue({ code: 'custom', message: 'jwks_uri must be https (http only on a loopback host)' });
-  }
+  if (url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'jwks_uri must be an https URL' });
   if (url.hash !== '' || url.username !== '' || url.password !== '') ctx.addIssue({ code: 'custom', message: 'jwks_uri must have no fragment and no credentials' });
 });
 

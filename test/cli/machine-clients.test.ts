@@ -131,7 +131,7 @@ describe('client add --machine refusals (the CLI\'s own code, in process)', () =
       [['--jwks', jwksFile('huge.json', `{"keys":[${'{"kty":"EC"},'.repeat(30000)}{}]}`)], /is larger than 262144 bytes/],
       [['--jwks', join(sandbox.dataDir, 'missing.json')], /cannot read --jwks/],
       [['--jwks', jwksFile('x.json', { keys: [ecPublic()] }), '--jwks-uri', 'https://agent.example/jwks'], /give --jwks FILE or --jwks-uri URL, not both/],
-      [['--jwks-uri', 'http://agent.example/jwks'], /jwks_uri must be https/],
+      [['--jwks-uri', 'http://127.0.0.1/jwks'], /jwks_uri must be an https URL/],
       [['--redirect-uri', 'https://app.example/cb'], /--machine registers a client that acts as itself/],
     ];
     for (const [extra, message] of cases) expect(await refusal(extra), extra.join(' ').slice(0, 80)).toMatch(message);

@@ -11,6 +11,7 @@ import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-ser
 import { createResourceServer } from '../../packages/resource-server/src/index.ts';
 import { runCommand } from '../helpers/cli-in-process.ts';
 import { createTestApp, ISSUER, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { CIMD_DEV_ENV, startDocumentServer, type DocumentServer } from '../cimd/document-server.ts';
 import { callTool, fetchRoutingIssuerTo, initialize, toolText } from '../examples/mcp-http.ts';
 
 let app: TestApp;
@@ -20,11 +21,15 @@ let routed: typeof fetch;
 let secretClient: { client_id: string; client_secret: string };
 let keyClient: { client_id: string };
 let privateKey: CryptoKey;
+let jwksServer: DocumentServer;
 
 const options = () => ({ [oauth.customFetch]: routed, [oauth.allowInsecureRequests]: true });
 
 beforeAll(async () => {
-  app = await createTestApp();
+  // A JWKS served over https on loopback, which the development settings (CIMD_ALLOW_LOOPBACK, the test
+  // CA) let oidc-provider's fetch reach, under the same rules as metadata documents (src/cimd/provider-fetch.ts).
+  app = await createTestApp(CIMD_DEV_ENV);
+  jwksServer = await startDocumentServer();
   routed = fetchRoutingIssuerTo(app.server);
   notes = await startNotesServer({ port: 0, issuer: ISSUER, fetch: routed });
   await app.addResource(notesResource(notes.url));
@@ -40,6 +45,7 @@ beforeAll(async () => {
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options(), algorithm: 'oauth2' }));
 });
 afterAll(async () => {
+  await jwksServer?.close();
   await notes?.close();
   await app?.close();
 });
@@ -106,5 +112,17 @@ describe('machine clients with oauth4webapi', () => {
     const client = { client_id: secretClient.client_id };
     await expect(clientCredentials(client, auth, { resource: 'https://other.example.com/mcp' })).rejects.toMatchObject({ error: 'invalid_target' });
     await expect(clientCredentials(client, auth, { resource: notes.url, scope: 'notes:read notes:delete' })).rejects.toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('a client registered with --jwks-uri is checked against the key set fetched from that URL', async () => {
+    const keys = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    jwksServer.serveJson('/jwks.json', { keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'remote-1' }] });
+    const url = jwksServer.url('/jwks.json');
+    const remote = await runCommand(app.db, ['client', 'add', '--machine', '--name', 'Remote keys', '--resource', notes.url,
+      '--scope', 'notes:read', '--jwks-uri', url]) as { client_id: string; token_endpoint_auth_method: string };
+    expect(remote.token_endpoint_auth_method).toBe('private_key_jwt');
+    const tokens = await clientCredentials({ client_id: remote.client_id }, oauth.PrivateKeyJwt({ key: keys.privateKey, kid: 'remote-1' }), { resource: notes.url });
+    expect(toolText(await callTool(notes.url, tokens.access_token, 'list_notes'))).toBe('You have no notes.');
+    expect(jwksServer.hits.get('/jwks.json')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -126,6 +126,16 @@ describe('client_credentials for machine clients', () => {
     await setResourceEnabled(app.db, OTHER, true, CLI_OPERATOR);
   });
 
+  it('a resource open only to listed clients refuses a machine client it does not list (invalid_target)', async () => {
+    const client = await machine(OTHER, ['notes:read']);
+    const deps = resourceServiceDeps(app.db, app.config);
+    await updateResource(deps, OTHER, { ...notesResource(OTHER), allowedClientIds: ['someone-else'] }, CLI_OPERATOR, { check: false });
+    expect((await token(client, { resource: OTHER })).body.error).toBe('invalid_target');
+    await updateResource(deps, OTHER, { ...notesResource(OTHER), allowedClientIds: [client.clientId] }, CLI_OPERATOR, { check: false });
+    expect((await token(client, { resource: OTHER })).status).toBe(200);
+    await updateResource(deps, OTHER, notesResource(OTHER), CLI_OPERATOR, { check: false });
+  });
+
   it('a deleted client is unknown, and its binding is gone', async () => {
     const client = await machine();
     await removeClient(app.db, client.clientId, CLI_OPERATOR);
