@@ -102,7 +102,7 @@ const OPTION_FOR_FIELD: Record<string, string> = {
   mode: '--mode', domain: '--domain', clientId: '--client-id',
   domains: '--domain', displayName: '--display-name', issuer: '--issuer', preset: '--preset', tenant: '--tenant',
   clientSecret: '--client-secret', emailClaim: '--email-claim', groupsClaim: '--groups-claim',
-  from: '--from', to: '--to',
+  from: '--from', to: '--to', jwks: '--jwks', jwksUri: '--jwks-uri',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {

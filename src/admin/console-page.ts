@@ -45,13 +45,14 @@ export function seeOther(ctx: Koa.Context, mountPath: string, path: string, stat
 }
 
 /**
- * Runs a form's action, then 303 to `{ path, status }` it returns. Input the action refuses (a 4xx)
- * shows the page again with the reason and that status, so the operator sees what to fix.
+ * Runs a form's action, then 303 to `{ path, status }` it returns (undefined: the action answered itself,
+ * as one that shows a new secret once must). Input the action refuses (a 4xx) shows the page again with
+ * the reason and that status, so the operator sees what to fix.
  */
 export async function formAction(
-  ctx: Koa.Context, mountPath: string, work: () => Promise<{ path: string; status: string }>, showAgain: (error: string) => Promise<void>,
+  ctx: Koa.Context, mountPath: string, work: () => Promise<{ path: string; status: string } | undefined>, showAgain: (error: string) => Promise<void>,
 ): Promise<void> {
-  let next: { path: string; status: string };
+  let next: { path: string; status: string } | undefined;
   try {
     next = await work();
   } catch (error) {
@@ -61,7 +62,7 @@ export async function formAction(
     ctx.status = described.status;
     return;
   }
-  seeOther(ctx, mountPath, next.path, next.status);
+  if (next) seeOther(ctx, mountPath, next.path, next.status);
 }
 
 /** A form field as one trimmed string ('' when absent or sent twice). */

@@ -1,6 +1,5 @@
 // `idjag-issuer add|list|remove`: the identity providers trusted to sign ID-JAGs (MCP Enterprise-Managed
 // Authorization). Parses and renders only; src/id-jag/service.ts validates and audits.
-import { readFile } from 'node:fs/promises';
 import { CLI_OPERATOR } from '../audit/operator.ts';
 import {
   addIdJagIssuer, allowClientIdJag, allowIrreversibleIdJagScopes, denyIrreversibleIdJagScopes, idJagIssuerJson, linkIdJagSubject,
@@ -9,17 +8,7 @@ import {
 import { JWT_BEARER_GRANT } from '../id-jag/schema.ts';
 import { UsageError } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
-
-const MAX_JWKS_FILE = 256 * 1024;
-
-async function readJwksFile(path: string): Promise<unknown> {
-  let text: string;
-  try { text = await readFile(path, 'utf8'); } catch (error) {
-    throw new UsageError(`cannot read --jwks ${path}: ${(error as Error).message}`);
-  }
-  if (text.length > MAX_JWKS_FILE) throw new UsageError(`--jwks ${path} is larger than ${MAX_JWKS_FILE} bytes`);
-  try { return JSON.parse(text); } catch { throw new UsageError(`--jwks ${path} is not JSON`); }
-}
+import { readJwksFile } from './jwks-file.ts';
 
 const idJagIssuerAdd: CommandSpec = {
   name: 'idjag-issuer add',

@@ -6,7 +6,10 @@ import type { ClientDeletion, ClientStatusChange, RegisteredClient } from './ser
 
 const iso = (date: Date | undefined) => date?.toISOString() ?? null;
 
-const authMethodOf = (kind: RegisteredClient['kind']) => (kind === 'public' ? 'none' : 'client_secret_basic');
+/** A machine client's binding (0020): the one resource its tokens name and the scopes it may ask for. */
+const machineJson = (machine: NonNullable<RegisteredClient['machine']>) => ({
+  grant_types: ['client_credentials'], resource: machine.resource, scope: machine.scopes.join(' '), allow_irreversible: machine.allowIrreversible,
+});
 
 /** A client just registered, with its secret (the one time it is shown); an introspection client has only the token exchange (RFC 8693). */
 export const registeredClientJson = (client: RegisteredClient) => ({
@@ -14,11 +17,12 @@ export const registeredClientJson = (client: RegisteredClient) => ({
   ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
   client_name: client.name,
   redirect_uris: client.redirectUris,
-  token_endpoint_auth_method: authMethodOf(client.kind),
+  token_endpoint_auth_method: client.authMethod,
   ...(client.kind === 'introspection' ? { grant_types: [TOKEN_EXCHANGE_GRANT] } : {}),
+  ...(client.machine ? machineJson(client.machine) : {}),
 });
 
-/** A client in a listing: where its identity comes from, its status, when first seen and last used, its grants and replays. */
+/** A client in a listing: where its identity comes from, its status, when first seen and last used, its grants and replays; a machine client's binding. */
 export const clientJson = (client: ClientOverview) => ({
   client_id: client.clientId,
   client_name: client.name ?? null,
@@ -31,6 +35,7 @@ export const clientJson = (client: ClientOverview) => ({
   last_used_at: iso(client.lastUsedAt),
   grants: client.grants,
   replays_last_30_days: client.replaysLast30Days,
+  ...(client.machine ? machineJson(client.machine) : {}),
 });
 
 /** A disable or enable: `grants_revoked` only for a disable (enabling ends nothing). */

@@ -4,6 +4,7 @@
 import type { Queryable } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { endGrants } from '../grants/store.ts';
+import { deleteMachineBindings } from './machine-store.ts';
 
 export const DISABLED_CLIENT_MODEL = 'DisabledClient';
 
@@ -18,11 +19,12 @@ export class ClientNotFoundError extends Error {
   }
 }
 
-/** Removes what belongs to clients whose oidc_models row is already gone: registration access tokens, grants, lifecycle. */
+/** Removes what belongs to clients whose oidc_models row is already gone: registration access tokens, grants, lifecycle, machine binding. */
 export async function removeClientRemains(db: Queryable, clientIds: readonly string[]): Promise<number> {
   if (clientIds.length === 0) return 0;
   await db.query(`DELETE FROM oidc_models WHERE model = 'RegistrationAccessToken' AND payload->>'clientId' = ANY($1::text[])`, [clientIds]);
   await db.query('DELETE FROM client_lifecycle WHERE client_id = ANY($1::text[])', [clientIds]);
+  await deleteMachineBindings(db, clientIds);
   return endGrants(db, { clientIds });
 }
 

@@ -2,6 +2,8 @@
 // was first seen and last used, how many live grants it holds, recent replays, and whether it is disabled. Reads only.
 import type { Queryable } from '../db/db.ts';
 import { DISABLED_CLIENT_MODEL } from './lifecycle.ts';
+import type { MachineBinding } from './machine-schema.ts';
+import { listMachineBindings } from './machine-store.ts';
 import { toClient, type Client } from './schema.ts';
 
 export type ClientStatus = 'active' | 'disabled';
@@ -15,6 +17,8 @@ export interface ClientOverview extends Client {
   grants: number;
   /** Refresh tokens or codes replayed in the last 30 days: a leaked credential or a broken client. */
   replaysLast30Days: number;
+  /** A machine client's resource and scopes (client_credentials, 0020); undefined for every other client. */
+  machine: Omit<MachineBinding, 'clientId'> | undefined;
 }
 
 type OverviewRow = {
@@ -55,8 +59,10 @@ const toDate = (value: Date | string | null) => (value === null ? undefined : ne
 /** Every client, oldest first. */
 export async function listClientOverview(db: Queryable): Promise<ClientOverview[]> {
   const { rows } = await db.query<OverviewRow>(overviewSql, [DISABLED_CLIENT_MODEL]);
+  const bindings = await listMachineBindings(db);
   return rows.map((row) => {
     const client = toClient(row.payload);
+    const binding = bindings.get(client.clientId);
     return {
       ...client,
       // Rows written before sources were recorded were the operator's: self-registration always set one.
@@ -66,6 +72,7 @@ export async function listClientOverview(db: Queryable): Promise<ClientOverview[
       lastUsedAt: toDate(row.last_used_at),
       grants: row.grants,
       replaysLast30Days: row.replays,
+      machine: binding && { resource: binding.resource, scopes: binding.scopes, allowIrreversible: binding.allowIrreversible },
     };
   });
 }

@@ -27,6 +27,17 @@ export function subscribeAuditEvents(provider: Provider, db: Db): void {
   const record = writer.enqueue.bind(writer);
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const machine = ctx.oidc.entities.ClientCredentials;
+    if (machine) {
+      // A machine client's token (client_credentials): the client acts for itself, no person is involved.
+      const facts = requestFacts(ctx);
+      record({
+        type: 'token.issued', ...facts, actor: { type: 'client', id: facts.clientId },
+        resource: machine.resourceServer?.audience, scopes: machine.scope,
+        details: { grant_type: ctx.oidc.params?.grant_type, acts_for: 'client', person: null },
+      });
+      return;
+    }
     const token = ctx.oidc.entities.AccessToken;
     record({
       type: 'token.issued',

@@ -17,7 +17,8 @@ export function introspectionAllowed(_ctx: KoaContextWithOIDC, client: Introspec
   const bound = client.metadata()[INTROSPECTS_METADATA];
   if (typeof bound === 'string') {
     const audience = typeof token.aud === 'string' ? token.aud : undefined;
-    return token.kind === 'AccessToken' && audience !== undefined
+    // A machine client's opaque token (client_credentials) is an access token for the resource too.
+    return (token.kind === 'AccessToken' || token.kind === 'ClientCredentials') && audience !== undefined
       && tryCanonicalResourceUri(audience) === tryCanonicalResourceUri(bound);
   }
   return token.clientId === client.clientId;

@@ -13,6 +13,8 @@ import { clientSecretMatches } from '../clients/secret.ts';
 import { alignTokenRequestResource, createResourceDirectory, scopesWithRisk } from './resource-servers.ts';
 import { withDefaultScopes } from './default-scopes.ts';
 import { DPOP_SIGNING_ALGS, refuseUnboundAccessToken, requireDpopProofBeforeConsume } from './dpop-required.ts';
+import { withMachineClientBinding } from './machine-client-policy.ts';
+import { CLIENT_ASSERTION_ALGS } from '../clients/machine-schema.ts';
 import { createRegistrationValidator } from './registration-policy.ts';
 import { registrationSecretFactory, revealRegisteredSecrets } from './registration-secret.ts';
 import { renderErrorPage } from './error-page.ts';
@@ -22,6 +24,7 @@ import { subscribeAuditEvents } from './audit-events.ts';
 import { subscribeFailureEvents } from './failure-events.ts';
 import { rememberSessionCookiePolicy } from './session-cookie.ts';
 import { completeIntrospection, publishedKeySet, verifyOwnAccessTokenJwt } from './introspection-endpoint.ts';
+import { answerUnauthorizedClient } from './grant-type-refusal.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
@@ -61,6 +64,10 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   const resources = createResourceDirectory(db, config.signingAlg, config.resourceCacheSeconds);
   const secure = config.issuer.startsWith('https://');
   const irreversible = createIrreversibleScopeRules(resources);
+  // Machine clients (client_credentials, src/oidc/machine-client-policy.ts) in front of the default-scope step.
+  const resourceLookup = withMachineClientBinding(db, resources, {
+    getResourceServerInfo: withDefaultScopes(resources), defaultResource: resources.defaultResource as never,
+  });
   // Client ID Metadata Documents (MCP 2025-11-25): an https client_id is answered by our adapter from a
   // database-shared cache and an SSRF-safe fetch (src/cimd/). oidc-provider's experimental
   // `features.clientIdMetadataDocument` stays off: its cache is per process and it has no domain
@@ -121,7 +128,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'ES256',
     },
-    // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri).
+    // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri), and for
+    // machine clients with keys (recommended by SEP-1046); client_secret_basic/post for those with a secret.
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     // The ID-JAG grant profile (draft-ietf-oauth-identity-assertion-authz-grant §7.2; MCP ext-auth
     // Enterprise-Managed Authorization §6): how a client learns the jwt-bearer grant takes ID-JAGs here.
@@ -149,11 +157,15 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       // clients of every MCP SDK would need a retry for them. Resources set to `--dpop required` refuse
       // token requests without a proof (dpop-required.ts).
       dPoP: { enabled: true, allowReplay: false },
+      // OAuth 2.1 §4.2 for machine clients (MCP ext-auth SEP-1046): only operator-registered ones carry the
+      // grant type (self-registration asking for it is refused in registration-policy.ts), each bound to
+      // one resource and its allowed scopes (machine-client-policy.ts); no person, so no refresh token.
+      clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // The lookup, then the default-scope rule (default-scopes.ts) as a step of its own.
-        getResourceServerInfo: withDefaultScopes(resources) as never,
-        defaultResource: resources.defaultResource as never,
+        getResourceServerInfo: resourceLookup.getResourceServerInfo as never,
+        defaultResource: resourceLookup.defaultResource as never,
         // A token request that omits `resource` gets the one the code or refresh token was issued for.
         useGrantedResource: () => true,
       },
@@ -187,6 +199,9 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       // A token carrying an irreversible scope lives five minutes at most (irreversible-scopes.ts).
       AccessToken: (ctx, token) => irreversible.capAccessTokenTtl(ctx, token,
         token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds),
+      // A machine client's token: its resource's lifetime too, and the same cap for an irreversible scope.
+      ClientCredentials: (ctx, token) => irreversible.capAccessTokenTtl(ctx, token,
+        token.resourceServer?.accessTokenTTL ?? config.accessTokenTtlSeconds),
       AuthorizationCode: config.authorizationCodeTtlSeconds,
       IdToken: 3600,
       Interaction: 3600,
@@ -214,6 +229,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       introspectionSigningAlgValues: ['ES256', 'EdDSA', 'RS256'],
       // Advertised as dpop_signing_alg_values_supported (RFC 9449 §5.1).
       dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
+      // private_key_jwt assertions (RFC 7523 §2.2): asymmetric only; without client_secret_jwt, HS256 would mean nothing.
+      clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS],
     },
   };
 
@@ -222,6 +239,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   traceProviderSteps(provider);
   // RFC 7662 for JWT access tokens too, and only for authenticated clients (introspection-endpoint.ts).
   provider.use(completeIntrospection(jwks));
+  // A client asking for a grant type it was not registered with: unauthorized_client (grant-type-refusal.ts).
+  provider.use(answerUnauthorizedClient());
   rememberSessionCookiePolicy(provider, configuration);
   provider.proxy = config.trustProxy;
   provider.maxIpsCount = config.trustProxyHops;

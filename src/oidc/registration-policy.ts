@@ -75,6 +75,11 @@ export function createRegistrationValidator(options: RegistrationPolicyOptions) 
     if (Buffer.byteLength(JSON.stringify(body)) > MAX_REGISTRATION_METADATA_BYTES) {
       throw new errors.InvalidClientMetadata(`client metadata must not exceed ${MAX_REGISTRATION_METADATA_BYTES} bytes`);
     }
+    // MCP ext-auth SEP-1046: client credentials are for pre-registered clients, never dynamic registration;
+    // a machine client is bound to one resource by the operator (client add --machine), trusted or not.
+    if (listOf(metadata.grant_types).includes('client_credentials')) {
+      throw new errors.InvalidClientMetadata('grant type client_credentials is only for machine clients an operator registers (client add --machine)');
+    }
     const trusted = presentsInitialAccessToken(ctx, options.initialAccessToken);
     if (metadata.token_endpoint_auth_method !== 'none' && !trusted) {
       throw new errors.InvalidClientMetadata('only public clients may self-register: token_endpoint_auth_method must be none'

@@ -107,7 +107,8 @@ describe('introspection client', () => {
     const response = await app.http().post('/token').set('Authorization', basic(introspector.clientId, introspector.clientSecret))
       .type('form').send({ grant_type: 'refresh_token', refresh_token: 'whatever' });
     expect(response.status).toBe(400);
-    expect(response.body).toMatchObject({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+    // RFC 6749 §5.2 (src/oidc/grant-type-refusal.ts); oidc-provider itself says invalid_request.
+    expect(response.body).toMatchObject({ error: 'unauthorized_client', error_description: 'requested grant type is not allowed for this client' });
   });
 });
 

@@ -30,7 +30,14 @@ describe('JWT access tokens', () => {
     expect(info.resource.href).toBe('https://mcp.example.com/mcp');
     expect(info.expiresAt).toBeGreaterThan(as.now());
     expect(info.claims.jti).toEqual(expect.any(String));
-    expect(info.extra).toEqual({ subject: 'user-1', claims: info.claims });
+    expect(info.extra).toEqual({ subject: 'user-1', actsFor: 'person', claims: info.claims });
+    expect(info.actsFor).toBe('person');
+  });
+
+  it('tells a machine client\'s token (sub = client_id, RFC 9068 §2.2) from a person\'s', async () => {
+    const info = await kit().verifyAccessToken(await as.sign({ sub: 'client-1', scope: 'notes:read' }));
+    expect(info).toMatchObject({ clientId: 'client-1', subject: 'client-1', actsFor: 'client' });
+    expect(info.extra.actsFor).toBe('client');
   });
 
   it('refuses a token for another resource, and one for several audiences', async () => {

@@ -15,14 +15,20 @@ export interface AccessTokenInfo {
   expiresAt: number;
   /** `sub`: the user (or, for a client-credentials token, the client). */
   subject: string | undefined;
+  /**
+   * Who the token acts for: `person` when a person authorized it (`sub` is theirs), `client` when the
+   * client acts as itself with no person (the client_credentials grant, a machine client): RFC 9068 §2.2
+   * gives such a token the client's own identifier as `sub`, and an introspection answer has no `sub`.
+   */
+  actsFor: 'person' | 'client';
   /** The resource the token is for: always this server's canonical resource. */
   resource: URL;
   /** This resource's RFC 9728 metadata URL (the MCP SDK v2 uses it in its own scope challenges). */
   resourceMetadataUrl: string;
   /** Every claim of the JWT, or every member of the introspection response. */
   claims: Readonly<Record<string, unknown>>;
-  /** `subject` and `claims` again, where the MCP SDKs' `AuthInfo` type lets handlers read them. */
-  extra: { subject: string | undefined; claims: Readonly<Record<string, unknown>> };
+  /** `subject`, `actsFor` and `claims` again, where the MCP SDKs' `AuthInfo` type lets handlers read them. */
+  extra: { subject: string | undefined; actsFor: 'person' | 'client'; claims: Readonly<Record<string, unknown>> };
 }
 
 /**
@@ -61,15 +67,17 @@ export function toAccessTokenInfo(
   if (scope !== undefined && typeof scope !== 'string') throw invalidToken('the token scope is malformed');
   if (sub !== undefined && typeof sub !== 'string') throw invalidToken('the token subject is malformed');
   const subject = sub;
+  const actsFor = subject === undefined || subject === clientId ? 'client' : 'person';
   return {
     token,
     clientId,
     scopes: scope ? scope.split(' ').filter(Boolean) : [],
     expiresAt: exp,
     subject,
+    actsFor,
     resource: new URL(context.resource),
     resourceMetadataUrl: context.resourceMetadataUrl,
     claims,
-    extra: { subject, claims },
+    extra: { subject, actsFor, claims },
   };
 }
