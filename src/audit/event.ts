@@ -14,7 +14,8 @@ export type AuditEventType =
   | 'keys.rotated' | 'keys.retired'
   | 'admin_token.created' | 'admin_token.revoked' | 'admin.action'
   | 'id_jag_issuer.added' | 'id_jag_issuer.updated' | 'id_jag_issuer.removed'
-  | 'id_jag.exchanged' | 'id_jag.refused'
+  | 'id_jag.exchanged' | 'id_jag.refused' | 'id_jag_subject.linked'
+  | 'id_jag_resource.irreversible_allowed' | 'id_jag_resource.irreversible_denied'
   | 'identity_provider.added' | 'identity_provider.updated' | 'identity_provider.removed'
   | 'audit.purged';
 

@@ -2,7 +2,10 @@
 // Authorization). Parses and renders only; src/id-jag/service.ts validates and audits.
 import { readFile } from 'node:fs/promises';
 import { CLI_OPERATOR } from '../audit/operator.ts';
-import { addIdJagIssuer, allowClientIdJag, idJagIssuerJson, linkIdJagSubject, listTrustedIdJagIssuers, removeIdJagIssuer } from '../id-jag/service.ts';
+import {
+  addIdJagIssuer, allowClientIdJag, allowIrreversibleIdJagScopes, denyIrreversibleIdJagScopes, idJagIssuerJson, linkIdJagSubject,
+  listIrreversibleIdJagResources, listTrustedIdJagIssuers, removeIdJagIssuer,
+} from '../id-jag/service.ts';
 import { JWT_BEARER_GRANT } from '../id-jag/schema.ts';
 import { UsageError } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
@@ -91,4 +94,51 @@ const idJagClientAllow: CommandSpec = {
   },
 };
 
-export const idJagCommands: CommandSpec[] = [idJagIssuerAdd, idJagIssuerList, idJagIssuerRemove, idJagIssuerLink, idJagClientAllow];
+const idJagResourceAllowIrreversible: CommandSpec = {
+  name: 'idjag-resource allow-irreversible',
+  usage: '--resource URI',
+  summary: 'let the jwt-bearer grant carry this resource\'s irreversible scopes when an ID-JAG grants them (off by default)',
+  options: { resource: { type: 'string' } },
+  async run({ db }, args) {
+    const outcome = await allowIrreversibleIdJagScopes(db, args.required('resource'), CLI_OPERATOR);
+    const scopes = outcome.scopes.length > 0 ? outcome.scopes.join(' ') : 'none declared yet';
+    return {
+      json: { resource: outcome.resourceUri, irreversible_via_id_jag: true, scopes: outcome.scopes, changed: outcome.changed },
+      text: `${outcome.changed ? 'ID-JAGs may now grant' : 'ID-JAGs could already grant'} the irreversible scopes of ${outcome.resourceUri} (${scopes}); such tokens live five minutes at most.`,
+    };
+  },
+};
+
+const idJagResourceDenyIrreversible: CommandSpec = {
+  name: 'idjag-resource deny-irreversible',
+  usage: '--resource URI',
+  summary: 'back to the default: the jwt-bearer grant never carries this resource\'s irreversible scopes',
+  options: { resource: { type: 'string' } },
+  async run({ db }, args) {
+    const outcome = await denyIrreversibleIdJagScopes(db, args.required('resource'), CLI_OPERATOR);
+    return {
+      json: { resource: outcome.resourceUri, irreversible_via_id_jag: false, changed: outcome.changed },
+      text: `${outcome.changed ? 'ID-JAGs no longer grant' : 'ID-JAGs did not grant'} the irreversible scopes of ${outcome.resourceUri}.`,
+    };
+  },
+};
+
+const idJagResourceList: CommandSpec = {
+  name: 'idjag-resource list',
+  usage: '',
+  summary: 'list the resources whose irreversible scopes the jwt-bearer grant may carry',
+  options: {},
+  async run({ db }) {
+    const rows = await listIrreversibleIdJagResources(db);
+    return {
+      json: { resources: rows.map((r) => ({ resource: r.resourceUri, allowed_at: r.allowedAt.toISOString() })) },
+      text: formatTable(['RESOURCE', 'ALLOWED'], rows.map((r) => [r.resourceUri, r.allowedAt.toISOString()]),
+        'No resource lets irreversible scopes through ID-JAGs (the default).'),
+    };
+  },
+};
+
+export const idJagCommands: CommandSpec[] = [
+  idJagIssuerAdd, idJagIssuerList, idJagIssuerRemove, idJagIssuerLink, idJagClientAllow,
+  idJagResourceAllowIrreversible, idJagResourceDenyIrreversible, idJagResourceList,
+];

@@ -4,12 +4,13 @@
 import { errors, type KoaContextWithOIDC, type Provider, type ResourceServer } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
-import type { PublicJsonFetchOptions } from '../outbound/fetch-public-json.ts';
+import { createIssuerKeyCache } from './key-cache.ts';
+import { isIrreversibleAllowedViaIdJag } from './store.ts';
 import { IdJagRefusal, verifyIdJag } from './verify.ts';
 
-import { JWT_BEARER_GRANT } from './schema.ts';
+import { ID_JAG_GRANT_PROFILE, JWT_BEARER_GRANT } from './schema.ts';
 
-export { JWT_BEARER_GRANT };
+export { ID_JAG_GRANT_PROFILE, JWT_BEARER_GRANT };
 
 /** The CIMD fetch settings (loopback only in development, extra CA); the JWKS fetch's own limits below. */
 interface GrantDeps {
@@ -27,7 +28,7 @@ const param = (ctx: KoaContextWithOIDC, name: string) => {
 };
 
 export function registerIdJagGrant(provider: Provider, deps: GrantDeps): void {
-  const fetch: PublicJsonFetchOptions = { allowLoopback: deps.fetch.allowLoopback, extraCa: deps.fetch.extraCa, timeoutMs: 2500, maxBytes: 64 * 1024 };
+  const keys = createIssuerKeyCache({ allowLoopback: deps.fetch.allowLoopback, extraCa: deps.fetch.extraCa, timeoutMs: 2500, maxBytes: 64 * 1024 });
   async function refuse(ctx: KoaContextWithOIDC, reason: string, facts: { issuer?: string; jti?: string; resource?: string }, error: Error): Promise<never> {
     await recordAuditEvent(deps.db, {
       type: 'id_jag.refused', outcome: 'failure', actor: { type: 'client', id: ctx.oidc.client?.clientId },
@@ -45,36 +46,42 @@ export function registerIdJagGrant(provider: Provider, deps: GrantDeps): void {
       await refuse(ctx, 'public_client', {}, new errors.InvalidClient('client authentication is required for the jwt-bearer grant'));
     }
     const requestedScope = param(ctx, 'scope');
+    // The resource is looked up once: the verifier checks the assertion's scopes against it, the token uses it.
+    let resourceServer: ResourceServer | undefined;
     let verified;
     try {
       verified = await verifyIdJag({
-        db: deps.db, issuer: deps.issuer, fetch,
+        db: deps.db, issuer: deps.issuer, keys,
         // Only an unknown, disabled or closed resource is "not ours"; a DPoP-required one refuses in its own words.
-        isResource: async (uri) => deps.resources.getResourceServerInfo(ctx, uri, client)
-          .then(() => true, (error: unknown) => { if (error instanceof errors.InvalidTarget) return false; throw error; }),
+        resourceScopes: async (uri) => {
+          resourceServer = await deps.resources.getResourceServerInfo(ctx, uri, client).catch((error: unknown) => {
+            if (error instanceof errors.InvalidTarget) return undefined;
+            throw error;
+          });
+          return resourceServer ? (resourceServer.scope ?? '').split(' ').filter(Boolean) : undefined;
+        },
       }, { assertion: ctx.oidc.params?.assertion, clientId: client.clientId, resource: param(ctx, 'resource'), scope: requestedScope });
     } catch (error) {
       if (!(error instanceof IdJagRefusal)) throw error;
       return refuse(ctx, error.reason, error.facts, new errors.InvalidGrant(error.message));
     }
     const facts = { issuer: verified.issuer, jti: verified.jti, resource: verified.resource };
-    const resourceServer = await deps.resources.getResourceServerInfo(ctx, verified.resource, client);
-    const offered = new Set((resourceServer.scope ?? '').split(' '));
-    // Irreversible scopes need the person's own consent each time (consent-policy.ts): never this way.
-    const irreversible = new Set(deps.resources.irreversibleScopes(ctx, verified.resource));
+    // Irreversible scopes need the person's own consent each time (consent-policy.ts): never this way,
+    // unless the operator let this resource's through (`idjag-resource allow-irreversible`).
+    const irreversible = await isIrreversibleAllowedViaIdJag(deps.db, verified.resource)
+      ? new Set<string>() : new Set(deps.resources.irreversibleScopes(ctx, verified.resource));
     const askedIrreversible = (requestedScope ?? '').split(' ').filter((s) => irreversible.has(s));
     if (askedIrreversible.length > 0) {
       await refuse(ctx, 'irreversible_scope', facts, new errors.InvalidScope(`scope ${askedIrreversible.join(' ')} cannot be granted by an identity assertion`, askedIrreversible.join(' ')));
     }
-    const scopes = verified.scopes.filter((s) => offered.has(s) && !irreversible.has(s));
-    const scope = scopes.join(' ');
+    const scope = verified.scopes.filter((s) => !irreversible.has(s)).join(' ');
 
     const grant = new provider.Grant({ accountId: verified.accountId, clientId: client.clientId });
     if (scope) grant.addResourceScope(verified.resource, scope);
     const grantId = await grant.save();
     const token = new provider.AccessToken({
       accountId: verified.accountId, client, grantId, gty: JWT_BEARER_GRANT, scope: scope || undefined,
-      resourceServer,
+      resourceServer: resourceServer!,
     } as ConstructorParameters<typeof provider.AccessToken>[0]);
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();

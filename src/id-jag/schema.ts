@@ -2,11 +2,17 @@
 // exactly one key source (a JWKS URL or a JWKS document of public asymmetric keys), checked before any query.
 import { z } from 'zod';
 
-const NO_NUL = (value: string) => !value.includes('\u0000');
+import { hostileStringReason } from '../input/hostile-values.ts';
+
+const STORABLE = (value: string) => hostileStringReason(value) === undefined;
+const STORABLE_MESSAGE = 'must not contain NUL characters or unpaired surrogates';
+
+/** An identifier (client id, subject, account id) PostgreSQL can store: 1–`max` characters, no NUL. */
+export const storableId = (max: number) => z.string().min(1).max(max).refine(STORABLE, STORABLE_MESSAGE);
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** https, or http only for a loopback host (a development identity provider); no fragment, no credentials. */
-export const idJagUrl = z.string().trim().max(2048).refine(NO_NUL, 'must not contain NUL bytes').superRefine((value, ctx) => {
+export const idJagUrl = z.string().trim().max(2048).refine(STORABLE, STORABLE_MESSAGE).superRefine((value, ctx) => {
   let url: URL;
   try { url = new URL(value); } catch { ctx.addIssue({ code: 'custom', message: `${value} is not a URL` }); return; }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
@@ -36,3 +42,6 @@ export type IdJagIssuerInput = z.infer<typeof idJagIssuerInput>;
 
 /** RFC 7523 §2.1's grant type, the one the extension's access token request uses (§5). */
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/** The grant profile an authorization server advertises in `authorization_grant_profiles_supported`. */
+export const ID_JAG_GRANT_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';

@@ -111,3 +111,28 @@ export async function addJwtBearerGrantType(db: Queryable, clientId: string, gra
     `SELECT 1 FROM oidc_models WHERE model = 'Client' AND id = $1 AND payload->>'token_endpoint_auth_method' <> 'none'`, [clientId]);
   return exists.rowCount > 0;
 }
+
+/** Whether the operator lets this resource's irreversible scopes through the grant (0028). */
+export async function isIrreversibleAllowedViaIdJag(db: Queryable, resourceUri: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM id_jag_irreversible_resources WHERE resource_uri = $1', [resourceUri]);
+  return rowCount > 0;
+}
+
+/** False when it was already allowed. */
+export async function allowIrreversibleViaIdJag(db: Queryable, resourceUri: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'INSERT INTO id_jag_irreversible_resources (resource_uri) VALUES ($1) ON CONFLICT (resource_uri) DO NOTHING', [resourceUri]);
+  return rowCount > 0;
+}
+
+/** False when it was not allowed. */
+export async function denyIrreversibleViaIdJag(db: Queryable, resourceUri: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM id_jag_irreversible_resources WHERE resource_uri = $1', [resourceUri]);
+  return rowCount > 0;
+}
+
+export async function listIrreversibleViaIdJag(db: Queryable): Promise<{ resourceUri: string; allowedAt: Date }[]> {
+  const { rows } = await db.query<{ resource_uri: string; allowed_at: Date | string }>(
+    'SELECT resource_uri, allowed_at FROM id_jag_irreversible_resources ORDER BY resource_uri');
+  return rows.map((r) => ({ resourceUri: r.resource_uri, allowedAt: new Date(r.allowed_at) }));
+}

@@ -1,6 +1,6 @@
 // The one oidc-provider instance: every option we rely on is set here explicitly, with its reason.
 // Behaviour is extended only through oidc-provider's documented configuration and hooks.
-import { registerIdJagGrant } from '../id-jag/grant.ts';
+import { ID_JAG_GRANT_PROFILE, registerIdJagGrant } from '../id-jag/grant.ts';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Config } from '../config.ts';
@@ -122,7 +122,9 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
     },
     // private_key_jwt: for metadata-document clients that publish their keys (jwks / jwks_uri).
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-    discovery: { client_id_metadata_document_supported: true },
+    // The ID-JAG grant profile (draft-ietf-oauth-identity-assertion-authz-grant §7.2; MCP ext-auth
+    // Enterprise-Managed Authorization §6): how a client learns the jwt-bearer grant takes ID-JAGs here.
+    discovery: { client_id_metadata_document_supported: true, authorization_grant_profiles_supported: [ID_JAG_GRANT_PROFILE] },
     extraClientMetadata: { properties: ['portcullis_source', INTROSPECTS_METADATA], validator: refusingSelfRegisteredBinding(
       createRegistrationValidator({ initialAccessToken: config.registration.initialAccessToken }) as never) as never },
     features: {

@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
-import { addIdJagIssuer, allowClientIdJag } from '../../src/id-jag/service.ts';
+import { addIdJagIssuer, allowClientIdJag, allowIrreversibleIdJagScopes, denyIrreversibleIdJagScopes } from '../../src/id-jag/service.ts';
 import { registerClient } from '../../src/clients/service.ts';
 import { linkSubject } from '../../src/id-jag/store.ts';
 import { flushAuditWrites } from '../../src/oidc/audit-events.ts';
@@ -54,6 +54,7 @@ describe('jwt-bearer grant (ID-JAG)', () => {
   it('is advertised in grant_types_supported', async () => {
     const metadata = await app.http().get('/.well-known/oauth-authorization-server');
     expect(metadata.body.grant_types_supported).toContain(JWT_BEARER);
+    expect(metadata.body.authorization_grant_profiles_supported).toEqual(['urn:ietf:params:oauth:grant-profile:id-jag']);
   });
 
   it('exchanges a valid assertion for an access token (scopes asked for, no refresh token), audited with issuer and subject', async () => {
@@ -99,6 +100,41 @@ describe('jwt-bearer grant (ID-JAG)', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.error).toBe('invalid_client');
     // A public client cannot be given the grant at all (allowClientIdJag refuses it).
+  });
+
+  it('refuses an assertion granting a scope the resource does not declare (invalid_grant), audited', async () => {
+    const response = await exchange({ assertion: await mint({ scope: 'notes:read admin:everything' }) });
+    expect([response.status, response.body.error]).toEqual([400, 'invalid_grant']);
+    const refused = await listAuditEvents(app.db, { type: 'id_jag.refused' });
+    expect(refused.map((e) => e.details.reason)).toContain('unknown_scope');
+  });
+
+  it('lets irreversible scopes through only while the operator allows it for the resource; such a token lives five minutes', async () => {
+    await allowIrreversibleIdJagScopes(app.db, RESOURCE, CLI_OPERATOR);
+    try {
+      const allowed = await exchange({ assertion: await mint(), scope: 'notes:read notes:delete' });
+      expect(allowed.status, JSON.stringify(allowed.body)).toBe(200);
+      expect(allowed.body.scope).toBe('notes:read notes:delete');
+      expect(allowed.body.expires_in).toBeLessThanOrEqual(300);
+      const introspected = await app.http().post('/token/introspection').type('form')
+        .auth(client.client_id, client.client_secret).send({ token: allowed.body.access_token });
+      expect(introspected.body).toMatchObject({ active: true, scope: 'notes:read notes:delete', aud: RESOURCE });
+      // Not asked for: the assertion's irreversible scope comes through too, as the organisation decided.
+      expect((await exchange({ assertion: await mint() })).body.scope).toBe('notes:read notes:write notes:delete');
+    } finally {
+      await denyIrreversibleIdJagScopes(app.db, RESOURCE, CLI_OPERATOR);
+    }
+    const refused = await exchange({ assertion: await mint(), scope: 'notes:read notes:delete' });
+    expect([refused.status, refused.body.error]).toEqual([400, 'invalid_scope']);
+    expect((await exchange({ assertion: await mint() })).body.scope).toBe('notes:read notes:write');
+    await flushAuditWrites();
+    const changes = [
+      ...await listAuditEvents(app.db, { type: 'id_jag_resource.irreversible_allowed' }),
+      ...await listAuditEvents(app.db, { type: 'id_jag_resource.irreversible_denied' }),
+    ];
+    expect(changes.map((e) => [e.event_type, e.resource, e.actor_id])).toEqual(expect.arrayContaining([
+      ['id_jag_resource.irreversible_allowed', RESOURCE, 'cli'], ['id_jag_resource.irreversible_denied', RESOURCE, 'cli'],
+    ]));
   });
 
   it('refuses a missing, oversized, malformed or NUL-carrying assertion with an OAuth error, never a 500', async () => {

@@ -9,6 +9,7 @@ import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import { addAccount } from '../../src/accounts/store.ts';
 import { addIdentityProvider, updateIdentityProvider } from '../../src/federation/service.ts';
 import { verifyIdJag, type IdJagVerifyDeps } from '../../src/id-jag/verify.ts';
+import { createIssuerKeyCache } from '../../src/id-jag/key-cache.ts';
 import { createMigratedTestDb, type TestDb } from '../helpers/test-db.ts';
 import { TEST_SECRETS } from '../helpers/test-app.ts';
 
@@ -29,6 +30,7 @@ const federation = () => ({ db: testDb.db, keyEncryptionSecret: TEST_SECRETS.key
 const mint = (sub = 'okta-sub-1') => new SignJWT({ resource: RESOURCE, client_id: CLIENT, jti: crypto.randomUUID(), scope: 'notes.read' })
   .setProtectedHeader({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }).setIssuer(issuer).setSubject(sub).setAudience(AS)
   .setIssuedAt().setExpirationTime('5m').sign(idpKey);
+const freshKeys = () => createIssuerKeyCache({ allowLoopback: true, timeoutMs: 2000, maxBytes: 65536 });
 const outcome = (promise: Promise<{ accountId: string }>) => promise.then((v) => v.accountId, (error: { reason?: string }) => error.reason);
 
 beforeAll(async () => {
@@ -45,7 +47,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   announcedIssuer = issuer;
-  deps = { db: testDb.db, issuer: AS, isResource: async (uri) => uri === RESOURCE, fetch: { allowLoopback: true, timeoutMs: 2000, maxBytes: 65536 } };
+  deps = { db: testDb.db, issuer: AS, resourceScopes: async (uri) => (uri === RESOURCE ? ['notes.read', 'notes.write'] : undefined), keys: freshKeys() };
   accountId = (await addAccount(testDb.db, { email: 'ada@acme.test', password: 'correct horse battery staple', isAdmin: false })).id;
   const provider = await addIdentityProvider(federation(), { name: 'acme', issuer, clientId: 'cid', clientSecret: 'secret', idJag: false }, CLI_OPERATOR);
   await testDb.db.query('INSERT INTO federated_identities (provider_id, subject, account_id, email) VALUES ($1, $2, $3, $4)',
@@ -68,7 +70,8 @@ describe('identity providers as ID-JAG issuers', () => {
   it('refuses keys from a discovery document that names another issuer (mix-up)', async () => {
     announcedIssuer = 'https://evil.example';
     try {
-      expect(await outcome(verifyIdJag(deps, { assertion: await mint(), clientId: CLIENT }))).toBe('jwks_unavailable');
+      // A new server process: nothing cached from the honest document above.
+      expect(await outcome(verifyIdJag({ ...deps, keys: freshKeys() }, { assertion: await mint(), clientId: CLIENT }))).toBe('jwks_unavailable');
     } finally { announcedIssuer = issuer; }
   });
 });

@@ -71,4 +71,21 @@ describe('idjag-issuer', () => {
     const listed = parseJsonOutput(await sandbox.cli(['idjag-issuer', 'list', '--json']));
     expect((listed.issuers as { issuer: string }[]).map((i) => i.issuer)).toEqual(['https://other.example']);
   });
+
+  it('idjag-resource allows, lists and denies irreversible scopes through ID-JAGs per resource; an unknown resource writes nothing', async () => {
+    expect((await sandbox.cli(['resource', 'add', '--uri', 'https://billing.example/mcp', '--name', 'Billing',
+      '--scope', 'invoices:read=read', '--scope', 'invoices:void=irreversible', '--no-check'])).code).toBe(0);
+    const allowed = await sandbox.cli(['idjag-resource', 'allow-irreversible', '--resource', 'https://billing.example/mcp', '--json']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(parseJsonOutput(allowed)).toMatchObject({ resource: 'https://billing.example/mcp', scopes: ['invoices:void'], changed: true });
+    const listed = parseJsonOutput(await sandbox.cli(['idjag-resource', 'list', '--json']));
+    expect((listed.resources as { resource: string }[]).map((r) => r.resource)).toEqual(['https://billing.example/mcp']);
+    const unknown = await sandbox.cli(['idjag-resource', 'allow-irreversible', '--resource', 'https://nowhere.example/mcp']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).not.toMatch(STACK_FRAME);
+    const denied = await sandbox.cli(['idjag-resource', 'deny-irreversible', '--resource', 'https://billing.example/mcp']);
+    expect([denied.code, denied.stdout.trim()]).toEqual([0, 'ID-JAGs no longer grant the irreversible scopes of https://billing.example/mcp.']);
+    const rows = await sandbox.withDb((db) => db.query('SELECT resource_uri FROM id_jag_irreversible_resources'));
+    expect(rows.rows).toEqual([]);
+  });
 });

@@ -7,12 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addIdJagIssuer } from '../../src/id-jag/service.ts';
 import { linkSubject } from '../../src/id-jag/store.ts';
 import { verifyIdJag, type IdJagVerifyDeps } from '../../src/id-jag/verify.ts';
+import { createIssuerKeyCache } from '../../src/id-jag/key-cache.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import { createMigratedTestDb, type TestDb } from '../helpers/test-db.ts';
 
 const AS = 'https://auth.portcullis.test';
 const IDP = 'https://idp.acme.test';
 const RESOURCE = 'https://mcp.portcullis.test/mcp';
+const FETCH = { allowLoopback: true, timeoutMs: 2000, maxBytes: 65536 };
 const CLIENT = 'agent-client';
 
 let testDb: TestDb;
@@ -43,8 +45,8 @@ beforeAll(async () => {
   jwksServer = createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ keys: [served] })); });
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   deps = {
-    db: testDb.db, issuer: AS, isResource: async (uri) => uri === RESOURCE,
-    fetch: { allowLoopback: true, timeoutMs: 2000, maxBytes: 65536 },
+    db: testDb.db, issuer: AS, resourceScopes: async (uri) => (uri === RESOURCE ? ['notes.read', 'notes.write'] : undefined),
+    keys: createIssuerKeyCache(FETCH),
   };
 });
 afterAll(async () => { jwksServer.close(); await testDb.cleanup(); });
@@ -85,6 +87,7 @@ describe('verifyIdJag', () => {
       ['unlinked subject', mint({ sub: 'stranger' }), undefined],
       ['too long a lifetime', mint({}, { iat: now, exp: now + 3600 }), undefined],
       ['resource differs from the request', mint(), 'https://other.test/mcp'],
+      ['a scope the resource does not declare', mint({ scope: 'notes.read admin.everything' }), undefined],
       ['alg none', Promise.resolve(new UnsecuredJWT(claims()).setIssuedAt().setExpirationTime('5m').encode()), undefined],
       ['HS256', new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'oauth-id-jag+jwt' }).setIssuedAt()
         .setExpirationTime('5m').sign(new TextEncoder().encode('a-shared-secret-of-32-bytes-len!')), undefined],
@@ -98,6 +101,7 @@ describe('verifyIdJag', () => {
       'foreign key': 'err_jws_signature_verification_failed', 'wrong typ': 'claim_typ',
       'untrusted issuer': 'untrusted_issuer', 'unknown resource': 'unknown_resource', 'unlinked subject': 'unknown_subject',
       'too long a lifetime': 'lifetime', 'resource differs from the request': 'resource_mismatch',
+      'a scope the resource does not declare': 'unknown_scope',
       'alg none': 'err_jose_alg_not_allowed', HS256: 'err_jose_alg_not_allowed',
     });
     expect(await liveJtis()).toBe(before);
@@ -110,7 +114,7 @@ describe('verifyIdJag', () => {
     await addIdJagIssuer(testDb.db, { issuer, jwksUri: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` }, CLI_OPERATOR);
     await linkSubject(testDb.db, issuer, 'U2', 'acct-2');
     expect((await verifyIdJag(deps, { assertion, clientId: CLIENT })).accountId).toBe('acct-2');
-    const strict = { ...deps, fetch: { ...deps.fetch, allowLoopback: false } };
+    const strict = { ...deps, keys: createIssuerKeyCache({ ...FETCH, allowLoopback: false }) };
     expect(await refusal(verifyIdJag(strict, { assertion: await mint({ iss: issuer, sub: 'U2' }), clientId: CLIENT }))).toBe('jwks_unavailable');
   });
 });
