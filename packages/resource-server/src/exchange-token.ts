@@ -3,9 +3,11 @@
 import { createMetadataDiscovery, type AuthorizationServerMetadata } from './as-metadata.ts';
 import { isResourceServerError, TokenExchangeError } from './errors.ts';
 
+/** RFC 8693 §2.1: the `grant_type` of a token exchange request. */
 export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
+/** What `exchangeToken()` needs: the authorization server, this server's own client, the token received and the downstream resource. */
 export interface ExchangeTokenOptions {
   /** The authorization server (its RFC 8414 metadata names the token endpoint). */
   issuer: string;
@@ -25,6 +27,7 @@ export interface ExchangeTokenOptions {
   timeoutMs?: number;
 }
 
+/** The token `exchangeToken()` got for the downstream resource (RFC 8693 §2.2.1). */
 export interface ExchangedToken {
   /** Send it to `resource` only, as `Authorization: Bearer …`. */
   accessToken: string;
