@@ -3,6 +3,7 @@
 // irreversible scopes.
 import { interactionPolicy, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import { scopesWithRisk, type ResourceDirectory } from './resource-servers.ts';
+import type { OrganisationPolicy } from './organisation-policy.ts';
 
 const { base, Check } = interactionPolicy;
 
@@ -41,17 +42,20 @@ export function createInteractionPolicy(resources: ResourceDirectory, options: C
 
 /**
  * oidc-provider's documented hook for the grant an authorization starts from (the one this browser
- * session holds for the client). Two adjustments before the prompts are evaluated, both only while
- * the person has not yet answered this request:
+ * session holds for the client), narrowed to the organisation's policy on every request. Two more
+ * adjustments before the prompts are evaluated, both only while the person has not yet answered this request:
  * - step-up: the request carries the scopes already granted at its resource (not irreversible ones),
  *   so the new token holds the union and tools that worked keep working;
  * - a scope the person declined before but the client asks for again is asked again, not silently
  *   refused (a client that met a 403 needs that answer from the person, not from an old decision).
  */
-export function createLoadExistingGrant(resources: ResourceDirectory) {
+export function createLoadExistingGrant(resources: ResourceDirectory, organisationPolicy: OrganisationPolicy) {
   return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
     const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
     const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+    // First the organisation's policy (organisation-policy.ts): a refused resource ends here, and what the
+    // grant holds beyond the policy is gone before step-up copies it into the request.
+    await organisationPolicy.atAuthorization(ctx, grant);
     if (!grant || ctx.oidc.result?.consent || !ctx.oidc.params) return grant;
     const requested = new Set(String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean));
     for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {})) {

@@ -23,6 +23,7 @@ import { completeIntrospection } from './introspection-endpoint.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
+import { createOrganisationPolicy } from './organisation-policy.ts';
 import { oidcClaimsConfiguration } from '../accounts/identity-claims.ts';
 import { withSpentScopesDroppedOnRefresh } from './spent-scope-refresh.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
@@ -59,6 +60,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   const resources = createResourceDirectory(db, config.signingAlg, config.resourceCacheSeconds);
   const secure = config.issuer.startsWith('https://');
   const irreversible = createIrreversibleScopeRules(resources);
+  // Issue 12: the organisation's policies, read per request, on every authorization and refresh.
+  const organisationPolicy = createOrganisationPolicy(db, resources);
   // Client ID Metadata Documents (MCP 2025-11-25): an https client_id is answered by our adapter from a
   // database-shared cache and an SSRF-safe fetch (src/cimd/). oidc-provider's experimental
   // `features.clientIdMetadataDocument` stays off: its cache is per process and it has no domain
@@ -152,12 +155,14 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       await irreversible.spendAtCodeRedemption(ctx, source as never);
       return client.grantTypeAllowed('refresh_token');
     },
-    loadExistingGrant: createLoadExistingGrant(resources) as never,
+    loadExistingGrant: createLoadExistingGrant(resources, organisationPolicy) as never,
     expiresWithSession: () => false,
     // Every refresh rotates. Before the old token is consumed, the request's `resource` must be its
     // own, so a refused request leaves the refresh token usable (see alignTokenRequestResource).
-    rotateRefreshToken(ctx) {
+    // Then the organisation's policy narrows the grant and the successor (organisation-policy.ts).
+    async rotateRefreshToken(ctx) {
       alignTokenRequestResource(ctx, ctx.oidc.entities.RefreshToken?.resource as string | string[] | undefined);
+      await organisationPolicy.atRefresh(ctx);
       return true;
     },
     ttl: {
