@@ -8,8 +8,7 @@ import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
-import { buildConsentOffer, grantConsent, ScopeNotOfferedError, type ConsentOffer } from './offer.ts';
-import { recordPolicyWithheld } from '../policies/service.ts';
+import { buildConsentOffer, grantConsent, ScopeNotOfferedError } from './offer.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -27,24 +26,6 @@ export interface ConsentFacts { ip?: string | undefined; userAgent?: string | un
 
 /** How the interaction ends: oidc-provider's result, and whether it merges with the sign-in's. */
 export interface ConsentOutcome { result: InteractionResults; mergeWithLastSubmission: boolean }
-
-/**
- * The offer the consent page shows; a scope the organisation's policy withholds from it is a policy
- * decision, recorded with the policy and the person's providers named (issue 12).
- */
-export async function offerConsent(
-  deps: { provider: Provider; db: Db }, details: InteractionDetails, facts: ConsentFacts,
-): Promise<ConsentOffer> {
-  const offer = await buildConsentOffer(deps.db, deps.provider, details);
-  const accountId = details.session?.accountId;
-  if (offer.withheld.length > 0 && accountId && offer.resource) {
-    await recordPolicyWithheld(deps.db, offer.decision, {
-      accountId, clientId: String(details.params.client_id), resource: offer.resource.uri,
-      scopes: offer.withheld.map((s) => s.scope), at: 'consent', ...facts,
-    });
-  }
-  return offer;
-}
 
 export async function answerConsent(
   deps: { provider: Provider; db: Db }, details: InteractionDetails, form: unknown, facts: ConsentFacts,

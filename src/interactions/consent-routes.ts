@@ -6,8 +6,8 @@ import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { AppError } from '../errors.ts';
 import { renderView } from '../views.ts';
-import { describeConsent } from '../consent/offer.ts';
-import { answerConsent, offerConsent } from '../consent/service.ts';
+import { buildConsentOffer, describeConsent } from '../consent/offer.ts';
+import { answerConsent } from '../consent/service.ts';
 import { requestFacts } from '../http/request-facts.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -16,7 +16,7 @@ export interface ConsentDeps { provider: Provider; db: Db }
 
 export async function renderConsentPage(ctx: Koa.Context, { provider, db }: ConsentDeps, details: InteractionDetails) {
   const client = await provider.Client.find(String(details.params.client_id));
-  const offer = await offerConsent({ provider, db }, details, requestFacts(ctx));
+  const offer = await buildConsentOffer(db, provider, details);
   ctx.body = await renderView('consent', { uid: details.uid, ...(await describeConsent(offer, details, client)) });
 }
 

@@ -55,7 +55,7 @@ export function createLoadExistingGrant(resources: ResourceDirectory, organisati
     const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
     // First the organisation's policy (organisation-policy.ts): a refused resource ends here, and what the
     // grant holds beyond the policy is gone before step-up copies it into the request.
-    await organisationPolicy.atAuthorization(ctx, grant);
+    const withheld = await organisationPolicy.atAuthorization(ctx, grant);
     if (!grant || ctx.oidc.result?.consent || !ctx.oidc.params) return grant;
     const requested = new Set(String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean));
     for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {})) {
@@ -64,6 +64,9 @@ export function createLoadExistingGrant(resources: ResourceDirectory, organisati
         if (scope && !irreversible.has(scope)) requested.add(scope);
       }
       forgetDeclined(grant, indicator, requested);
+      // Asking the person for what they may not approve is no question: those count as declined here.
+      const notTheirs = withheld.get(indicator) ?? [];
+      if (notTheirs.length > 0) grant.rejectResourceScope(indicator, notTheirs.join(' '));
     }
     ctx.oidc.params.scope = [...requested].join(' ');
     return grant;

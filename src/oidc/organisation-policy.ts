@@ -28,27 +28,36 @@ function narrowGrant(grant: Grant, indicator: string, decision: PolicyDecision, 
 export function createOrganisationPolicy(db: Db, resources: ResourceDirectory) {
   /**
    * For each resource of the request: refuse it when no policy lets this person approve it, else narrow the
-   * standing grant to what the policy allows (before step-up copies its scopes into the request). The
-   * requested scopes stay as asked, so the consent page can say, per withheld scope, why (consent/offer.ts).
+   * standing grant to what the policy allows (before step-up copies its scopes into the request). Returns,
+   * per resource indicator, the requested scopes the policy withholds: the request keeps them, so the consent
+   * page can say why (consent/offer.ts), and loadExistingGrant marks them declined so they alone never make
+   * oidc-provider show the page again. Audited once per request: not again on the resume after consent.
    */
-  async function atAuthorization(ctx: KoaContextWithOIDC, grant: Grant | undefined): Promise<void> {
+  async function atAuthorization(ctx: KoaContextWithOIDC, grant: Grant | undefined): Promise<Map<string, string[]>> {
+    const withheldByIndicator = new Map<string, string[]>();
     const accountId = ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId;
-    if (!accountId) return;
+    if (!accountId) return withheldByIndicator;
+    const requested = scopeList(String(ctx.oidc.params?.scope ?? ''));
+    const answered = Boolean(ctx.oidc.result?.consent);
     for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {})) {
       const resource = await resources.find(indicator);
       if (!resource) continue;
       const decision = await decidePolicyFor(db, accountId, resource.uri);
       const facts = { accountId, clientId: ctx.oidc.client?.clientId, resource: resource.uri, at: 'authorization' as const, ...requestFactsOf(ctx) };
       if (decision.kind === 'refused') {
-        await recordPolicyWithheld(db, decision, { ...facts, scopes: scopeList(String(ctx.oidc.params?.scope ?? '')) });
+        await recordPolicyWithheld(db, decision, { ...facts, scopes: requested });
         throw new errors.AccessDenied(refusal(resource));
       }
+      const { withheld } = partitionScopes(decision, resource, requested);
+      withheldByIndicator.set(indicator, withheld);
+      if (withheld.length > 0 && !answered) await recordPolicyWithheld(db, decision, { ...facts, scopes: withheld });
       if (!grant) continue;
-      const withheld = narrowGrant(grant, indicator, decision, resource);
-      if (withheld.length === 0) continue;
+      const taken = narrowGrant(grant, indicator, decision, resource);
+      if (taken.length === 0) continue;
       await grant.save();
-      await recordPolicyWithheld(db, decision, { ...facts, scopes: withheld, narrowedGrantId: grant.jti });
+      await recordPolicyWithheld(db, decision, { ...facts, scopes: taken, narrowedGrantId: grant.jti });
     }
+    return withheldByIndicator;
   }
 
   /**
