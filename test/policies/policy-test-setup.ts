@@ -14,7 +14,7 @@ export async function addAcmeProvider(db: Db, name = 'acme') {
 }
 
 /** A person whose account is linked to `providerId` with these upstream claims. */
-export async function addMember(app: TestApp, providerId: string, claims: Record<string, unknown>, email?: string) {
+export async function addMember(app: Pick<TestApp, 'db' | 'addUser'>, providerId: string, claims: Record<string, unknown>, email?: string) {
   const account = await app.addUser(email);
   await insertFederatedIdentity(app.db, {
     providerId, subject: `sub-${account.id}`, accountId: account.id, email: account.email, claims,
