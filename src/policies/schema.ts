@@ -15,7 +15,9 @@ export const GROUPS_CLAIM = 'groups';
 
 export const policyId = z.string().regex(/^pol_[0-9a-f]{16}$/, 'a policy id is pol_ and 16 hex digits, as `policy add` and `policy list` print it');
 
-const resourceUri = z.string().max(2048, 'the resource URI is longer than 2048 characters').transform((value, context) => {
+// The WHATWG URL parser would quietly strip a trailing NUL or other control character: refused first instead.
+const resourceUri = z.string().max(2048, 'the resource URI is longer than 2048 characters')
+  .refine((value) => !CONTROL.test(value), 'the resource URI contains a control character').transform((value, context) => {
   try {
     return canonicalResourceUri(value);
   } catch (error) {
