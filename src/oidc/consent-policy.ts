@@ -3,7 +3,7 @@
 // irreversible scopes.
 import { interactionPolicy, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import { scopesWithRisk, type ResourceDirectory } from './resource-servers.ts';
-import type { OrganisationPolicy } from './organisation-policy.ts';
+import { policyWithheldScopes, type OrganisationPolicy } from './organisation-policy.ts';
 
 const { base, Check } = interactionPolicy;
 
@@ -30,12 +30,14 @@ export function createInteractionPolicy(resources: ResourceDirectory, options: C
   if (!options.askNativeClientsEveryTime) consent.checks.remove('native_client_prompt');
   // The model proposes, a human disposes: an irreversible scope is never covered by an earlier
   // consent, so each authorization that asks for one shows the page (ctx.oidc.result is only set
-  // once the person has answered this very request).
+  // once the person has answered this very request). One the organisation's policy withholds from this
+  // person is no question to ask them (organisation-policy.ts).
   consent.checks.add(new Check(
     'irreversible_scope_requested',
     'irreversible scopes need a fresh consent every time',
     'consent_required',
-    async (ctx) => !ctx.oidc.result?.consent && (await requestedIrreversibleScopes(ctx, resources)).length > 0,
+    async (ctx) => !ctx.oidc.result?.consent
+      && (await requestedIrreversibleScopes(ctx, resources)).some((scope) => !policyWithheldScopes(ctx).has(scope)),
   ));
   return policy;
 }

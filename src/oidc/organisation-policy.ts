@@ -6,6 +6,7 @@ import { errors, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { decidePolicyFor, partitionScopes, recordPolicyWithheld, type PolicyDecision } from '../policies/service.ts';
 import type { Resource } from '../resources/schema.ts';
+import { requestState } from '../request/state.ts';
 import type { ResourceDirectory } from './resource-servers.ts';
 
 const scopeList = (scope: string | undefined) => (scope ?? '').split(' ').filter(Boolean);
@@ -24,6 +25,9 @@ function narrowGrant(grant: Grant, indicator: string, decision: PolicyDecision, 
   if (withheld.length > 0) grant.resources = { ...grant.resources, [indicator]: allowed.join(' ') };
   return withheld;
 }
+
+/** The requested scopes the organisation's policy withheld from this authorization request. */
+export const policyWithheldScopes = (ctx: object): ReadonlySet<string> => requestState(ctx).policyWithheldScopes ?? new Set();
 
 export function createOrganisationPolicy(db: Db, resources: ResourceDirectory) {
   /**
@@ -50,6 +54,7 @@ export function createOrganisationPolicy(db: Db, resources: ResourceDirectory) {
       }
       const { withheld } = partitionScopes(decision, resource, requested);
       withheldByIndicator.set(indicator, withheld);
+      requestState(ctx).policyWithheldScopes = new Set([...policyWithheldScopes(ctx), ...withheld]);
       if (withheld.length > 0 && !answered) await recordPolicyWithheld(db, decision, { ...facts, scopes: withheld });
       if (!grant) continue;
       const taken = narrowGrant(grant, indicator, decision, resource);

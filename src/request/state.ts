@@ -48,6 +48,9 @@ export interface RequestState {
   authorizationFailure?: AuthorizationFailure | undefined;
   /** The error page was rendered: it sends nobody on, so the leaving page leaves it alone (src/oidc/error-page.ts). */
   errorPageRendered?: boolean | undefined;
+  /** Requested scopes the organisation's policy withheld from this authorization, for the prompt checks
+   * that run after loadExistingGrant (src/oidc/organisation-policy.ts). */
+  policyWithheldScopes?: ReadonlySet<string> | undefined;
 }
 
 const states = new WeakMap<object, RequestState>();

@@ -94,10 +94,10 @@ describe('the consent page under a policy', () => {
     const { addOperatorClient } = await import('../../src/clients/store.ts');
     const web = await addOperatorClient(app.db, { name: 'Web', redirectUris: [WEB], confidential: false });
     const browser = app.browser();
-    const start = () => {
+    const start = (scope = 'notes:read notes:write') => {
       const pkce = pkcePair();
       return follow(browser, authorizeQuery({
-        clientId: web.clientId, resource: NOTES, scope: 'notes:read notes:write', redirectUri: WEB, state: 's', codeChallenge: pkce.challenge, codeChallengeMethod: 'S256',
+        clientId: web.clientId, resource: NOTES, scope, redirectUri: WEB, state: 's', codeChallenge: pkce.challenge, codeChallengeMethod: 'S256',
       })).then((page) => ({ page, verifier: pkce.verifier }));
     };
     const first = await start();
@@ -109,10 +109,14 @@ describe('the consent page under a policy', () => {
     const code = clientRedirectOf(again.page).searchParams.get('code')!;
     const token = await exchangeCode(app, { client_id: web.clientId, code, code_verifier: again.verifier, redirect_uri: WEB });
     expect(token.body.scope).toBe('notes:read');
+    // An irreversible scope asks afresh every time, but not one the person may not approve.
+    const irreversible = await start('notes:read notes:delete');
+    expect(irreversible.page.status, irreversible.page.text).toBe(303);
+    expect(clientRedirectOf(irreversible.page).searchParams.get('code')).toEqual(expect.any(String));
     await flushAuditWrites();
     const events = (await listAuditEvents(app.db, { type: 'policy.scope_withheld' })).filter((e) => e.client_id === web.clientId);
     // One decision per authorization request: not again when the consent answer resumes it.
-    expect(events.map((e) => e.scopes)).toEqual(['notes:write', 'notes:write']);
+    expect(events.map((e) => e.scopes).sort()).toEqual(['notes:delete', 'notes:write', 'notes:write']);
   });
 
   it('offers the ops group everything, with irreversible left unchecked as always', async () => {
