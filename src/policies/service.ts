@@ -10,7 +10,11 @@ import { findResourceByUri } from '../resources/store.ts';
 import type { Resource } from '../resources/schema.ts';
 import { decidePolicy, policyAllows, type PolicyDecision } from './evaluate.ts';
 import { addPolicyInput, policyId } from './schema.ts';
-import { deletePolicy, findPolicy, findPolicySubject, insertPolicy, listPolicies, listPoliciesForResource, type Policy } from './store.ts';
+import {
+  deletePolicy, findPolicy, findPolicySubject, insertPolicy, listPolicies, listPoliciesForResource, policyFactsFromJson, type Policy,
+} from './store.ts';
+import { requestState } from '../request/state.ts';
+import { requestCache } from '../request/adapter-cache.ts';
 
 export type { PolicyDecision };
 
@@ -55,8 +59,17 @@ export async function removePolicy(db: Db, id: unknown, by: Operator): Promise<P
 
 export const listAllPolicies = (db: Queryable) => listPolicies(db);
 
-/** What this person may approve on this resource, read from the database now (no cache: issue 12). */
-export async function decidePolicyFor(db: Queryable, accountId: string, resourceUri: string): Promise<PolicyDecision> {
+/**
+ * What this person may approve on this resource, read from the database now (no cache: issue 12). A token
+ * request read the same facts with its token (src/oidc/token-prefetch.ts): `ctx` lets them be used.
+ */
+export async function decidePolicyFor(db: Queryable, accountId: string, resourceUri: string, ctx?: object): Promise<PolicyDecision> {
+  const prefetched = ctx ? requestState(ctx).prefetchedPolicyFacts : undefined;
+  const account = requestCache.getAccount(accountId);
+  if (prefetched && prefetched.resourceUri === resourceUri && prefetched.accountId === accountId && account) {
+    const facts = policyFactsFromJson(prefetched.policies, prefetched.identities);
+    return decidePolicy(facts.policies, { email: account.email, identities: facts.identities });
+  }
   const policies = await listPoliciesForResource(db, resourceUri);
   if (policies.length === 0) return { kind: 'unrestricted' };
   return decidePolicy(policies, await findPolicySubject(db, accountId));

@@ -55,3 +55,25 @@ export async function findPolicySubject(db: Queryable, accountId: string): Promi
       .map((r) => ({ providerName: r.provider_name!, claims: r.claims ?? {} })),
   };
 }
+
+/**
+ * The same facts as listPoliciesForResource and findPolicySubject's identities, as two JSON columns
+ * (`policies`, `identities`) of a larger query: the token request's one read (src/oidc/token-prefetch.ts).
+ */
+export const policyFactsSql = (resourceUri: string, accountId: string) => `
+    (SELECT coalesce(json_agg(json_build_object('id', p.id, 'resource_uri', p.resource_uri, 'claim', p.claim, 'value', p.value,
+        'max_risk', p.max_risk, 'created_at', p.created_at) ORDER BY p.claim, p.value), '[]'::json)
+       FROM resource_policies p WHERE p.resource_uri = ${resourceUri}) AS policies,
+    (SELECT coalesce(json_agg(json_build_object('provider_name', ip.name, 'claims', f.claims) ORDER BY ip.name), '[]'::json)
+       FROM federated_identities f JOIN identity_providers ip ON ip.id = f.provider_id AND ip.disabled_at IS NULL
+      WHERE f.account_id = ${accountId}) AS identities`;
+
+/** Records from policyFactsSql's JSON columns. */
+export function policyFactsFromJson(policies: unknown, identities: unknown): { policies: Policy[]; identities: IdentityClaims[] } {
+  const rows = (Array.isArray(policies) ? policies : []) as (Omit<Row, 'created_at'> & { created_at: string })[];
+  const linked = (Array.isArray(identities) ? identities : []) as { provider_name: string; claims: Record<string, unknown> | null }[];
+  return {
+    policies: rows.map((row) => record({ ...row, created_at: new Date(row.created_at) })),
+    identities: linked.map((i) => ({ providerName: i.provider_name, claims: i.claims ?? {} })),
+  };
+}
