@@ -18,7 +18,7 @@ const requestFactsOf = (ctx: KoaContextWithOIDC) => ({
 const refusal = (resource: Resource) =>
   `your organisation's policy does not let you approve access to ${resource.name} (${resource.uri})`;
 
-/** Takes the withheld scopes out of the grant's scopes at `indicator`; true when the grant changed. */
+/** Takes the withheld scopes out of the grant's scopes at `indicator` (in memory); returns those taken. */
 function narrowGrant(grant: Grant, indicator: string, decision: PolicyDecision, resource: Resource): string[] {
   const held = scopeList(grant.resources?.[indicator]);
   const { allowed, withheld } = partitionScopes(decision, resource, held);
