@@ -16,12 +16,13 @@ import { idJagCommands } from './cli/id-jag.ts';
 import { idpCommands } from './cli/idp.ts';
 import { keyCommands } from './cli/keys.ts';
 import { migrateCommands } from './cli/migrate.ts';
+import { policyCommands } from './cli/policies.ts';
 import { resourceCommands } from './cli/resources.ts';
 import { exchangeCommands } from './cli/exchange.ts';
 import { userCommands } from './cli/users.ts';
 
 const commands: CommandSpec[] = [
-  ...userCommands, ...resourceCommands, ...exchangeCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...idJagCommands, ...idpCommands, ...migrateCommands,
+  ...userCommands, ...resourceCommands, ...exchangeCommands, ...clientCommands, ...clientDiagnoseCommands, ...cimdCommands, ...keyCommands, ...auditCommands, ...adminTokenCommands, ...idJagCommands, ...idpCommands, ...policyCommands, ...migrateCommands,
 ];
 
 // Exit codes: 0 done; 1 the command could not be carried out (duplicate, database, configuration);
@@ -102,7 +103,7 @@ const OPTION_FOR_FIELD: Record<string, string> = {
   mode: '--mode', domain: '--domain', clientId: '--client-id',
   domains: '--domain', displayName: '--display-name', issuer: '--issuer', preset: '--preset', tenant: '--tenant',
   clientSecret: '--client-secret', emailClaim: '--email-claim', groupsClaim: '--groups-claim',
-  from: '--from', to: '--to', jwks: '--jwks', jwksUri: '--jwks-uri',
+  from: '--from', to: '--to', jwks: '--jwks', jwksUri: '--jwks-uri', claim: '--claim', maxRisk: '--max-risk',
 };
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -41,12 +41,15 @@ const ERROR_TABLE = {
   resource_not_found: { status: 404 },
   key_not_found: { status: 404 },
   identity_provider_not_found: { status: 404 },
+  policy_not_found: { status: 404 },
   email_taken: { status: 409 },
   cannot_disable_self: { status: 409 },
   resource_exists: { status: 409 },
   identity_provider_exists: { status: 409 },
   // An email domain routes to one identity provider only (migrations/0024).
   domain_claimed: { status: 409 },
+  // One policy per (resource, claim, value) (migrations/0027).
+  policy_exists: { status: 409 },
   already_retired: { status: 409 },
   signing_key: { status: 409 },
   pending_key: { status: 409 },

@@ -25,10 +25,12 @@ const STATUS_MESSAGES: Record<string, string> = {
   'idp-disabled': 'Identity provider disabled.',
   'idp-enabled': 'Identity provider enabled.',
   'idp-removed': 'Identity provider removed with its domains.',
+  'policy-added': 'Policy added. Authorizations use it now; standing grants are narrowed at their next refresh.',
+  'policy-removed': 'Policy removed. A resource left with no policy is unrestricted again.',
   'key-retired': 'Key retired: it is no longer published, and its private half is erased.',
 };
 
-export type ConsoleTab = 'overview' | 'resources' | 'clients' | 'users' | 'identity-providers' | 'keys' | 'audit';
+export type ConsoleTab = 'overview' | 'resources' | 'clients' | 'users' | 'identity-providers' | 'policies' | 'keys' | 'audit';
 
 export async function renderConsolePage(
   ctx: Koa.Context, admin: AdminRequest, view: string, tab: ConsoleTab, data: Record<string, unknown>,

@@ -11,6 +11,7 @@ import { registerConsoleClientPages } from './console-clients.ts';
 import { registerConsolePages } from './console-pages.ts';
 import { registerConsoleResourcePages } from './console-resources.ts';
 import { registerConsoleIdentityProviderPages } from './console-identity-providers.ts';
+import { registerConsolePolicyPages } from './console-policies.ts';
 import { adminOf, type AdminDeps, type AdminRoutes } from './route-contract.ts';
 
 // Admin pages show accounts and the audit trail: never cached, by the browser or anything between.
@@ -37,6 +38,7 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
   registerConsoleClientPages(routes, deps);
   registerConsoleResourcePages(routes, deps);
   registerConsoleIdentityProviderPages(routes, deps);
+  registerConsolePolicyPages(routes, deps);
   registerClientDiagnostics(routes, deps);
   registerAdminApiRoutes(routes, deps);
 }

@@ -10,6 +10,8 @@ import { describeClientIdentity } from '../clients/identity.ts';
 import { findAccountById } from '../accounts/store.ts';
 import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type OfferedClaim } from '../accounts/identity-claims.ts';
 import { requestCache } from '../request/adapter-cache.ts';
+import { decidePolicyFor, type PolicyDecision } from '../policies/service.ts';
+import { policyAllows, withheldReason } from '../policies/evaluate.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -21,6 +23,8 @@ interface PromptDetails {
 }
 
 export interface OfferedScope extends ResourceScope { checked: boolean }
+/** A requested scope the organisation's policy does not let this person approve, with the reason shown. */
+export interface WithheldScope extends ResourceScope { reason: string }
 
 /** The request's resource, the scopes to decide on now, and the ones a standing grant already holds. */
 export interface ConsentOffer {
@@ -30,6 +34,9 @@ export interface ConsentOffer {
   kept: ResourceScope[];
   /** Identity claims asked and not answered before (identity-claims.ts): each a line to tick. */
   claims: OfferedClaim[];
+  /** Issue 12: what the organisation's policy withholds, and the decision (for the audit trail). */
+  withheld: WithheldScope[];
+  decision: PolicyDecision;
 }
 
 const splitScopes = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
@@ -56,7 +63,27 @@ export async function buildConsentOffer(db: Db, provider: Provider, details: Int
   const accountId = asksForIdentityClaims(missingOIDCScope) ? details.session?.accountId : undefined;
   const account = accountId ? requestCache.getAccount(accountId) ?? await findAccountById(db, accountId) : undefined;
   const claims = offeredClaims(missingOIDCScope, { email: account?.email });
-  return { indicator, resource, offered, kept, claims };
+  const policy = await withOrganisationPolicy(db, details.session?.accountId, resource, requested, { offered, kept });
+  return { indicator, resource, claims, ...policy };
+}
+
+/**
+ * Issue 12: the organisation's policy (src/policies/), read now, takes out of the offer (and out of what is
+ * kept) every scope above the risk it lets this person approve; each requested one is listed with why.
+ * What is not offered cannot be approved: grantConsent refuses it (ScopeNotOfferedError).
+ */
+async function withOrganisationPolicy(
+  db: Db, accountId: string | undefined, resource: Resource | undefined, requested: Set<string>,
+  { offered, kept }: { offered: OfferedScope[]; kept: ResourceScope[] },
+) {
+  const decision: PolicyDecision = accountId && resource ? await decidePolicyFor(db, accountId, resource.uri) : { kind: 'unrestricted' };
+  const withheld = (resource?.scopes ?? [])
+    .filter((s) => requested.has(s.scope) && !policyAllows(decision, s.risk))
+    .map((s) => ({ ...s, reason: withheldReason(decision, s.risk) }));
+  return {
+    offered: offered.filter((s) => policyAllows(decision, s.risk)), kept: kept.filter((s) => policyAllows(decision, s.risk)),
+    withheld, decision,
+  };
 }
 
 export async function describeConsent(offer: ConsentOffer, details: InteractionDetails, client: Client) {
@@ -78,6 +105,7 @@ export async function describeConsent(offer: ConsentOffer, details: InteractionD
     kept: offer.kept,
     stepUp: offer.kept.length > 0 && offer.offered.length > 0,
     claims: offer.claims,
+    withheld: offer.withheld,
     signsIn: (prompt.missingOIDCScope ?? []).includes('openid'),
     wantsOfflineAccess: (prompt.missingOIDCScope ?? []).includes('offline_access'),
   };
@@ -112,7 +140,8 @@ export async function grantConsent(
   // Identity claims only as ticked (issue 11 §5). `missingOIDCClaims` (the `claims` request
   // parameter) is never granted here: oidc-provider's claimsParameter feature stays off.
   recordIdentityAnswer(grant, prompt.missingOIDCScope ?? [], offer.claims, chosenClaims);
-  const declined = offer.offered.map((s) => s.scope).filter((scope) => !chosen.includes(scope));
+  // Withheld by policy counts as declined for this request, so oidc-provider does not ask again at once.
+  const declined = [...offer.offered.map((s) => s.scope).filter((scope) => !chosen.includes(scope)), ...offer.withheld.map((s) => s.scope)];
   if (offer.indicator) {
     const irreversible = new Set((offer.resource?.scopes ?? []).filter((s) => s.risk === 'irreversible').map((s) => s.scope));
     const standing = splitScopes(grant.resources?.[offer.indicator]).filter((s) => !irreversible.has(s));

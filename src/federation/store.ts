@@ -75,3 +75,12 @@ export async function listProviders(db: Queryable): Promise<IdentityProvider[]> 
 export async function deleteProvider(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM identity_providers WHERE id = $1', [id]);
 }
+
+/** A provider's subject linked to an account, with the claims policies are judged on (src/policies/). */
+export async function insertFederatedIdentity(db: Queryable, identity: {
+  providerId: string; subject: string; accountId: string; email: string | null; claims: Record<string, unknown>;
+}): Promise<void> {
+  await db.query(
+    'INSERT INTO federated_identities (provider_id, subject, account_id, email, claims) VALUES ($1, $2, $3, $4, $5::jsonb)',
+    [identity.providerId, identity.subject, identity.accountId, identity.email, JSON.stringify(identity.claims)]);
+}

@@ -7,6 +7,8 @@ import { recordAuditEvent } from '../audit/store.ts';
 import { createIssuerKeyCache } from './key-cache.ts';
 import { isIrreversibleAllowedViaIdJag } from './store.ts';
 import { IdJagRefusal, verifyIdJag } from './verify.ts';
+import { decidePolicyFor, partitionScopes, recordPolicyWithheld } from '../policies/service.ts';
+import { findResourceByUri } from '../resources/store.ts';
 
 import { ID_JAG_GRANT_PROFILE, JWT_BEARER_GRANT } from './schema.ts';
 
@@ -74,7 +76,18 @@ export function registerIdJagGrant(provider: Provider, deps: GrantDeps): void {
     if (askedIrreversible.length > 0) {
       await refuse(ctx, 'irreversible_scope', facts, new errors.InvalidScope(`scope ${askedIrreversible.join(' ')} cannot be granted by an identity assertion`, askedIrreversible.join(' ')));
     }
-    const scope = verified.scopes.filter((s) => !irreversible.has(s)).join(' ');
+    const declared = verified.scopes.filter((s) => !irreversible.has(s));
+    // Issue 12: no more than the person could approve themselves, under the organisation's policy.
+    const audience = String(resourceServer!.audience ?? verified.resource);
+    const decision = await decidePolicyFor(deps.db, verified.accountId, audience);
+    const policyFacts = { accountId: verified.accountId, clientId: client.clientId, resource: audience, at: 'id_jag' as const };
+    if (decision.kind === 'refused') {
+      await recordPolicyWithheld(deps.db, decision, { ...policyFacts, scopes: declared });
+      await refuse(ctx, 'policy_refused', facts, new errors.InvalidGrant("the organisation's policy does not let this person approve access to this resource"));
+    }
+    const { allowed: scopes, withheld } = partitionScopes(decision, await findResourceByUri(deps.db, audience), declared);
+    if (withheld.length > 0) await recordPolicyWithheld(deps.db, decision, { ...policyFacts, scopes: withheld });
+    const scope = scopes.join(' ');
 
     const grant = new provider.Grant({ accountId: verified.accountId, clientId: client.clientId });
     if (scope) grant.addResourceScope(verified.resource, scope);

@@ -3,6 +3,7 @@
 // irreversible scopes.
 import { interactionPolicy, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import { scopesWithRisk, type ResourceDirectory } from './resource-servers.ts';
+import { policyWithheldScopes, type OrganisationPolicy } from './organisation-policy.ts';
 
 const { base, Check } = interactionPolicy;
 
@@ -29,29 +30,34 @@ export function createInteractionPolicy(resources: ResourceDirectory, options: C
   if (!options.askNativeClientsEveryTime) consent.checks.remove('native_client_prompt');
   // The model proposes, a human disposes: an irreversible scope is never covered by an earlier
   // consent, so each authorization that asks for one shows the page (ctx.oidc.result is only set
-  // once the person has answered this very request).
+  // once the person has answered this very request). One the organisation's policy withholds from this
+  // person is no question to ask them (organisation-policy.ts).
   consent.checks.add(new Check(
     'irreversible_scope_requested',
     'irreversible scopes need a fresh consent every time',
     'consent_required',
-    async (ctx) => !ctx.oidc.result?.consent && (await requestedIrreversibleScopes(ctx, resources)).length > 0,
+    async (ctx) => !ctx.oidc.result?.consent
+      && (await requestedIrreversibleScopes(ctx, resources)).some((scope) => !policyWithheldScopes(ctx).has(scope)),
   ));
   return policy;
 }
 
 /**
  * oidc-provider's documented hook for the grant an authorization starts from (the one this browser
- * session holds for the client). Two adjustments before the prompts are evaluated, both only while
- * the person has not yet answered this request:
+ * session holds for the client), narrowed to the organisation's policy on every request. Two more
+ * adjustments before the prompts are evaluated, both only while the person has not yet answered this request:
  * - step-up: the request carries the scopes already granted at its resource (not irreversible ones),
  *   so the new token holds the union and tools that worked keep working;
  * - a scope the person declined before but the client asks for again is asked again, not silently
  *   refused (a client that met a 403 needs that answer from the person, not from an old decision).
  */
-export function createLoadExistingGrant(resources: ResourceDirectory) {
+export function createLoadExistingGrant(resources: ResourceDirectory, organisationPolicy: OrganisationPolicy) {
   return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
     const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
     const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+    // First the organisation's policy (organisation-policy.ts): a refused resource ends here, and what the
+    // grant holds beyond the policy is gone before step-up copies it into the request.
+    const withheld = await organisationPolicy.atAuthorization(ctx, grant);
     if (!grant || ctx.oidc.result?.consent || !ctx.oidc.params) return grant;
     const requested = new Set(String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean));
     for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {})) {
@@ -60,6 +66,9 @@ export function createLoadExistingGrant(resources: ResourceDirectory) {
         if (scope && !irreversible.has(scope)) requested.add(scope);
       }
       forgetDeclined(grant, indicator, requested);
+      // Asking the person for what they may not approve is no question: those count as declined here.
+      const notTheirs = withheld.get(indicator) ?? [];
+      if (notTheirs.length > 0) grant.rejectResourceScope(indicator, notTheirs.join(' '));
     }
     ctx.oidc.params.scope = [...requested].join(' ');
     return grant;

@@ -28,6 +28,7 @@ import { answerUnauthorizedClient } from './grant-type-refusal.ts';
 import { INTROSPECTS_METADATA, introspectionAllowed, refusingSelfRegisteredBinding } from './introspection-policy.ts';
 import { createInteractionPolicy, createLoadExistingGrant } from './consent-policy.ts';
 import { createIrreversibleScopeRules } from './irreversible-scopes.ts';
+import { createOrganisationPolicy } from './organisation-policy.ts';
 import { oidcClaimsConfiguration } from '../accounts/identity-claims.ts';
 import { withSpentScopesDroppedOnRefresh } from './spent-scope-refresh.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
@@ -68,6 +69,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
   const resourceLookup = withMachineClientBinding(db, resources, {
     getResourceServerInfo: withDefaultScopes(resources), defaultResource: resources.defaultResource as never,
   });
+  // Issue 12: the organisation's policies, read per request, on every authorization and refresh.
+  const organisationPolicy = createOrganisationPolicy(db, resources);
   // Client ID Metadata Documents (MCP 2025-11-25): an https client_id is answered by our adapter from a
   // database-shared cache and an SSRF-safe fetch (src/cimd/). oidc-provider's experimental
   // `features.clientIdMetadataDocument` stays off: its cache is per process and it has no domain
@@ -184,7 +187,7 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       if (typeof audience === 'string') await refuseUnboundAccessToken(db, ctx, await resources.find(audience), token as never);
       return exchangedTokenClaims(ctx, token as never);
     },
-    loadExistingGrant: createLoadExistingGrant(resources) as never,
+    loadExistingGrant: createLoadExistingGrant(resources, organisationPolicy) as never,
     expiresWithSession: () => false,
     // Every refresh rotates. Before the old token is consumed, the request's `resource` must be its
     // own, so a refused request leaves the refresh token usable (see alignTokenRequestResource).
@@ -192,6 +195,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       const stored = ctx.oidc.entities.RefreshToken?.resource as string | string[] | undefined;
       alignTokenRequestResource(ctx, stored);
       await requireDpopProofBeforeConsume(db, ctx, resources.find, stored);
+      // Then the organisation's policy narrows the grant and the successor (organisation-policy.ts).
+      await organisationPolicy.atRefresh(ctx);
       return true;
     },
     ttl: {

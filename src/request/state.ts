@@ -48,6 +48,12 @@ export interface RequestState {
   authorizationFailure?: AuthorizationFailure | undefined;
   /** The error page was rendered: it sends nobody on, so the leaving page leaves it alone (src/oidc/error-page.ts). */
   errorPageRendered?: boolean | undefined;
+  /** Requested scopes the organisation's policy withheld from this authorization, for the prompt checks
+   * that run after loadExistingGrant (src/oidc/organisation-policy.ts). */
+  policyWithheldScopes?: ReadonlySet<string> | undefined;
+  /** The policies of a token request's resource and its account's identity claims, read with the token
+   * (src/oidc/token-prefetch.ts; typed and used by src/policies/service.ts). */
+  prefetchedPolicyFacts?: { resourceUri: string; accountId: string; policies: unknown; identities: unknown } | undefined;
 }
 
 const states = new WeakMap<object, RequestState>();

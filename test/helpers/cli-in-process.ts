@@ -5,13 +5,14 @@ import type { CommandSpec } from '../../src/cli/command.ts';
 import { auditCommands } from '../../src/cli/audit.ts';
 import { clientCommands } from '../../src/cli/clients.ts';
 import { keyCommands } from '../../src/cli/keys.ts';
+import { policyCommands } from '../../src/cli/policies.ts';
 import { resourceCommands } from '../../src/cli/resources.ts';
 import { userCommands } from '../../src/cli/users.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/db.ts';
 import { ISSUER, TEST_SECRETS } from '../helpers/test-app.ts';
 
-const commands: CommandSpec[] = [...userCommands, ...resourceCommands, ...clientCommands, ...keyCommands, ...auditCommands];
+const commands: CommandSpec[] = [...userCommands, ...resourceCommands, ...clientCommands, ...keyCommands, ...auditCommands, ...policyCommands];
 
 export async function runCommand(db: Db, argv: string[]): Promise<Record<string, unknown>> {
   const words = argv.filter((_, index) => index < argv.findIndex((arg) => arg.startsWith('-')) || !argv.some((arg) => arg.startsWith('-')));
