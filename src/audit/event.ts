@@ -16,6 +16,7 @@ export type AuditEventType =
   | 'id_jag_issuer.added' | 'id_jag_issuer.updated' | 'id_jag_issuer.removed'
   | 'id_jag.exchanged' | 'id_jag.refused'
   | 'identity_provider.added' | 'identity_provider.updated' | 'identity_provider.removed'
+  | 'federation.linked' | 'federation.unlinked' | 'federation.refused' | 'federation.provider_error'
   | 'audit.purged';
 
 /** Who acted: a person (their account), an operator (CLI or admin), a client with its own credentials, or the server itself. */

@@ -75,3 +75,8 @@ export async function listProviders(db: Queryable): Promise<IdentityProvider[]> 
 export async function deleteProvider(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM identity_providers WHERE id = $1', [id]);
 }
+
+export async function findProviderById(db: Queryable, id: string): Promise<IdentityProvider | undefined> {
+  const { rows: [row] } = await db.query<Row>(`${SELECT} WHERE p.id = $1`, [id]);
+  return row && record(row);
+}
