@@ -25,12 +25,15 @@ async function providerError(deps: FlowDeps, provider: IdentityProvider, stage: 
   const reason = error instanceof UpstreamFetchError ? error.failure.code
     : (error as { code?: string }).code ?? (error as Error).name ?? 'error';
   const upstreamError = (error as { error?: unknown }).error;
+  // openid-client wraps oauth4webapi's error, whose message names the check that failed (nonce, iss, aud…).
+  const cause = (error as { cause?: { message?: unknown } }).cause;
+  const message = `${(error as Error).message ?? String(error)}${typeof cause?.message === 'string' ? `: ${cause.message}` : ''}`;
   await recordAuditEvent(deps.db, {
     type: 'federation.provider_error', outcome: 'failure', actor: { type: 'system' }, ...facts,
     details: {
       provider: provider.name, provider_id: provider.id, stage, reason: String(reason).slice(0, 100),
       ...(typeof upstreamError === 'string' ? { upstream_error: upstreamError.slice(0, 100) } : {}),
-      message: String((error as Error).message ?? error).slice(0, 300),
+      message: message.slice(0, 300),
     },
   });
   throw new AppError('federation_failed', PROVIDER_FAILED(provider));
