@@ -85,3 +85,11 @@ export async function findProviderIdForDomain(db: Queryable, domain: string): Pr
   const { rows: [row] } = await db.query<{ provider_id: string }>('SELECT provider_id FROM identity_provider_domains WHERE domain = $1', [domain]);
   return row?.provider_id;
 }
+
+/** The provider of the account's latest sign-in, when that sign-in was federated (its audit row says so). */
+export async function lastFederatedSignInProviderId(db: Queryable, accountId: string): Promise<string | undefined> {
+  const { rows: [row] } = await db.query<{ provider_id: string | null }>(
+    `SELECT details->>'provider_id' AS provider_id FROM audit_events WHERE account_id = $1 AND event_type = 'login.succeeded'
+     ORDER BY occurred_at DESC LIMIT 1`, [accountId]);
+  return row?.provider_id ?? undefined;
+}
