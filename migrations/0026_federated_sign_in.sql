@@ -2,13 +2,14 @@
 -- upstream, spent by the callback; accounts created on first federated sign-in have no password.
 -- Forward-only: never edit this file once landed.
 
--- An authorization request we sent to an identity provider, bound to the interaction that asked for it. The
+-- An authorization request we sent to an identity provider, bound to the interaction that asked for it (NULL:
+-- a sign-in at /account, which has none; the browser binding is a cookie either way). The
 -- callback deletes the row as it reads it (single use: a replayed or forged `state` finds nothing). The PKCE
 -- verifier (RFC 7636) and the nonce (OIDC Core §3.1.2.1) live only here, and only until the callback or expiry.
 -- No upstream token is ever stored.
 CREATE TABLE federation_sign_in_attempts (
   state            text PRIMARY KEY,
-  interaction_uid  text NOT NULL,
+  interaction_uid  text,
   provider_id      text NOT NULL REFERENCES identity_providers (id) ON DELETE CASCADE,
   nonce            text NOT NULL,
   code_verifier    text NOT NULL,

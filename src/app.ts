@@ -109,7 +109,7 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
     router.get('/metrics', metrics.endpoint);
     registerAssetRoutes(router);
     registerInteractionRoutes(router, { provider, db, loginThrottle, flow: federationFlow, mountPath, secure });
-    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle, upstream: federationFlow.upstream });
+    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle, federation: { flow: federationFlow, mountPath, secure } });
     registerAdminRoutes(router, { provider, db, config, secrets, mountPath, loginThrottle, refreshSigningKeys: () => providers.refresh() });
     return {
       provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider, (ctx) => routes.underMount(ctx)),

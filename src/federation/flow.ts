@@ -51,7 +51,7 @@ export interface StartedSignIn { authorizationUrl: string; state: string }
 
 /** Sends this interaction's browser to the provider: a fresh state, nonce and PKCE verifier, stored until the callback. */
 export async function startFederatedSignIn(
-  deps: FlowDeps, provider: IdentityProvider, interactionUid: string, loginHint: string | undefined, facts: RequestFacts,
+  deps: FlowDeps, provider: IdentityProvider, interactionUid: string | null, loginHint: string | undefined, facts: RequestFacts,
 ): Promise<StartedSignIn> {
   if (provider.disabledAt) return refused(deps, provider, 'provider_disabled', `Sign-in with ${provider.displayName} is turned off here.`, facts);
   let config: client.Configuration;
@@ -76,7 +76,8 @@ export interface Callback {
   boundState: string | undefined;
 }
 
-export interface FinishedSignIn extends FederatedOutcome { interactionUid: string; provider: IdentityProvider }
+/** interactionUid null: the sign-in was started at /account. */
+export interface FinishedSignIn extends FederatedOutcome { interactionUid: string | null; provider: IdentityProvider }
 
 /** The callback: spends the attempt, checks the browser binding, redeems the code, and finds or makes the account. */
 export async function finishFederatedSignIn(deps: FlowDeps, callback: Callback, facts: RequestFacts): Promise<FinishedSignIn> {

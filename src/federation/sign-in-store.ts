@@ -2,7 +2,8 @@
 // linked to accounts, and which provider an email domain belongs to. Rows in, records out; nothing decided here.
 import type { Queryable } from '../db/db.ts';
 
-export interface SignInAttempt { state: string; interactionUid: string; providerId: string; nonce: string; codeVerifier: string }
+/** interactionUid null: a sign-in started at /account, outside any authorization. */
+export interface SignInAttempt { state: string; interactionUid: string | null; providerId: string; nonce: string; codeVerifier: string }
 
 export async function insertAttempt(db: Queryable, attempt: SignInAttempt, ttlSeconds: number): Promise<void> {
   // Expired attempts go as new ones come: the table holds only sign-ins in flight.
@@ -15,7 +16,7 @@ export async function insertAttempt(db: Queryable, attempt: SignInAttempt, ttlSe
 
 /** The attempt with this state, deleted as it is read (single use), or undefined when spent, expired or never made. */
 export async function spendAttempt(db: Queryable, state: string): Promise<SignInAttempt | undefined> {
-  const { rows: [row] } = await db.query<{ state: string; interaction_uid: string; provider_id: string; nonce: string; code_verifier: string; live: boolean }>(
+  const { rows: [row] } = await db.query<{ state: string; interaction_uid: string | null; provider_id: string; nonce: string; code_verifier: string; live: boolean }>(
     `DELETE FROM federation_sign_in_attempts WHERE state = $1
      RETURNING state, interaction_uid, provider_id, nonce, code_verifier, expires_at > now() AS live`, [state]);
   if (!row || !row.live) return undefined;

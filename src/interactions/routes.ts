@@ -14,7 +14,8 @@ import { submitSignInForm, type RefusedSignIn } from '../http/sign-in-form.ts';
 import { providerForEmail, signInChoices } from '../federation/routing.ts';
 import type { FlowDeps } from '../federation/flow.ts';
 import { registerConsentRoutes, renderConsentPage } from './consent-routes.ts';
-import { redirectToProvider, registerFederationRoutes } from './federation-routes.ts';
+import { registerFederationRoutes } from './federation-routes.ts';
+import { redirectToProvider } from '../http/federation-binding.ts';
 
 export interface InteractionDeps { provider: Provider; db: Db; loginThrottle: LoginThrottle; flow: FlowDeps; mountPath: string; secure: boolean }
 

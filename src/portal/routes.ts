@@ -16,12 +16,15 @@ import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT
 import { currentAccount, signInSession, signOutEverywhere, signOutSession } from '../oidc/sign-in-session.ts';
 import { latestSignInProvider, listLinkedIdentities, unlinkIdentity, upstreamLogoutLink } from '../federation/identities.ts';
 import { providerName } from '../federation/schema.ts';
-import type { UpstreamDeps } from '../federation/upstream.ts';
+import { signInChoices } from '../federation/routing.ts';
+import { findProviderByName } from '../federation/store.ts';
+import { redirectToProvider, type BindingDeps } from '../http/federation-binding.ts';
 import { z } from 'zod';
 
-export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle; upstream: UpstreamDeps }
+export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle; federation: BindingDeps }
 
 const unlinkInput = z.object({ provider_id: z.string().min(1).max(100) });
+const federationInput = z.object({ provider: providerName });
 
 
 // Status messages are chosen by key: nothing from the query string is ever shown on the page.
@@ -41,7 +44,8 @@ const noStore: Koa.Middleware = async (ctx, next) => {
 };
 const statusMessage = (ctx: Koa.Context) => STATUS_MESSAGES[String(ctx.query.status ?? '')];
 
-export function registerPortalRoutes(router: Router, { provider, db, mountPath, loginThrottle, upstream }: PortalDeps): void {
+export function registerPortalRoutes(router: Router, { provider, db, mountPath, loginThrottle, federation }: PortalDeps): void {
+  const { upstream } = federation.flow;
   const accountUrl = (status?: string, idp?: string) => `${mountPath}/account${status ? `?status=${status}` : ''}${idp ? `&idp=${idp}` : ''}`;
   const seeOther = (ctx: Koa.Context, status?: string, idp?: string) => {
     ctx.redirect(accountUrl(status, idp));
@@ -61,7 +65,9 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
       // configured provider; nothing of the query string itself is shown.
       const idp = ctx.query.status === 'signed-out' ? providerName.safeParse(ctx.query.idp) : undefined;
       const upstreamLogout = idp?.success ? await upstreamLogoutLink(db, upstream, idp.data) : undefined;
-      ctx.body = await renderView('account-login', { email: '', error: undefined, status: statusMessage(ctx), upstreamLogout });
+      ctx.body = await renderView('account-login', {
+        email: '', error: undefined, status: statusMessage(ctx), upstreamLogout, identityProviders: await signInChoices(db),
+      });
       return;
     }
     const { grants, events } = await accountAccessOverview(db, account.id, SECURITY_EVENT_TYPES, 20);
@@ -79,10 +85,18 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
 
   router.post('/account/login', noStore, async (ctx) => {
     const account = await submitSignInForm(ctx, { db, loginThrottle }, { via: 'account' },
-      ({ email, error }) => renderView('account-login', { email, error, status: undefined, upstreamLogout: undefined }));
+      async ({ email, error }) => renderView('account-login', { email, error, status: undefined, upstreamLogout: undefined, identityProviders: await signInChoices(db) }));
     if (!account) return;
     await signInSession(provider, ctx, account.id);
     seeOther(ctx);
+  });
+
+  // "Continue with …" at /account: the same round trip, for no application; the callback starts the session.
+  router.post('/account/federation', noStore, async (ctx) => {
+    const { provider: name } = federationInput.parse(ctx.request.body ?? {});
+    const idp = await findProviderByName(db, name);
+    if (!idp) throw new AppError('identity_provider_not_found', 'There is no such identity provider here.');
+    await redirectToProvider(ctx, federation, idp, null);
   });
 
   router.post('/account/logout', noStore, async (ctx) => {

@@ -98,6 +98,32 @@ describe('/account with linked identities', () => {
   });
 });
 
+describe('signing in at /account with a provider', () => {
+  it('"Continue with" at /account signs the browser in there, with no application involved', async () => {
+    const browser = app.browser();
+    const login = await browser.get('/account');
+    expect(login.text).toMatch(/<button type="submit">Continue with Acme SSO<\/button>/);
+    const started = await browser.post('/account/federation').type('form').send({ provider: 'acme', csrf: csrfTokenOf(login.text) });
+    expect(started.status).toBe(303);
+    const callback = await idp.signInOverHttp(started.headers.location as string, 'u-jit');
+    const answered = await browser.get(`${callback.pathname}${callback.search}`);
+    expect(answered.status, answered.text).toBe(303);
+    expect(answered.headers.location).toBe('/account?status=signed-in');
+    const page = await browser.get('/account');
+    expect(page.text).toContain('Signed in as <strong>jit@acme.test</strong>');
+    expect(page.text).toContain('Signed in through identity provider acme');
+    // Someone else's callback opened here signs no one in (login CSRF), at /account too.
+    const attacker = app.browser();
+    const attackerLogin = await attacker.get('/account');
+    const attackerStart = await attacker.post('/account/federation').type('form').send({ provider: 'acme', csrf: csrfTokenOf(attackerLogin.text) });
+    const forged = await idp.signInOverHttp(attackerStart.headers.location as string, 'u-gone');
+    const victim = app.browser();
+    const refused = await victim.get(`${forged.pathname}${forged.search}`);
+    expect(refused.status).toBe(403);
+    expect((await victim.get('/account')).text).toContain('name="password"');
+  });
+});
+
 describe('disabling a provider', () => {
   it('--end-sessions signs its people out everywhere and keeps grants; --end-grants ends those too', async () => {
     const browser = await signedInWithGrant('u-gone');

@@ -86,6 +86,7 @@ export async function buildSweepRoutes(app: AdminTestApp): Promise<SweepRoute[]>
     { ...oauth('POST', '/account/login', ['email', 'password'], () => ({ email: 'nobody@example.com', password: 'x', csrf: signedOutCsrf })), agent: () => signedOut },
     { ...oauth('POST', '/account/grants/revoke', ['grant_id'], () => ({ csrf: personCsrf })), agent: () => person },
     { ...oauth('POST', '/account/clients/revoke', ['client_id'], () => ({ csrf: personCsrf })), agent: () => person },
+    { ...oauth('POST', '/account/federation', ['provider'], () => ({ provider: 'none-configured', csrf: signedOutCsrf })), agent: () => signedOut },
     { ...oauth('POST', '/account/identities/unlink', ['provider_id'], () => ({ csrf: personCsrf })), agent: () => person },
     { ...oauth('POST', '/account/sessions/revoke', ['session_id', 'sign_out'], () => ({ csrf: personCsrf })), agent: () => person, onlyUnstorable: true },
     { ...oauth('POST', '/account/logout', ['x'], () => ({ csrf: signedOutCsrf })), agent: () => signedOut },
