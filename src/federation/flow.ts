@@ -22,8 +22,9 @@ export const ATTEMPT_TTL_SECONDS = 600;
 const PROVIDER_FAILED = (p: IdentityProvider) => `${p.displayName} could not sign you in just now. Try again, or ask your administrator.`;
 
 async function providerError(deps: FlowDeps, provider: IdentityProvider, stage: string, error: unknown, facts: RequestFacts): Promise<never> {
-  const reason = error instanceof UpstreamFetchError ? error.failure.code
-    : (error as { code?: string }).code ?? (error as Error).name ?? 'error';
+  // Our fetch's refusal may arrive wrapped by openid-client (its `cause`).
+  const refusedFetch = [error, (error as { cause?: unknown }).cause].find((e): e is UpstreamFetchError => e instanceof UpstreamFetchError);
+  const reason = refusedFetch ? refusedFetch.failure.code : (error as { code?: string }).code ?? (error as Error).name ?? 'error';
   const upstreamError = (error as { error?: unknown }).error;
   // openid-client wraps oauth4webapi's error, whose message names the check that failed (nonce, iss, aud…).
   const cause = (error as { cause?: { message?: unknown } }).cause;

@@ -124,6 +124,22 @@ describe('the ID token', () => {
   });
 });
 
+describe('reaching the provider', () => {
+  it('goes through the SSRF-safe fetch: a provider on a private address or a dead port is an audited provider error, never a 500', async () => {
+    await addUpstream(app, idp, { name: 'internal', displayName: 'Internal', issuer: 'https://10.20.30.40' });
+    await addUpstream(app, idp, { name: 'dead', displayName: 'Dead', issuer: 'http://127.0.0.1:9' });
+    for (const [name, reason] of [['internal', 'forbidden_address'], ['dead', 'unreachable']] as const) {
+      const browser = app.browser();
+      const { path } = await reachLoginPage(app, browser);
+      const started = await continueWith(browser, path, name);
+      expect(started.status, started.text).toBe(400);
+      expect(started.text).toContain('could not sign you in just now');
+      expect((await lastAudit('federation.provider_error'))?.details).toMatchObject({ provider: name, stage: 'discovery', reason });
+    }
+    await app.db.query("DELETE FROM identity_providers WHERE name IN ('internal', 'dead')");
+  });
+});
+
 describe('a disabled provider', () => {
   it('is not offered, cannot be started, and its identities cannot sign in, even mid-flight', async () => {
     const browser = app.browser();
