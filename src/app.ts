@@ -79,6 +79,14 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   rateLimits.onRefused = metrics.rateLimited;
   // Every sign-in form runs on the configured limits and the shared count (database or Redis).
   const loginThrottle = { policy: config.loginThrottle, attempts: rateLimits.loginAttempts };
+  const secure = config.issuer.startsWith('https://');
+  // Sign-in through identity providers (src/federation/flow.ts): their requests go through the SSRF-safe fetch.
+  const federationFlow = {
+    db, issuer: config.issuer, upstream: {
+      keyEncryptionSecret: secrets.keyEncryptionSecret, allowLoopback: config.cimd.allowLoopback,
+      github: { webUrl: config.federation.githubWebUrl, apiUrl: config.federation.githubApiUrl },
+    },
+  };
 
   // oidc-provider reads its keys once, so a rotated or retired key means a new Provider
   // (src/oidc/provider-holder.ts). Anything that holds a Provider instance (event listeners, routes
@@ -100,8 +108,8 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
     router.get('/readyz', readiness(db, { diskFullSince: diskFull.fullSince }));
     router.get('/metrics', metrics.endpoint);
     registerAssetRoutes(router);
-    registerInteractionRoutes(router, { provider, db, loginThrottle });
-    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle });
+    registerInteractionRoutes(router, { provider, db, loginThrottle, flow: federationFlow, mountPath, secure });
+    registerPortalRoutes(router, { provider, db, mountPath, loginThrottle, federation: { flow: federationFlow, mountPath, secure } });
     registerAdminRoutes(router, { provider, db, config, secrets, mountPath, loginThrottle, refreshSigningKeys: () => providers.refresh() });
     return {
       provider, routes: compose([router.routes(), router.allowedMethods()]) as Koa.Middleware, oidc: mountAt(mountPath, provider, (ctx) => routes.underMount(ctx)),
@@ -119,7 +127,6 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
   // already refuses other spellings; this keeps the check on the route if that ever changes).
   const onOurPages = (ctx: Koa.Context) => isProtectedPath(ctx.path, mountPath)
     || (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app' && isProtectedPath(route.template, mountPath)) ?? false);
-  const secure = config.issuer.startsWith('https://');
 
   // Every request crosses these steps in this order; a gate sits before whatever it guards.
   const pipeline = usePipeline(app, [

@@ -89,6 +89,10 @@ const environmentSchema = z.object({
       return parsed.data ?? domain;
     });
   }),
+  // Where GitHub's OAuth pages and REST API are, for `--preset github` identity providers. Only a test or a
+  // GitHub Enterprise Server changes them (GHES: https://HOST and https://HOST/api/v3).
+  GITHUB_WEB_URL: z.url({ protocol: /^https?$/ }).default('https://github.com'),
+  GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
   // Development only: a PEM file of extra CA certificates trusted when fetching metadata documents.
   CIMD_CA_FILE: z.string().min(1).optional(),
   // Presented as a Bearer token at /reg, lets a confidential client self-register (RFC 7591 §3); without
@@ -165,6 +169,8 @@ export type Config = {
   loginThrottle: LoginThrottlePolicy;
   nativeClientConsent: 'every-time' | 'remember';
   cimd: { allowLoopback: boolean; domainPolicy: ConfiguredDomainPolicy; caFile: string | undefined };
+  /** Sign-in through identity providers (src/federation/): where GitHub is. */
+  federation: { githubWebUrl: string; githubApiUrl: string };
   registration: { initialAccessToken: string | undefined; maxPerIp: number; windowSeconds: number; unusedClientTtlSeconds: number };
   auditRetentionDays: number;
   metricsToken: string | undefined;
@@ -227,6 +233,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       domainPolicy: { mode: env.CIMD_DOMAIN_POLICY, domains: env.CIMD_DOMAINS },
       caFile: env.CIMD_CA_FILE ? resolve(env.CIMD_CA_FILE) : undefined,
     },
+    federation: { githubWebUrl: env.GITHUB_WEB_URL.replace(/\/+$/, ''), githubApiUrl: env.GITHUB_API_URL.replace(/\/+$/, '') },
     registration: {
       initialAccessToken: env.REGISTRATION_INITIAL_ACCESS_TOKEN,
       maxPerIp: env.REGISTRATION_MAX_PER_IP,

@@ -35,6 +35,15 @@ const ERROR_TABLE = {
   invalid_csrf_token: { status: 403, title: FORM_REFUSED },
   // The right password on the console's sign-in form, from an account that is not an administrator.
   not_admin: { status: 403 },
+  // A password sign-in for an email domain whose identity provider is "SSO only" (issue 12).
+  sso_only: { status: 403 },
+  // A federated sign-in refused: an account's email claimed without the right to link it, a disabled
+  // provider or account, a forged or replayed callback (the page says which, in words).
+  federation_refused: { status: 403, title: 'Sign-in was not completed' },
+  // The identity provider could not be reached or answered wrongly (its error, a bad ID token, mix-up).
+  federation_failed: { status: 400, title: 'Sign-in was not completed' },
+  // Unlinking the account's last way to sign in.
+  last_sign_in_method: { status: 409 },
   not_found: { status: 404 },
   user_not_found: { status: 404 },
   client_not_found: { status: 404 },

@@ -8,6 +8,7 @@ import type { Account, SignInForm } from './schema.ts';
 import { authenticateAccount } from './store.ts';
 import { withPasswordCheckSlot } from './password.ts';
 import { emailBucket, ipBucket, type LoginThrottle } from './login-throttle.ts';
+import { ssoOnlyDomainOf, ssoOnlyMessage } from './sso-only.ts';
 
 export interface SignInAttempt {
   email: string;
@@ -90,7 +91,7 @@ export function throttledMessage(retryAfterSeconds: number): string {
 
 /**
  * Signs in through one of the forms, or throws the refusal it shows: `rate_limited` (429 with Retry-After,
- * RFC 6585 §4), `bad_credentials` (401), or for the console `not_admin` (403: the right password of an account
+ * RFC 6585 §4), `bad_credentials` (401), `sso_only` (403: the email's domain signs in only through its identity provider), or for the console `not_admin` (403: the right password of an account
  * that is no administrator, so no session is started). Every outcome is on the record, the person its actor;
  * the authorization flow's events name the client and no `via` (they always did). Front ends parse `form` with
  * signInFormSchema (schema.ts) first, so they keep the email to show again.
@@ -101,6 +102,15 @@ export async function signIn(
   const { db } = deps;
   const clientId = purpose.via === 'authorization' ? purpose.clientId : undefined;
   const via = purpose.via === 'authorization' ? {} : { via: purpose.via };
+  // Before the password is looked at: an SSO-only domain has no password sign-in at all (issue 12).
+  const sso = form.email ? await ssoOnlyDomainOf(db, form.email) : undefined;
+  if (sso) {
+    await recordAuditEvent(db, {
+      type: 'login.failed', outcome: 'failure', actor: { type: 'user' }, clientId, ...request,
+      details: { reason: 'sso_only', provider: sso.providerName, domain: sso.domain, ...via },
+    });
+    throw new AppError('sso_only', ssoOnlyMessage(sso));
+  }
   const result = await signInWithPassword(db, { ...form, ...request, clientId }, deps.loginThrottle);
   if (!result.ok && result.reason === 'throttled') {
     throw new AppError('rate_limited', throttledMessage(result.retryAfterSeconds), { retryAfterSeconds: result.retryAfterSeconds });

@@ -11,14 +11,17 @@ export class EmailTakenError extends Error {
   override name = 'EmailTakenError';
 }
 
-type AccountRow = { id: string; email: string; is_admin: boolean; disabled_at: Date | null; password_hash: string };
+type AccountRow = { id: string; email: string; is_admin: boolean; disabled_at: Date | null; password_hash: string | null };
 const toAccount = (row: AccountRow): Account => ({
   id: row.id, email: row.email, isAdmin: row.is_admin, disabled: row.disabled_at !== null,
 });
 
-/** Creates an account from checked fields and a password hash; a taken email (as normalised) is EmailTakenError. */
+/**
+ * Creates an account from checked fields and a password hash (null: an account created by a federated sign-in,
+ * which has no password); a taken email (as normalised) is EmailTakenError.
+ */
 export async function insertAccount(
-  db: Queryable, account: { email: string; passwordHash: string; isAdmin: boolean },
+  db: Queryable, account: { email: string; passwordHash: string | null; isAdmin: boolean },
 ): Promise<Account & { createdAt: Date }> {
   const { rows } = await db.query<AccountRow & { created_at: Date | string }>(
     `INSERT INTO accounts (id, email, email_key, password_hash, is_admin) VALUES ($1, $2, $3, $4, $5)
@@ -50,12 +53,20 @@ export async function authenticateAccount(db: Queryable, email: string, password
   const { rows } = await db.query<AccountRow>(
     'SELECT id, email, is_admin, disabled_at, password_hash FROM accounts WHERE email_key = $1', [normaliseEmail(email)]);
   const row = rows[0];
-  if (!row) {
+  // No account, or one without a password (created by a federated sign-in): as long, and as unanswered.
+  if (!row || row.password_hash === null) {
     await spendDecoyVerification(password);
     return undefined;
   }
   const valid = await verifyPassword(row.password_hash, password);
   return valid && row.disabled_at === null ? toAccount(row) : undefined;
+}
+
+/** The account with this email (as normalised), active or not. */
+export async function findAccountByEmail(db: Queryable, email: string): Promise<Account | undefined> {
+  const { rows } = await db.query<AccountRow>(
+    'SELECT id, email, is_admin, disabled_at, password_hash FROM accounts WHERE email_key = $1', [normaliseEmail(email)]);
+  return rows[0] ? toAccount(rows[0]) : undefined;
 }
 
 /** Every account with its last sign-in and live grants, oldest first, for operators. Never selects the password hash. */

@@ -43,7 +43,12 @@ export function registerConsoleIdentityProviderPages({ page }: AdminRoutes, { db
   });
   for (const [action, disabled] of [['enable', false], ['disable', true]] as const) {
     page('post', `/identity-providers/${action}`, (ctx, admin) => formAction(ctx, mountPath, async () => {
-      await updateIdentityProvider(deps, { name: field(ctx, 'name'), disabled }, admin.actor);
+      // Disabling: the operator's choice of what happens to its people (the CLI's --end-sessions / --end-grants).
+      const people = disabled ? field(ctx, 'people') : '';
+      await updateIdentityProvider(deps, {
+        name: field(ctx, 'name'), disabled,
+        ...(people === 'sessions' ? { endSessions: true } : people === 'grants' ? { endGrants: true } : {}),
+      }, admin.actor);
       return { path: '/identity-providers', status: `idp-${action}d` };
     }, (error) => show(ctx, admin, error)));
   }

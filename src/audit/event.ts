@@ -18,6 +18,7 @@ export type AuditEventType =
   | 'id_jag_resource.irreversible_allowed' | 'id_jag_resource.irreversible_denied'
   | 'identity_provider.added' | 'identity_provider.updated' | 'identity_provider.removed'
   | 'policy.added' | 'policy.removed' | 'policy.scope_withheld' | 'policy.resource_refused' | 'policy.grant_narrowed'
+  | 'federation.linked' | 'federation.unlinked' | 'federation.refused' | 'federation.provider_error'
   | 'audit.purged';
 
 /** Who acted: a person (their account), an operator (CLI or admin), a client with its own credentials, or the server itself. */

@@ -22,3 +22,12 @@ export const sameHost = (a: string, b: string): boolean => {
   const left = normaliseHost(a);
   return left !== undefined && left === normaliseHost(b);
 };
+
+/**
+ * The domain of an email address in the same comparable form (identity_provider_domains holds domains in
+ * it): what follows the last `@`. undefined when there is no `@` or no host name after it.
+ */
+export function emailDomainOf(email: string): string | undefined {
+  const at = email.lastIndexOf('@');
+  return at < 0 ? undefined : normaliseHost(email.slice(at + 1));
+}

@@ -63,9 +63,12 @@ const idpAdd: CommandSpec = {
 
 const idpUpdate: CommandSpec = {
   name: 'idp update',
-  usage: '--name NAME [any idp add option] [--create-accounts] [--no-sso-only] [--no-id-jag] [--enable | --disable]',
-  summary: 'change an identity provider; --domain replaces its domains, --disable stops sign-in with it',
-  options: { ...SETTING_OPTIONS, 'create-accounts': { type: 'boolean' }, 'no-sso-only': { type: 'boolean' }, 'no-id-jag': { type: 'boolean' }, enable: { type: 'boolean' }, disable: { type: 'boolean' } },
+  usage: '--name NAME [any idp add option] [--create-accounts] [--no-sso-only] [--no-id-jag] [--enable | --disable [--end-sessions] [--end-grants]]',
+  summary: 'change an identity provider; --domain replaces its domains, --disable stops sign-in with it (--end-sessions also signs its people out everywhere, --end-grants also ends every grant they gave)',
+  options: {
+    ...SETTING_OPTIONS, 'create-accounts': { type: 'boolean' }, 'no-sso-only': { type: 'boolean' }, 'no-id-jag': { type: 'boolean' },
+    enable: { type: 'boolean' }, disable: { type: 'boolean' }, 'end-sessions': { type: 'boolean' }, 'end-grants': { type: 'boolean' },
+  },
   async run({ config, db }, args) {
     const pair = (on: string, off: string): boolean | undefined => {
       if (args.flag(on) && args.flag(off)) throw new UsageError(`idp update: give --${on} or --${off}, not both`);
@@ -77,6 +80,7 @@ const idpUpdate: CommandSpec = {
       name: args.required('name'), ...settings(args), ...(domains.length > 0 ? { domains } : {}), ...(scopes.length > 0 ? { scopes } : {}),
       createAccounts: pair('create-accounts', 'no-create-accounts'), ssoOnly: pair('sso-only', 'no-sso-only'),
       idJag: pair('id-jag', 'no-id-jag'), disabled: pair('disable', 'enable'),
+      endSessions: args.flag('end-sessions') || undefined, endGrants: args.flag('end-grants') || undefined,
     }, CLI_OPERATOR);
     return { json: { identity_provider: providerJson(provider, config.issuer) }, text: `Updated identity provider:\n${describe(provider, config.issuer)}` };
   },

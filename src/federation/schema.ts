@@ -73,5 +73,8 @@ export const updateProviderInput = addProviderInput.partial().omit({ name: true 
   ssoOnly: z.boolean().optional(),
   idJag: z.boolean().optional(),
   disabled: z.boolean().optional(),
+  // With disabled: what happens to the people who signed in with it (issue 12: "per the operator's choice").
+  endSessions: z.boolean().optional(),
+  endGrants: z.boolean().optional(),
 });
 export type UpdateProviderInput = z.input<typeof updateProviderInput>;

@@ -9,6 +9,8 @@ import { AppError } from '../errors.ts';
 import { applyPreset, DEFAULT_SCOPES, type Preset } from './presets.ts';
 import { addProviderInput, providerName, updateProviderInput } from './schema.ts';
 import { sealClientSecret } from './secret.ts';
+import { endGrants, endSessionsOfAccount } from '../grants/store.ts';
+import { listAccountIdsOfProvider } from './sign-in-store.ts';
 import {
   claimedDomains, deleteProvider, findProviderByName, insertProvider, listProviders, replaceDomains, updateProviderRow,
   type IdentityProvider, type ProviderRow,
@@ -96,8 +98,16 @@ async function mustFind(db: Queryable, name: unknown): Promise<IdentityProvider>
   return found;
 }
 
+/**
+ * Changes a provider. Disabling it stops sign-in with it at once (start and callback both check); with
+ * `endSessions` its people (accounts with an identity at it) are also signed out everywhere, and with
+ * `endGrants` every grant they gave ends too (their applications' refresh tokens stop working).
+ */
 export async function updateIdentityProvider(deps: FederationDeps, input: unknown, by: Operator): Promise<IdentityProvider> {
   const checked = updateProviderInput.parse(input);
+  if ((checked.endSessions || checked.endGrants) && checked.disabled !== true) {
+    throw new AppError('invalid_request', '--end-sessions and --end-grants go with --disable');
+  }
   return deps.db.transaction(async (tx) => {
     const current = await mustFind(tx, checked.name);
     const presetChanged = checked.preset !== undefined || checked.issuer !== undefined || checked.tenant !== undefined;
@@ -125,13 +135,25 @@ export async function updateIdentityProvider(deps: FederationDeps, input: unknow
       await checkDomainsFree(tx, domains, row.id);
       await replaceDomains(tx, row.id, domains).catch((error: unknown) => asConflict(error, row.name));
     }
-    const changed = Object.keys(checked).filter((key) => key !== 'name' && (checked as Record<string, unknown>)[key] !== undefined)
+    const changed = Object.keys(checked).filter((key) => !['name', 'endSessions', 'endGrants'].includes(key) && (checked as Record<string, unknown>)[key] !== undefined)
       .map((key) => (key === 'clientSecret' ? 'client_secret' : key));
+    const ended = checked.endSessions || checked.endGrants ? await endPeoplesAccess(tx, row.id, checked.endGrants === true) : undefined;
     await recordAuditEvent(tx, operatorAuditEvent(by, {
-      type: 'identity_provider.updated', details: { provider_id: row.id, name: row.name, changed },
+      type: 'identity_provider.updated', details: { provider_id: row.id, name: row.name, changed, ...ended },
     }));
     return mustFind(tx, row.name);
   });
+}
+
+/** Signs out everywhere each account with an identity at the provider, and with `grants` ends every grant they gave. */
+async function endPeoplesAccess(tx: Queryable, providerId: string, grants: boolean) {
+  let sessionsEnded = 0;
+  let grantsEnded = 0;
+  for (const accountId of await listAccountIdsOfProvider(tx, providerId)) {
+    sessionsEnded += await endSessionsOfAccount(tx, accountId);
+    if (grants) grantsEnded += await endGrants(tx, { accountId });
+  }
+  return { sessions_ended: sessionsEnded, ...(grants ? { grants_ended: grantsEnded } : {}) };
 }
 
 export async function removeIdentityProvider(deps: FederationDeps, name: unknown, by: Operator): Promise<IdentityProvider> {

@@ -51,7 +51,7 @@ const isAdminConsolePath = (path: string, mountPath: string) =>
   && path !== `${mountPath}/admin/api` && !path.startsWith(`${mountPath}/admin/api/`);
 
 export const isProtectedPath = (path: string, mountPath: string) =>
-  path.startsWith(`${mountPath}/interaction/`) || path === `${mountPath}/account` || path.startsWith(`${mountPath}/account/`)
+  path.startsWith(`${mountPath}/interaction/`) || path === `${mountPath}/federation/callback` || path === `${mountPath}/account` || path.startsWith(`${mountPath}/account/`)
   || isAdminConsolePath(path, mountPath);
 
 /** Puts `ctx.state.csrfToken` on our pages and refuses a state-changing request without a valid one. */

@@ -10,7 +10,7 @@ import { requestFacts } from './request-facts.ts';
 export interface RefusedSignIn { email: string; error: string }
 
 // The refusals a person fixes on the form itself; any other error (not_admin on the console included) goes on.
-const SHOWN_ON_THE_FORM = new Set<AppErrorCode>(['bad_credentials', 'rate_limited']);
+const SHOWN_ON_THE_FORM = new Set<AppErrorCode>(['bad_credentials', 'rate_limited', 'sso_only']);
 
 /**
  * The signed-in account, or undefined when the form was answered again: `renderAgain`'s page with the refusal's

@@ -1,5 +1,6 @@
 // The one way this server GETs a JSON document from elsewhere (Client ID Metadata Documents, the admin's
-// check of a resource's protected-resource metadata), SSRF-safe: every resolved address and the address
+// check of a resource's protected-resource metadata, identity providers' discovery, keys, token and user
+// endpoints: the one POST it makes), SSRF-safe: every resolved address and the address
 // the socket really reaches must be public (address-policy.ts), no redirects, one deadline for the whole
 // request, a size cap, JSON only, and bytes the database cannot store refused. Callers word the failure.
 import type { lookup as dnsLookup } from 'node:dns';
@@ -47,8 +48,11 @@ export const mediaTypeOf = (header: string | undefined) => (header ?? '').split(
 
 const isJsonMediaType = (type: string) => type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 
+/** What a request sends besides a plain GET: an identity provider's token endpoint takes a form POST. */
+export interface PublicJsonRequest { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }
+
 /** GETs `url` (http or https). Never rejects and never hangs: every way it can fail is a PublicJsonFailure. */
-export function fetchPublicJson(url: URL, options: PublicJsonFetchOptions): Promise<PublicJsonResult> {
+export function fetchPublicJson(url: URL, options: PublicJsonFetchOptions, sent: PublicJsonRequest = {}): Promise<PublicJsonResult> {
   // A literal IP skips the lookup entirely, so it is judged here.
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && !isFetchableAddress(host, options.allowLoopback)) {
@@ -66,8 +70,8 @@ export function fetchPublicJson(url: URL, options: PublicJsonFetchOptions): Prom
     const fail = (failure: PublicJsonFailure) => settle({ ok: false, failure });
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(url, {
-      method: 'GET',
-      headers: { accept: 'application/json', ...(options.userAgent ? { 'user-agent': options.userAgent } : {}) },
+      method: sent.method ?? 'GET',
+      headers: { accept: 'application/json', ...(options.userAgent ? { 'user-agent': options.userAgent } : {}), ...sent.headers },
       // A fresh connection per fetch: no pooled socket chosen by an earlier resolution is reused.
       agent: false,
       lookup: publicAddressLookup(options.allowLoopback, options.resolve),
@@ -118,6 +122,6 @@ export function fetchPublicJson(url: URL, options: PublicJsonFetchOptions): Prom
         settle({ ok: true, body, headers: response.headers });
       });
     });
-    req.end();
+    req.end(sent.body);
   });
 }

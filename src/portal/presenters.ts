@@ -8,6 +8,7 @@ import { formatTime } from '../views.ts';
 export const SECURITY_EVENT_TYPES = [
   'login.succeeded', 'consent.granted', 'consent.denied', 'grant.revoked', 'exchange.withdrawn',
   'refresh_token.replay_detected', 'authorization_code.replay_detected',
+  'federation.linked', 'federation.unlinked',
 ] as const;
 
 /** Who vouches for the client's name: the same words as the consent page. */
@@ -43,6 +44,7 @@ const atResource = (event: SecurityEvent) => (event.resource ? ` at ${event.reso
 export function describeSecurityEvent(event: SecurityEvent): { sentence: string; alarming: boolean } {
   switch (event.type) {
     case 'login.succeeded':
+      if (event.details.via === 'federation') return { sentence: `Signed in through identity provider ${String(event.details.provider)}`, alarming: false };
       return { sentence: event.clientId ? `Signed in to authorize ${clientOf(event)}` : 'Signed in to this page', alarming: false };
     case 'consent.granted':
       return { sentence: `Allowed ${clientOf(event)} access${atResource(event)}${scopeList(event)}`, alarming: false };
@@ -62,6 +64,10 @@ export function describeSecurityEvent(event: SecurityEvent): { sentence: string;
       };
     case 'authorization_code.replay_detected':
       return { sentence: `An authorization code for ${clientOf(event)} was used twice: its access was revoked`, alarming: true };
+    case 'federation.linked':
+      return { sentence: `Identity provider ${String(event.details.provider)} was linked to your account`, alarming: false };
+    case 'federation.unlinked':
+      return { sentence: `You unlinked identity provider ${String(event.details.provider)}`, alarming: false };
     default:
       return { sentence: event.type, alarming: event.outcome === 'failure' };
   }

@@ -12,11 +12,20 @@ import {
 import { requestFacts } from '../http/request-facts.ts';
 import { downstreamServicesOfGrants, withdrawDownstreamService } from '../exchange/downstream.ts';
 import { submitSignInForm } from '../http/sign-in-form.ts';
-import { renderView } from '../views.ts';
+import { formatTime, renderView } from '../views.ts';
 import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
 import { currentAccount, signInSession, signOutEverywhere, signOutSession } from '../oidc/sign-in-session.ts';
+import { latestSignInProvider, listLinkedIdentities, unlinkIdentity, upstreamLogoutLink } from '../federation/identities.ts';
+import { providerName } from '../federation/schema.ts';
+import { signInChoices } from '../federation/routing.ts';
+import { findProviderByName } from '../federation/store.ts';
+import { redirectToProvider, type BindingDeps } from '../http/federation-binding.ts';
+import { z } from 'zod';
 
-export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle }
+export interface PortalDeps { provider: Provider; db: Db; mountPath: string; loginThrottle: LoginThrottle; federation: BindingDeps }
+
+const unlinkInput = z.object({ provider_id: z.string().min(1).max(100) });
+const federationInput = z.object({ provider: providerName });
 
 
 // Status messages are chosen by key: nothing from the query string is ever shown on the page.
@@ -27,6 +36,7 @@ const STATUS_MESSAGES: Record<string, string> = {
   'signed-out': 'You are signed out in this browser.',
   'signed-out-everywhere': 'You are signed out in every browser. Applications you connected keep their access until you revoke it.',
   'signed-in': 'You are signed in.',
+  'identity-unlinked': 'The identity is unlinked. It can no longer sign you in here.',
 };
 
 // Personal data and one-time status messages: never cached, by the browser or anything in between.
@@ -36,10 +46,11 @@ const noStore: Koa.Middleware = async (ctx, next) => {
 };
 const statusMessage = (ctx: Koa.Context) => STATUS_MESSAGES[String(ctx.query.status ?? '')];
 
-export function registerPortalRoutes(router: Router, { provider, db, mountPath, loginThrottle }: PortalDeps): void {
-  const accountUrl = (status?: string) => `${mountPath}/account${status ? `?status=${status}` : ''}`;
-  const seeOther = (ctx: Koa.Context, status?: string) => {
-    ctx.redirect(accountUrl(status));
+export function registerPortalRoutes(router: Router, { provider, db, mountPath, loginThrottle, federation }: PortalDeps): void {
+  const { upstream } = federation.flow;
+  const accountUrl = (status?: string, idp?: string) => `${mountPath}/account${status ? `?status=${status}` : ''}${idp ? `&idp=${idp}` : ''}`;
+  const seeOther = (ctx: Koa.Context, status?: string, idp?: string) => {
+    ctx.redirect(accountUrl(status, idp));
     ctx.status = 303;
   };
   /** The signed-in account, or a 303 back to the sign-in form (nothing is changed for nobody). */
@@ -52,7 +63,13 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
   router.get('/account', noStore, async (ctx) => {
     const account = await currentAccount(provider, db, ctx);
     if (!account) {
-      ctx.body = await renderView('account-login', { email: '', error: undefined, status: statusMessage(ctx) });
+      // After signing out: the provider's own sign-out, offered (never followed by itself). The name picks a
+      // configured provider; nothing of the query string itself is shown.
+      const idp = ctx.query.status === 'signed-out' ? providerName.safeParse(ctx.query.idp) : undefined;
+      const upstreamLogout = idp?.success ? await upstreamLogoutLink(db, upstream, idp.data) : undefined;
+      ctx.body = await renderView('account-login', {
+        email: '', error: undefined, status: statusMessage(ctx), upstreamLogout, identityProviders: await signInChoices(db),
+      });
       return;
     }
     const { grants, events } = await accountAccessOverview(db, account.id, SECURITY_EVENT_TYPES, 20);
@@ -60,6 +77,11 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     ctx.body = await renderView('account', {
       email: account.email,
       clients: groupGrantsByClient(grants.map((grant) => ({ ...presentGrant(grant), downstream: downstream.get(grant.grantId) ?? [] }))),
+      identities: (await listLinkedIdentities(db, account.id)).map((i) => ({
+        providerId: i.providerId, displayName: i.providerDisplayName, email: i.email, disabled: i.providerDisabled,
+        linkedAt: formatTime(i.linkedAt), lastSignInAt: i.lastSignInAt ? formatTime(i.lastSignInAt) : undefined,
+      })),
+      clients: groupGrantsByClient(grants.map(presentGrant)),
       events: events.map(presentSecurityEvent),
       status: statusMessage(ctx),
     });
@@ -67,15 +89,33 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
 
   router.post('/account/login', noStore, async (ctx) => {
     const account = await submitSignInForm(ctx, { db, loginThrottle }, { via: 'account' },
-      ({ email, error }) => renderView('account-login', { email, error, status: undefined }));
+      async ({ email, error }) => renderView('account-login', { email, error, status: undefined, upstreamLogout: undefined, identityProviders: await signInChoices(db) }));
     if (!account) return;
     await signInSession(provider, ctx, account.id);
     seeOther(ctx);
   });
 
+  // "Continue with …" at /account: the same round trip, for no application; the callback starts the session.
+  router.post('/account/federation', noStore, async (ctx) => {
+    const { provider: name } = federationInput.parse(ctx.request.body ?? {});
+    const idp = await findProviderByName(db, name);
+    if (!idp) throw new AppError('identity_provider_not_found', 'There is no such identity provider here.');
+    await redirectToProvider(ctx, federation, idp, null);
+  });
+
   router.post('/account/logout', noStore, async (ctx) => {
+    const account = await currentAccount(provider, db, ctx);
+    const idp = account ? await latestSignInProvider(db, account.id) : undefined;
     await signOutSession(provider, ctx, { db, via: 'account', facts: requestFacts(ctx) });
-    seeOther(ctx, 'signed-out');
+    seeOther(ctx, 'signed-out', idp);
+  });
+
+  router.post('/account/identities/unlink', noStore, async (ctx) => {
+    const account = await requireAccount(ctx);
+    if (!account) return;
+    const { provider_id: providerId } = unlinkInput.parse(ctx.request.body ?? {});
+    await unlinkIdentity(db, account.id, providerId, requestFacts(ctx));
+    seeOther(ctx, 'identity-unlinked');
   });
 
   router.post('/account/grants/revoke', noStore, async (ctx) => {

@@ -106,6 +106,14 @@ describe('idp list, show, update, remove', () => {
     expect(clash.stderr).toContain('acme.example already belongs to identity provider google');
     const both = await sandbox.cli(['idp', 'update', '--name', 'acme', '--enable', '--disable']);
     expect(both.code).toBe(2);
+    // --end-sessions / --end-grants say what disabling does to the provider's people; alone they mean nothing.
+    const alone = await sandbox.cli(['idp', 'update', '--name', 'acme', '--end-sessions']);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toContain('go with --disable');
+    const ended = await sandbox.cli(['idp', 'update', '--name', 'acme', '--disable', '--end-grants', '--json']);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect((parseJsonOutput(ended) as { identity_provider: { status: string } }).identity_provider.status).toBe('disabled');
+    expect((await sandbox.cli(['idp', 'update', '--name', 'acme', '--enable'])).code).toBe(0);
   });
 
   it('removes a provider with its domains; an unknown name is a clear error', async () => {

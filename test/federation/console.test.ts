@@ -56,4 +56,14 @@ describe('console: identity providers', () => {
     const { rows } = await app.db.query<{ event_type: string }>("SELECT event_type FROM audit_events WHERE event_type LIKE 'identity_provider.%' ORDER BY id");
     expect(rows.map((r) => r.event_type)).toEqual(['identity_provider.added', 'identity_provider.updated', 'identity_provider.updated', 'identity_provider.removed']);
   });
+
+  it('disables with the operator\'s choice for its people: sign them out, or also end their grants', async () => {
+    const browser = await app.adminBrowser();
+    expect((await postConsoleForm(browser, '/admin/identity-providers', { ...okta, name: 'choice', domains: 'choice.test' })).status).toBe(303);
+    const page = await followConsole(browser, await postConsoleForm(browser, '/admin/identity-providers/disable', { name: 'choice', people: 'grants' }));
+    expect(page.text).toContain('Identity provider disabled');
+    const { rows: [event] } = await app.db.query<{ details: Record<string, unknown> }>(
+      "SELECT details FROM audit_events WHERE event_type = 'identity_provider.updated' ORDER BY id DESC LIMIT 1");
+    expect(event?.details).toMatchObject({ name: 'choice', sessions_ended: 0, grants_ended: 0 });
+  });
 });
