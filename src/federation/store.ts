@@ -83,6 +83,8 @@ export async function insertFederatedIdentity(db: Queryable, identity: {
   await db.query(
     'INSERT INTO federated_identities (provider_id, subject, account_id, email, claims) VALUES ($1, $2, $3, $4, $5::jsonb)',
     [identity.providerId, identity.subject, identity.accountId, identity.email, JSON.stringify(identity.claims)]);
+}
+
 export async function findProviderById(db: Queryable, id: string): Promise<IdentityProvider | undefined> {
   const { rows: [row] } = await db.query<Row>(`${SELECT} WHERE p.id = $1`, [id]);
   return row && record(row);

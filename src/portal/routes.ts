@@ -81,7 +81,6 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
         providerId: i.providerId, displayName: i.providerDisplayName, email: i.email, disabled: i.providerDisabled,
         linkedAt: formatTime(i.linkedAt), lastSignInAt: i.lastSignInAt ? formatTime(i.lastSignInAt) : undefined,
       })),
-      clients: groupGrantsByClient(grants.map(presentGrant)),
       events: events.map(presentSecurityEvent),
       status: statusMessage(ctx),
     });
