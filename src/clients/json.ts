@@ -1,6 +1,6 @@
 // The registered clients' one wire form, for the CLI's --json and the admin API alike: snake_case names
 // (RFC 7591's where it has one), ISO dates, null for none. Never a secret digest; a new secret only once.
-import { TOKEN_EXCHANGE_GRANT } from '../exchange/schema.ts';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange-grant.ts';
 import type { ClientOverview } from './overview.ts';
 import type { ClientDeletion, ClientStatusChange, RegisteredClient } from './service.ts';
 

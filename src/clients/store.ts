@@ -1,6 +1,6 @@
 // SQL for OAuth clients. They live in `oidc_models` as model 'Client' with oidc-provider's own
 // (snake_case) metadata as payload, because that is where oidc-provider's adapter looks them up.
-import { TOKEN_EXCHANGE_GRANT } from '../exchange/schema.ts';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange-grant.ts';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.ts';
 import { digestClientSecret, generateClientSecret } from './secret.ts';

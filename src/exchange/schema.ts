@@ -2,7 +2,7 @@
 // and issue, and the size limits of what a caller sends.
 import { z } from 'zod';
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export { TOKEN_EXCHANGE_GRANT } from '../clients/token-exchange-grant.ts';
 /** RFC 8693 §3: an OAuth 2.0 access token, the only subject and issued token type here. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
