@@ -41,15 +41,16 @@ describe('database round trips per grant type', () => {
   // consent pages add the resource's scopes; the resume saves the renewed session id and drops the old
   // one in one statement. Before the prefetch: 6 + 5 + 8 + 9 + 4 = 32 round trips. The organisation's
   // policies (src/policies/, issue 12) are read afresh by each authorization step and consent page: one
-  // read each (the token request reads them with its token).
-  it('one flow in a signed-in browser: 4 + 3 + 6 + 5 + 4 = 22 round trips', () => {
+  // read each (the token request reads them with its token). The consent page also reads the downstream
+  // services the resource may call for the person (exchange_chains, issue 13 §3), which it lists.
+  it('one flow in a signed-in browser: 4 + 4 + 6 + 5 + 4 = 23 round trips', () => {
     const perRequest = measured.sessionFlow.map(({ request, snapshot }) => {
       console.log([`${request}:`, ...describeStatements(snapshot)].join('\n'));
       return { request: request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid'), total: snapshot.total, transactions: snapshot.transactions };
     });
     expect(perRequest).toEqual([
       { request: 'GET /auth → 303', total: 4, transactions: 0 },
-      { request: 'GET /interaction/:uid → 200', total: 3, transactions: 0 },
+      { request: 'GET /interaction/:uid → 200', total: 4, transactions: 0 },
       { request: 'POST /interaction/:uid/confirm → 303', total: 6, transactions: 0 },
       { request: 'GET /auth/:uid → 303', total: 5, transactions: 0 },
       { request: 'POST /token → 200', total: 4, transactions: 0 },
@@ -63,18 +64,22 @@ describe('database round trips per grant type', () => {
   // the email before the password is checked, then clears both (4 writes; the database limiter, as
   // without REDIS_URL), and records login.succeeded before answering. The resume after sign-in starts
   // from the interaction (there is no session yet). Before the prefetch: 32 round trips. Each step after
-  // the sign-in reads the policies once (as above).
-  it('one flow with a password sign-in: 2 + 1 + 8 + 5 + 3 + 6 + 5 + 4 = 34 round trips', () => {
+  // the sign-in reads the policies once (as above). Federated sign-in (issue 12) adds: the sign-in page
+  // reads the providers for its "Continue with" buttons; the submitted email's domain is looked up once
+  // for routing to its provider and once by the password service for "SSO only" (it is the one check
+  // every password route shares, so it does not trust a front end's lookup); the consent page reads the
+  // downstream services as above.
+  it('one flow with a password sign-in: 2 + 2 + 10 + 5 + 4 + 6 + 5 + 4 = 38 round trips', () => {
     const perRequest = measured.loginFlow.map(({ request, snapshot }) => {
       console.log([`${request}:`, ...describeStatements(snapshot)].join('\n'));
       return `${request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid')}: ${snapshot.total}`;
     });
     expect(perRequest).toEqual([
       'GET /auth → 303: 2',
-      'GET /interaction/:uid → 200: 1',
-      'POST /interaction/:uid/login → 303: 8',
+      'GET /interaction/:uid → 200: 2',
+      'POST /interaction/:uid/login → 303: 10',
       'GET /auth/:uid → 303: 5',
-      'GET /interaction/:uid → 200: 3',
+      'GET /interaction/:uid → 200: 4',
       'POST /interaction/:uid/confirm → 303: 6',
       'GET /auth/:uid → 303: 5',
       'POST /token → 200: 4',

@@ -178,12 +178,14 @@ describe('token exchange: refusals', () => {
   it('a client that is not an MCP server\'s own cannot use the grant; a wrong secret is invalid_client', async () => {
     const confidential = await registerOperatorClient(app.db, { kind: 'confidential', name: 'Web app', redirectUris: ['https://app.example/cb'] }, CLI_OPERATOR);
     const response = await exchange({ subject_token: await personToken() }, { clientId: confidential.clientId, clientSecret: confidential.clientSecret! });
-    // oidc-provider's own check: the grant type is not among the client's.
+    // oidc-provider's own check: the grant type is not among the client's (answered with RFC 6749's code
+    // by grant-type-refusal.ts).
     expect(response.status).toBe(400);
-    expect(response.body.error).toBe('invalid_request');
+    expect(response.body.error).toBe('unauthorized_client');
     const publicClient = await app.http().post('/token').type('form')
       .send({ grant_type: TOKEN_EXCHANGE_GRANT, client_id: mcpClientId, subject_token: await personToken(), subject_token_type: ACCESS_TOKEN_TYPE, resource: B });
     expect(publicClient.status).toBe(400);
+    expect(publicClient.body.error).toBe('unauthorized_client');
     const wrongSecret = await exchange({ subject_token: await personToken() }, { clientId: server.clientId, clientSecret: 'x'.repeat(43) });
     expect(wrongSecret.status).toBe(401);
     expect(wrongSecret.body.error).toBe('invalid_client');
