@@ -65,8 +65,11 @@ export async function upstreamConfiguration(provider: IdentityProvider, deps: Up
   const issuer = provider.issuer;
   const fetchOptions = { allowLoopback: deps.allowLoopback || isLoopback(issuer), timeoutMs: FETCH_TIMEOUT_MS, maxBytes: FETCH_MAX_BYTES, userAgent: 'Portcullis' };
   // Discovery insists the document names exactly this issuer (§4.3); the ID token's `iss` must then be it too.
+  // The ID token's signature is checked against the provider's published keys (its jwks_uri, fetched the same
+  // SSRF-safe way). openid-client skips that for token-endpoint answers unless asked, as OIDC Core §3.1.3.7
+  // lets TLS stand in for it; we ask, so a token the provider's keys did not sign never names a person here.
   return client.discovery(new URL(issuer), provider.clientId, { client_secret: secret }, client.ClientSecretBasic(secret), {
     [client.customFetch]: outboundFetch(fetchOptions),
-    ...(new URL(issuer).protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
+    execute: [client.enableNonRepudiationChecks, ...(new URL(issuer).protocol === 'http:' ? [client.allowInsecureRequests] : [])],
   });
 }

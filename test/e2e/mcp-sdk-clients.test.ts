@@ -10,7 +10,7 @@ import { auth as authV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { createLiveTestApp, type LiveTestApp } from '../helpers/live-app.ts';
 import { startNotesServer, type NotesServer } from '../../examples/notes-mcp-server/server.ts';
 import { approveAllOffered, Person } from './person.ts';
-import { ScriptedOAuthProvider } from './scripted-oauth-provider.ts';
+import { authorizeThenFinish, ScriptedOAuthProvider } from './scripted-oauth-provider.ts';
 
 const NOTES_SCOPES = [
   { scope: 'notes:read', risk: 'read' as const, description: 'Read your notes' },
@@ -36,16 +36,8 @@ afterAll(async () => {
 const toolText = (result: unknown) => JSON.stringify((result as { content?: unknown }).content ?? result);
 
 /** Runs `action`, which must stop for an authorization; then lets the transport redeem the code. */
-async function expectAuthorizationThenFinish(action: () => Promise<unknown>, oauth: ScriptedOAuthProvider,
-  finish: (callback: URL) => Promise<void>) {
-  const before = oauth.authorizationUrls.length;
-  await expect(action()).rejects.toThrow();
-  expect(oauth.authorizationUrls.length, 'the client should have sent the person to authorize').toBe(before + 1);
-  const callback = oauth.callback!;
-  expect(callback.searchParams.get('iss')).toBe(portcullis.issuer);
-  expect(callback.searchParams.get('code'), callback.href).toEqual(expect.any(String));
-  await finish(callback);
-}
+const expectAuthorizationThenFinish = (action: () => Promise<unknown>, oauth: ScriptedOAuthProvider,
+  finish: (callback: URL) => Promise<void>) => authorizeThenFinish(portcullis.issuer, action, oauth, finish);
 
 describe('MCP SDK v2 client (@modelcontextprotocol/client)', () => {
   it('authorizes, uses the read tool, and steps up to write through a consent that shows only the delta', async () => {

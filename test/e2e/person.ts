@@ -1,6 +1,7 @@
 // The person at the browser, over plain HTTP with a cookie jar: opens an authorization URL, signs in
 // when asked, reads the consent page and answers it, and hands back where the redirect went.
 import request from 'supertest';
+import type { Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { expect } from 'vitest';
 import { PASSWORD } from '../helpers/test-app.ts';
@@ -23,9 +24,9 @@ export const approveAllOffered: ConsentChoice = (seen) => seen.offered;
 
 export class Person {
   readonly consents: ConsentSeen[] = [];
-  private readonly agent: TestAgent;
+  protected readonly agent: TestAgent;
 
-  constructor(private readonly issuer: string, private readonly email: string, private readonly password = PASSWORD) {
+  constructor(protected readonly issuer: string, private readonly email: string, private readonly password = PASSWORD) {
     this.agent = request.agent(issuer);
   }
 
@@ -36,15 +37,16 @@ export class Person {
       const location = response.headers.location as string | undefined;
       if (response.status >= 300 && response.status < 400 && location) {
         const next = new URL(location, this.issuer);
-        if (next.origin !== new URL(this.issuer).origin) return next;
-        response = await this.agent.get(this.localPath(next));
+        const back = next.origin === new URL(this.issuer).origin ? next : await this.elsewhere(next);
+        if (!back) return next;
+        response = await this.agent.get(this.localPath(back));
         continue;
       }
       expect(response.status, response.text.slice(0, 500)).toBe(200);
       const path = new URL(response.request.url).pathname;
       const csrf = csrfTokenOf(response.text);
       if (response.text.includes('name="password"')) {
-        response = await this.agent.post(`${path}/login`).type('form').send({ email: this.email, password: this.password, csrf });
+        response = await this.signIn(path, response.text, csrf);
         continue;
       }
       if (response.text.includes('name="decision"')) {
@@ -65,7 +67,20 @@ export class Person {
     throw new Error('too many steps in one authorization');
   }
 
-  private localPath(url: URL | string): string {
+  /** Answers the login page: email and password here. */
+  protected signIn(path: string, _html: string, csrf: string): Promise<Response> {
+    return this.agent.post(`${path}/login`).type('form').send({ email: this.email, password: this.password, csrf });
+  }
+
+  /**
+   * A redirect away from the authorization server: undefined ends the walk there (the client's callback);
+   * a person signing in elsewhere (their identity provider) returns the URL that brings them back.
+   */
+  protected async elsewhere(_next: URL): Promise<URL | undefined> {
+    return undefined;
+  }
+
+  protected localPath(url: URL | string): string {
     const parsed = new URL(url, this.issuer);
     return `${parsed.pathname}${parsed.search}`;
   }

@@ -3,6 +3,7 @@
 // for finishAuth.
 import type { OAuthClientProvider as ProviderV2 } from '@modelcontextprotocol/client';
 import type { OAuthClientProvider as ProviderV1 } from '@modelcontextprotocol/sdk/client/auth.js';
+import { expect } from 'vitest';
 import { acceptDefaults, type ConsentChoice, type Person } from './person.ts';
 
 type Stored = Record<string, unknown>;
@@ -61,4 +62,19 @@ export class ScriptedOAuthProvider {
 
   asV1(): ProviderV1 { return this as unknown as ProviderV1; }
   asV2(): ProviderV2 { return this as unknown as ProviderV2; }
+}
+
+/**
+ * Runs `action`, which must stop for an authorization (the client sent the person to `issuer` once more,
+ * and the person came back with a code and RFC 9207 `iss`); then lets the transport redeem the code.
+ */
+export async function authorizeThenFinish(issuer: string, action: () => Promise<unknown>, oauth: ScriptedOAuthProvider,
+  finish: (callback: URL) => Promise<void>) {
+  const before = oauth.authorizationUrls.length;
+  await expect(action()).rejects.toThrow();
+  expect(oauth.authorizationUrls.length, 'the client should have sent the person to authorize').toBe(before + 1);
+  const callback = oauth.callback!;
+  expect(callback.searchParams.get('iss')).toBe(issuer);
+  expect(callback.searchParams.get('code'), callback.href).toEqual(expect.any(String));
+  await finish(callback);
 }

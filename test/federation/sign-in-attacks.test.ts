@@ -94,6 +94,8 @@ describe('the ID token', () => {
     expect(String(error?.details.message)).toContain('nonce');
   });
 
+  // An ID token for another audience at the provider (aud, azp), or naming another issuer, a provider of the
+  // attacker's own answers with: test/federation/hostile-provider.test.ts.
   it('from another provider is refused (mix-up): its `iss` in the answer, or its code without one', async () => {
     // The attacker sends our authorization request (state, PKCE, nonce) to the other provider instead.
     const browser = app.browser();

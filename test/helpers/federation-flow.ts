@@ -15,7 +15,7 @@ export const federationDeps = (app: { db: TestApp['db'] }, issuer = ISSUER) =>
   ({ db: app.db, keyEncryptionSecret: TEST_SECRETS.keyEncryptionSecret, issuer });
 
 /** Configures `idp` at Portcullis as the CLI would (`idp add`). */
-export function addUpstream(app: { db: TestApp['db'] }, idp: UpstreamIdp, settings: Record<string, unknown>, issuer = ISSUER) {
+export function addUpstream(app: { db: TestApp['db'] }, idp: Pick<UpstreamIdp, 'issuer' | 'clientId' | 'clientSecret'>, settings: Record<string, unknown>, issuer = ISSUER) {
   return addIdentityProvider(federationDeps(app, issuer), {
     issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, scopes: ['openid', 'email', 'profile', 'groups'],
     groupsClaim: 'groups', ...settings,
