@@ -29,3 +29,7 @@ export { exchangeToken, TOKEN_EXCHANGE_GRANT_TYPE } from './exchange-token.ts';
 export type { ExchangeTokenOptions, ExchangedToken } from './exchange-token.ts';
 export { TokenExchangeError } from './errors.ts';
 export type { TokenExchangeErrorCode } from './errors.ts';
+export { TOOL_SCOPES_META_KEY, INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest, toolScopesMeta, canonicalJson } from './tool-digest.ts';
+export type { ToolDefinition } from './tool-digest.ts';
+export { createToolPins } from './tool-pins.ts';
+export type { ToolPins, ToolPinsOptions, ToolCallDecision, ToolStatus, ToolRisk, DriftPolicy, ApprovedCatalog } from './tool-pins.ts';
