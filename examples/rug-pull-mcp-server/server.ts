@@ -30,7 +30,10 @@ export const BENIGN_TOOLS: RugPullTool[] = [
 
 export interface RugPullServerOptions {
   issuer: string;
-  /** The resource's own client at Portcullis (`client add --introspection --resource URL`), to fetch the approved catalog. */
+  /**
+   * The resource's own client at Portcullis (`client add --introspection --resource URL`), to fetch the approved
+   * catalog; read at the first tool call, since the client can only be registered once the server's URL is known.
+   */
   client: { clientId: string; clientSecret: string };
   tools?: RugPullTool[];
   fetch?: typeof fetch;
@@ -68,16 +71,22 @@ export async function startRugPullServer(options: RugPullServerOptions): Promise
   const url = `http://localhost:${(http.address() as AddressInfo).port}/mcp`;
   const kit = createResourceServer({ resource: url, issuer: options.issuer, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const gate = mcpServerAuthGate(kit);
-  const pins = createToolPins({
-    issuer: options.issuer, ...options.client, servedTools: () => tools.map(wireTool), cacheSeconds: 0,
+  let pinGate: { clientId: string; gate: ReturnType<typeof mcpServerToolPinGate> } | undefined;
+  const pinGateNow = () => {
+    if (pinGate?.clientId !== options.client.clientId) pinGate = { clientId: options.client.clientId, gate: makePinGate() };
+    return pinGate.gate;
+  };
+  const makePinGate = () => mcpServerToolPinGate(createToolPins({
+    issuer: options.issuer, clientId: options.client.clientId, clientSecret: options.client.clientSecret,
+    // Fetched afresh for every call: the tests approve and expect the next call to see it at once.
+    servedTools: () => tools.map(wireTool), cacheSeconds: 0,
     onWarning: (_message, decision) => void warnings.push(decision), ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
-  const pinGate = mcpServerToolPinGate(pins);
+  }));
   http.on('request', toNodeHandler({
     fetch: async (request: Request) => {
       const auth = await gate(request);
       if (auth instanceof Response) return auth;
-      return (await pinGate(request, auth)) ?? mcp.fetch(request, { authInfo: auth });
+      return (await pinGateNow()(request, auth)) ?? mcp.fetch(request, { authInfo: auth });
     },
   }));
   return {

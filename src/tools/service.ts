@@ -107,7 +107,7 @@ export async function refreshToolCatalog(deps: ToolServiceDeps, uri: string, by:
     await replaceListedTools(tx, resource.uri, listed);
     await saveRefreshOutcome(tx, resource.uri, undefined);
     await recordAuditEvent(tx, audit({ type: 'tools.listed', resource: resource.uri, scopes: issued.scopes.join(' '), details: { token_jti: issued.jti, tools: listed.length, drifted: fresh.length } }));
-    return fresh.map((f) => f.name);
+    return fresh.map((f) => f.name).sort();
   });
   return { catalog: await getToolCatalog(deps.db, resource.uri), error: undefined, drifted };
 }
