@@ -118,7 +118,7 @@ const resourceAdd: CommandSpec = {
     // Best effort: the resource is registered whatever the inventory finds, a server that is down included.
     const tools = args.flag('no-check') ? undefined : await refreshToolCatalog(toolDeps(db, config), resource.uri, CLI_OPERATOR);
     return {
-      json: { ...resourceOutcomeJson(outcome), tools: tools ? refreshOutcomeJson(tools) : null },
+      json: { ...resourceOutcomeJson(outcome), ...(tools ? { tools: refreshOutcomeJson(tools) } : {}) },
       text: [`Registered ${resourceLines(resource)[0]}`, ...resourceLines(resource).slice(1), ...checkLines(check), ...(tools ? refreshLines(tools) : [])].join('\n'),
     };
   },

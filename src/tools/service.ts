@@ -14,7 +14,7 @@ import { buildCatalog, type CatalogTool } from './catalog.ts';
 import { issueInventoryToken } from './inventory-token.ts';
 import { listServerTools, ToolListingError } from './list-tools.ts';
 import {
-  deleteApproval, findToolSettings, insertDrift, listApprovedTools, listListedTools, listOpenDrift, replaceListedTools,
+  countOpenDriftByResource, deleteApproval, findToolSettings, insertDrift, listApprovedTools, listListedTools, listOpenDrift, replaceListedTools,
   resolveDrift, saveApproval, saveDriftPolicy, saveRefreshOutcome, type DriftKind, type DriftPolicy, type StoredTool, type ToolSettings,
 } from './store.ts';
 
@@ -154,3 +154,6 @@ export async function setDriftPolicy(db: Db, uri: string, policy: DriftPolicy, b
   });
   return getToolCatalog(db, resource.uri);
 }
+
+/** Per resource with tools drifted and not approved again: how many (the console's overview, the metrics). */
+export const openDriftByResource = (db: Db): Promise<Map<string, number>> => countOpenDriftByResource(db);

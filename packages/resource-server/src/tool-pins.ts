@@ -2,7 +2,9 @@
 // with this resource's own client and cached briefly, against the definitions this server serves right now.
 import { INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest } from './tool-digest.ts';
 
+/** A scope's risk class at the authorization server, and so the risk of the tools behind it. */
 export type ToolRisk = 'read' | 'write' | 'irreversible';
+/** What the operator chose for drift: `block` refuses drifted write/irreversible tools, `warn` lets them through. */
 export type DriftPolicy = 'block' | 'warn';
 
 /** What `GET {issuer}/resource/tools` answers (Portcullis; README "Tool governance"). */
@@ -13,6 +15,7 @@ export interface ApprovedCatalog {
   tools: { name: string; digest: string }[];
 }
 
+/** How `createToolPins` reaches the approved catalog and learns what this server serves. */
 export interface ToolPinsOptions {
   /** The authorization server's issuer; the catalog is at `{issuer}/resource/tools` unless `endpoint` is set. */
   issuer: string;
@@ -30,6 +33,7 @@ export interface ToolPinsOptions {
   onWarning?: (message: string, decision: ToolCallDecision) => void;
 }
 
+/** A called tool against its pin: `unverified` when no catalog could be fetched yet. */
 export type ToolStatus = 'approved' | 'new' | 'changed' | 'unverified';
 
 /** The verdict on one `tools/call`: allowed (maybe with a warning) or refused, and why in words. */
@@ -42,7 +46,9 @@ export interface ToolCallDecision {
   reason?: string;
 }
 
+/** The pin check: one decision per `tools/call`. */
 export interface ToolPins {
+  /** Whether `tool` may be called now by a token of `clientId`, and why not. */
   decide(tool: string, clientId: string): Promise<ToolCallDecision>;
   /** Forgets the cached catalog (after an approval, say): the next call fetches it again. */
   invalidate(): void;
