@@ -11,12 +11,17 @@ import type { Resource } from '../resources/schema.ts';
 
 export const INVENTORY_TOKEN_TTL_SECONDS = 60;
 
+/** A database no server has started on yet has no signing key: the inventory is then a recorded failure. */
+export class NoSigningKeyError extends Error {
+  override name = 'NoSigningKeyError';
+}
+
 /** The token and what the audit trail keeps of it (its jti, never the token). */
 export interface InventoryToken { token: string; jti: string; scopes: string[] }
 
 export async function issueInventoryToken(db: Queryable, keyEncryptionSecret: string, issuer: string, resource: Resource): Promise<InventoryToken> {
   const [key] = await loadSigningJwks(db, keyEncryptionSecret);
-  if (!key?.alg || !key.kid) throw new Error('no signing key to issue the inventory token with');
+  if (!key?.alg || !key.kid) throw new NoSigningKeyError('there is no signing key yet to issue the inventory token with (start the server once, or run keys rotate)');
   const scopes = resource.scopes.filter((s) => s.risk === 'read').map((s) => s.scope);
   const jti = randomUUID();
   const token = await new SignJWT({ client_id: INVENTORY_CLIENT_ID, scope: scopes.join(' '), jti })

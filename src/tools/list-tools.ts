@@ -21,21 +21,26 @@ export class ToolListingError extends Error {
 }
 
 /** A fetch over an undici Agent whose every connection goes through the address policy, its bodies capped. */
-function policedFetch(options: ListToolsOptions, deadline: AbortSignal, dispatcher: Agent): typeof fetch {
+function policedFetch(options: ListToolsOptions, deadline: AbortSignal, dispatcher: Agent, overflow: AbortController): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     // A literal IP skips the lookup: judged here.
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && !isFetchableAddress(host, options.allowLoopback)) throw new ToolListingError('its host is not a public internet address');
-    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const signal = AbortSignal.any([...(init?.signal ? [init.signal] : []), deadline, overflow.signal]);
     const response = await undiciFetch(url, { ...(init as object), signal, dispatcher, redirect: 'manual' } as Parameters<typeof undiciFetch>[1]);
-    if (Number(response.headers.get('content-length') ?? 0) > options.maxBytes) throw new ToolListingError(`an answer is larger than ${options.maxBytes} bytes`);
+    if (Number(response.headers.get('content-length') ?? 0) > options.maxBytes) {
+      overflow.abort();
+      throw new ToolListingError(`an answer is larger than ${options.maxBytes} bytes`);
+    }
     let received = 0;
     const capped = (response.body as ReadableStream<Uint8Array> | null)?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         received += chunk.byteLength;
-        if (received > options.maxBytes) controller.error(new ToolListingError(`an answer is larger than ${options.maxBytes} bytes`));
-        else controller.enqueue(chunk);
+        if (received <= options.maxBytes) return controller.enqueue(chunk);
+        // The SDK may swallow a stream's error: the listing itself is ended too (see listServerTools).
+        overflow.abort();
+        controller.error(new ToolListingError(`an answer is larger than ${options.maxBytes} bytes`));
       },
     }));
     return new Response(capped as ReadableStream | undefined ?? null, { status: response.status, statusText: response.statusText, headers: response.headers as unknown as Headers });
@@ -49,11 +54,12 @@ export async function listServerTools(url: string, token: string, options: ListT
   const deadline = AbortSignal.timeout(options.timeoutMs);
   // Its own pool, closed after: no connection chosen by an earlier resolution is reused.
   const dispatcher = new Agent({ connect: { lookup: publicAddressLookup(options.allowLoopback) }, connections: 4 });
+  const overflow = new AbortController();
   const transport = new StreamableHTTPClientTransport(new URL(url), {
-    fetch: policedFetch(options, deadline, dispatcher), requestInit: { headers: { authorization: `Bearer ${token}` } },
+    fetch: policedFetch(options, deadline, dispatcher, overflow), requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   const client = new Client({ name: 'portcullis-tool-inventory', version: '1.0.0' });
-  try {
+  const listing = async () => {
     await client.connect(transport);
     const tools: unknown[] = [];
     let cursor: string | undefined;
@@ -64,13 +70,21 @@ export async function listServerTools(url: string, token: string, options: ListT
       if (!cursor) return tools;
     }
     throw new ToolListingError(`tools/list returned more than ${MAX_PAGES} pages`);
+  };
+  // Whatever the SDK waits for, the listing ends at the deadline or at the first answer over the cap.
+  const ended = AbortSignal.any([deadline, overflow.signal]);
+  const stopped = new Promise<never>((_, reject) => ended.addEventListener('abort', () => reject(new ToolListingError('stopped')), { once: true }));
+  stopped.catch(() => undefined);
+  try {
+    return await Promise.race([listing(), stopped]);
   } catch (error) {
-    if (error instanceof ToolListingError) throw error;
+    if (overflow.signal.aborted) throw new ToolListingError(`an answer is larger than ${options.maxBytes} bytes`);
+    if (error instanceof ToolListingError && !deadline.aborted) throw error;
     if (deadline.aborted) throw new ToolListingError(`no complete answer within ${options.timeoutMs} ms`);
     const cause = error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
     throw new ToolListingError(`tools/list failed: ${cause.slice(0, 300)}`);
   } finally {
     await client.close().catch(() => undefined);
-    await dispatcher.close().catch(() => undefined);
+    await dispatcher.destroy().catch(() => undefined);
   }
 }

@@ -11,7 +11,7 @@ import { requireResource } from '../resources/service.ts';
 import type { Resource } from '../resources/schema.ts';
 import { toolDiff, wholeToolDiff } from './diff.ts';
 import { buildCatalog, type CatalogTool } from './catalog.ts';
-import { issueInventoryToken } from './inventory-token.ts';
+import { issueInventoryToken, NoSigningKeyError, type InventoryToken } from './inventory-token.ts';
 import { listServerTools, ToolListingError } from './list-tools.ts';
 import {
   countOpenDriftByResource, deleteApproval, findToolSettings, insertDrift, listApprovedTools, listListedTools, listOpenDrift, replaceListedTools,
@@ -71,15 +71,16 @@ export async function refreshToolCatalog(deps: ToolServiceDeps, uri: string, by:
   const resource = await requireResource(deps.db, uri);
   const actor = by === 'system' ? { type: 'system' as const } : undefined;
   const audit = (event: Parameters<typeof operatorAuditEvent>[1]) => (by === 'system' ? { ...event, actor } : operatorAuditEvent(by, event));
-  const issued = await issueInventoryToken(deps.db, deps.keyEncryptionSecret, deps.issuer, resource);
+  let issued: InventoryToken | undefined;
   let listed: StoredTool[];
   try {
+    issued = await issueInventoryToken(deps.db, deps.keyEncryptionSecret, deps.issuer, resource);
     listed = storedTools(await listServerTools(resource.uri, issued.token, deps));
   } catch (error) {
-    const message = error instanceof ToolListingError ? error.message : `tools/list failed: ${String(error).slice(0, 300)}`;
+    const message = error instanceof ToolListingError || error instanceof NoSigningKeyError ? error.message : `tools/list failed: ${String(error).slice(0, 300)}`;
     await deps.db.transaction(async (tx) => {
       await saveRefreshOutcome(tx, resource.uri, message);
-      await recordAuditEvent(tx, audit({ type: 'tools.list_failed', outcome: 'failure', resource: resource.uri, scopes: issued.scopes.join(' '), details: { token_jti: issued.jti, error: message } }));
+      await recordAuditEvent(tx, audit({ type: 'tools.list_failed', outcome: 'failure', resource: resource.uri, scopes: issued?.scopes.join(' '), details: { token_jti: issued?.jti ?? null, error: message } }));
     });
     return { catalog: await getToolCatalog(deps.db, resource.uri), error: message, drifted: [] };
   }
