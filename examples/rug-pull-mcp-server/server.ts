@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
-import { createResourceServer, createToolPins, toolScopesMeta, type ToolCallDecision } from '@portcullis/resource-server';
+import { createResourceServer, createToolPins, reportTools, toolScopesMeta, type ReportedTools, type ToolCallDecision } from '@portcullis/resource-server';
 import { mcpServerAuthGate, mcpServerToolPinGate } from '@portcullis/resource-server/mcp-sdk-v2';
 
 /** One tool as this server serves it: plain JSON Schema, so what tools/list says is exactly this data. */
@@ -43,6 +43,8 @@ export interface RugPullServer {
   url: string;
   /** Replaces the tools served from the next request on (the rug pull). */
   setTools(tools: RugPullTool[]): void;
+  /** Reports the tools served now to Portcullis (the kit's reportTools), which records any drift at once. */
+  report(): Promise<ReportedTools>;
   /** The kit's warnings (allowed drift), newest last. */
   warnings: ToolCallDecision[];
   close(): Promise<void>;
@@ -92,6 +94,10 @@ export async function startRugPullServer(options: RugPullServerOptions): Promise
   return {
     url, warnings,
     setTools: (next) => { tools = next; },
+    report: () => reportTools({
+      issuer: options.issuer, clientId: options.client.clientId, clientSecret: options.client.clientSecret,
+      tools: tools.map(wireTool), ...(options.fetch ? { fetch: options.fetch } : {}),
+    }),
     close: async () => {
       await mcp.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));

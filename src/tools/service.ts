@@ -4,6 +4,7 @@
 import { toolDefinitionOf, toolDigest } from '@portcullis/resource-server';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
+import type { AuditEvent } from '../audit/event.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { operatorAuditEvent, type Operator } from '../audit/operator.ts';
 import { AppError } from '../errors.ts';
@@ -62,15 +63,13 @@ function storedTools(listed: readonly unknown[]): StoredTool[] {
 }
 
 /**
- * Lists the resource's tools now (tools/list, our own token) and records what differs from the approved pins
- * as drift (once per distinct definition), audited as `tools.drift_detected`. Never throws for a server that
- * is down or answers badly: the failure is kept (`last_refresh_error`) and audited as `tools.list_failed`.
- * Drift exists only once an operator approved something for the resource: before that every tool is just new.
+ * Lists the resource's tools now (tools/list, our own token) and records them (recordListing). Never throws for
+ * a server that is down or answers badly: the failure is kept (`last_refresh_error`), audited as `tools.list_failed`.
  */
 export async function refreshToolCatalog(deps: ToolServiceDeps, uri: string, by: Operator | 'system'): Promise<RefreshOutcome> {
   const resource = await requireResource(deps.db, uri);
   const actor = by === 'system' ? { type: 'system' as const } : undefined;
-  const audit = (event: Parameters<typeof operatorAuditEvent>[1]) => (by === 'system' ? { ...event, actor } : operatorAuditEvent(by, event));
+  const audit: AuditOf = (event) => (by === 'system' ? { ...event, actor } : operatorAuditEvent(by, event));
   let issued: InventoryToken | undefined;
   let listed: StoredTool[];
   try {
@@ -84,7 +83,20 @@ export async function refreshToolCatalog(deps: ToolServiceDeps, uri: string, by:
     });
     return { catalog: await getToolCatalog(deps.db, resource.uri), error: message, drifted: [] };
   }
-  const drifted = await deps.db.transaction(async (tx) => {
+  const drifted = await recordListing(deps.db, resource, listed, audit, { token_jti: issued.jti, source: 'tools/list' }, issued.scopes.join(' '));
+  return { catalog: await getToolCatalog(deps.db, resource.uri), error: undefined, drifted };
+}
+
+
+type AuditOf = (event: Parameters<typeof operatorAuditEvent>[1]) => AuditEvent;
+
+/**
+ * Keeps `listed` as the catalog served now and records what differs from the pins as drift (once per distinct
+ * definition), each audited as `tools.drift_detected`, the listing as `tools.listed`; one transaction.
+ * Drift exists only once an operator approved something for the resource: before that every tool is just new.
+ */
+async function recordListing(db: Db, resource: Resource, listed: StoredTool[], audit: AuditOf, details: Record<string, unknown>, scopes?: string): Promise<string[]> {
+  return db.transaction(async (tx) => {
     const [approved, open] = await Promise.all([listApprovedTools(tx, resource.uri), listOpenDrift(tx, resource.uri)]);
     const found: { name: string; kind: DriftKind; digest: string | undefined; diff: string }[] = [];
     if (approved.length > 0) {
@@ -107,10 +119,9 @@ export async function refreshToolCatalog(deps: ToolServiceDeps, uri: string, by:
     }
     await replaceListedTools(tx, resource.uri, listed);
     await saveRefreshOutcome(tx, resource.uri, undefined);
-    await recordAuditEvent(tx, audit({ type: 'tools.listed', resource: resource.uri, scopes: issued.scopes.join(' '), details: { token_jti: issued.jti, tools: listed.length, drifted: fresh.length } }));
+    await recordAuditEvent(tx, audit({ type: 'tools.listed', resource: resource.uri, scopes, details: { ...details, tools: listed.length, drifted: fresh.length } }));
     return fresh.map((f) => f.name).sort();
   });
-  return { catalog: await getToolCatalog(deps.db, resource.uri), error: undefined, drifted };
 }
 
 const approveInput = z.strictObject({ tools: z.array(z.string().min(1).max(200)).max(MAX_TOOLS).optional() });
@@ -158,3 +169,18 @@ export async function setDriftPolicy(db: Db, uri: string, policy: DriftPolicy, b
 
 /** Per resource with tools drifted and not approved again: how many (the console's overview, the metrics). */
 export const openDriftByResource = (db: Db): Promise<Map<string, number>> => countOpenDriftByResource(db);
+
+const reportedTools = z.strictObject({ tools: z.array(z.looseObject({ name: z.string().min(1).max(200) })).max(MAX_TOOLS) });
+
+/**
+ * The definitions a kit-protected server reports it serves (`POST /resource/tools`, with the resource's own
+ * credential): recorded exactly as a tools/list answer would be, the resource's client as the actor.
+ */
+export async function reportServedTools(db: Db, resourceUri: string, clientId: string, body: unknown): Promise<RefreshOutcome> {
+  const parsed = reportedTools.safeParse(body);
+  if (!parsed.success) throw new AppError('invalid_request', 'send {"tools": [...]}, each tool as tools/list describes it (with a name)');
+  const resource = await requireResource(db, resourceUri);
+  const audit: AuditOf = (event) => ({ ...event, actor: { type: 'client', id: clientId }, clientId });
+  const drifted = await recordListing(db, resource, storedTools(parsed.data.tools), audit, { source: 'kit' });
+  return { catalog: await getToolCatalog(db, resource.uri), error: undefined, drifted };
+}

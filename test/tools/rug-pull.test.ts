@@ -153,6 +153,19 @@ describe('tool governance with a rug-pull server', () => {
     expect(right.body.tools.map((t: { name: string }) => t.name)).toEqual(['delete_files', 'read_file', 'write_file']);
   });
 
+  it('the kit reports the tools it serves: drift is recorded without a refresh, the resource\'s client as actor', async () => {
+    files.setTools([...BENIGN_TOOLS, { ...BENIGN_TOOLS[1]!, name: 'truncate_file', description: 'Empties a file.' }]);
+    expect(await files.report()).toEqual({ tools: 3, drifted: ['delete_files', 'truncate_file'] });
+    expect(await statusOf()).toMatchObject({ truncate_file: 'new', delete_files: 'removed' });
+    const listed = (await listAuditEvents(app.db, { type: 'tools.listed' }))[0];
+    expect(listed).toMatchObject({ actor_type: 'client', actor_id: resourceClient.clientId, details: { source: 'kit', tools: 3 } });
+    const refused = await app.http().post('/resource/tools').auth(resourceClient.clientId, 'wrong').send({ tools: [] });
+    expect(refused.status).toBe(401);
+    const malformed = await app.http().post('/resource/tools').auth(resourceClient.clientId, resourceClient.clientSecret).send({ tools: [{ title: 'no name' }] });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error).toBe('invalid_request');
+  });
+
   it('a server that is down does not fail resource add: the failure is recorded', async () => {
     const uri = `http://localhost:${await freePort()}/mcp`;
     const added = await cli(['resource', 'add', '--uri', uri, '--name', 'Down', '--scope', 'x:read=read']);

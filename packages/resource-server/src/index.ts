@@ -33,3 +33,5 @@ export { TOOL_SCOPES_META_KEY, INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest
 export type { ToolDefinition } from './tool-digest.ts';
 export { createToolPins } from './tool-pins.ts';
 export type { ToolPins, ToolPinsOptions, ToolCallDecision, ToolStatus, ToolRisk, DriftPolicy, ApprovedCatalog } from './tool-pins.ts';
+export { reportTools } from './report-tools.ts';
+export type { ReportToolsOptions, ReportedTools } from './report-tools.ts';
