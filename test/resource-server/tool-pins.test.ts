@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { createToolPins, INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest, toolScopesMeta } from '@portcullis/resource-server';
 import { mcpServerToolPinGate, TOOL_REFUSED_ERROR_CODE } from '@portcullis/resource-server/mcp-sdk-v2';
+import { nodeToolPinGate, type NodeRequest } from '@portcullis/resource-server/node';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const served = [
   { name: 'read', description: 'Reads.', inputSchema: { type: 'object' }, _meta: toolScopesMeta(['r']) },
@@ -65,5 +68,26 @@ describe('tool pins', () => {
       code: TOOL_REFUSED_ERROR_CODE, message: 'the tool "write" has not been approved by an operator; calls to write tools are refused until it is approved',
       data: { reason: 'tool_not_approved', tool: 'write', status: 'new', risk: 'write' },
     } }]);
+  });
+
+  it('the node adapter answers a refused call with the JSON-RPC error and lets an approved one through', async () => {
+    const gate = nodeToolPinGate(pinsWith(catalogServer(() => catalog([served[0]!])).fetch));
+    // What nodeBearerAuth leaves on the request: the verified token and the parsed body.
+    const http = createServer(async (req: NodeRequest, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      req.body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      req.auth = { clientId: 'client' } as NodeRequest['auth'];
+      if (!(await gate(req, res))) res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ran":true}');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+    const call = (name: string) => fetch(url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name } }) }).then((r) => r.json());
+    try {
+      expect(await call('read')).toEqual({ ran: true });
+      expect(await call('write')).toMatchObject({ id: 9, error: { code: TOOL_REFUSED_ERROR_CODE, data: { tool: 'write', status: 'new' } } });
+    } finally {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
   });
 });

@@ -31,7 +31,7 @@ export { TokenExchangeError } from './errors.ts';
 export type { TokenExchangeErrorCode } from './errors.ts';
 export { TOOL_SCOPES_META_KEY, INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest, toolScopesMeta, canonicalJson } from './tool-digest.ts';
 export type { ToolDefinition } from './tool-digest.ts';
-export { createToolPins } from './tool-pins.ts';
+export { createToolPins, toolPinRefusal, TOOL_REFUSED_ERROR_CODE } from './tool-pins.ts';
 export type { ToolPins, ToolPinsOptions, ToolCallDecision, ToolStatus, ToolRisk, DriftPolicy, ApprovedCatalog } from './tool-pins.ts';
 export { reportTools } from './report-tools.ts';
 export type { ReportToolsOptions, ReportedTools } from './report-tools.ts';

@@ -5,7 +5,9 @@ import { ResourceServerError } from './errors.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
 import { calledTools, type ToolScopes } from './tool-scopes.ts';
-import type { ToolPins } from './tool-pins.ts';
+import { toolPinRefusal, type ToolPins } from './tool-pins.ts';
+
+export { TOOL_REFUSED_ERROR_CODE } from './tool-pins.ts';
 
 /** The SDK's error class, passed in so this kit loads nothing of the SDK at runtime. */
 export interface McpServerSdkErrors {
@@ -84,9 +86,6 @@ export function toolScopeChallenge(toolScopes: ToolScopes, tool: string): ScopeC
   };
 }
 
-/** The JSON-RPC error code of a `tools/call` refused by its pin (implementation-defined server error range). */
-export const TOOL_REFUSED_ERROR_CODE = -32003;
-
 /**
  * Refuses `tools/call`s the approved catalog does not cover (tool-pins.ts), before the SDK handler runs: a
  * changed or new write/irreversible tool under the `block` policy, and any call made with the authorization
@@ -96,26 +95,11 @@ export const TOOL_REFUSED_ERROR_CODE = -32003;
  *   if (auth instanceof Response) return auth;
  *   const refused = await pinGate(request, auth);
  *   if (refused) return refused;
- *
- * A JSON-RPC batch with a refused call is refused whole: none of its calls runs.
  */
 export function mcpServerToolPinGate(pins: ToolPins): (request: Request, auth: AuthInfo) => Promise<Response | undefined> {
   return async (request, auth) => {
     if (request.method !== 'POST') return undefined;
-    const body: unknown = await request.clone().json().catch(() => undefined);
-    const messages = Array.isArray(body) ? body : [body];
-    const refusals = [];
-    for (const message of messages) {
-      for (const tool of calledTools(message)) {
-        const decision = await pins.decide(tool, auth.clientId);
-        if (!decision.allowed) refusals.push({ id: (message as { id?: unknown }).id ?? null, decision });
-      }
-    }
-    if (refusals.length === 0) return undefined;
-    const errors = refusals.map(({ id, decision }) => ({
-      jsonrpc: '2.0', id,
-      error: { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
-    }));
-    return new Response(JSON.stringify(Array.isArray(body) ? errors : errors[0]), { status: 200, headers: { 'content-type': 'application/json' } });
+    const refusal = await toolPinRefusal(pins, await request.clone().json().catch(() => undefined), auth.clientId);
+    return refusal === undefined ? undefined : new Response(JSON.stringify(refusal), { status: 200, headers: { 'content-type': 'application/json' } });
   };
 }

@@ -1,6 +1,7 @@
 // Pinned tools (issue 14 §3, rug pulls): the catalog an operator approved at the authorization server, fetched
 // with this resource's own client and cached briefly, against the definitions this server serves right now.
 import { INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest } from './tool-digest.ts';
+import { calledTools } from './tool-scopes.ts';
 
 /** A scope's risk class at the authorization server, and so the risk of the tools behind it. */
 export type ToolRisk = 'read' | 'write' | 'irreversible';
@@ -115,4 +116,29 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
       return decision;
     },
   };
+}
+
+/** The JSON-RPC error code of a `tools/call` refused by its pin (implementation-defined server error range). */
+export const TOOL_REFUSED_ERROR_CODE = -32003;
+
+/**
+ * The JSON-RPC answer refusing the `tools/call`s in `body` (one message or a batch) that the pins do not
+ * allow, or undefined when all may run. A batch with one refused call is refused whole: only the refused
+ * calls get an error, none of the batch runs. The adapters send it with HTTP 200 (mcp-sdk-v2.ts, node.ts).
+ */
+export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: string): Promise<unknown> {
+  const messages = Array.isArray(body) ? body : [body];
+  const refusals: { id: unknown; decision: ToolCallDecision }[] = [];
+  for (const message of messages) {
+    for (const tool of calledTools(message)) {
+      const decision = await pins.decide(tool, clientId);
+      if (!decision.allowed) refusals.push({ id: (message as { id?: unknown }).id ?? null, decision });
+    }
+  }
+  if (refusals.length === 0) return undefined;
+  const errors = refusals.map(({ id, decision }) => ({
+    jsonrpc: '2.0', id,
+    error: { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
+  }));
+  return Array.isArray(body) ? errors : errors[0];
 }
