@@ -7,6 +7,8 @@ import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import { toolFlagsOf, toolRisk } from '../../src/tools/blast-radius.ts';
 import { refreshToolCatalog, toolServiceDeps } from '../../src/tools/service.ts';
 import { toolCatalogJson } from '../../src/tools/json.ts';
+import { refreshEveryCatalog } from '../../src/tools/inventory-timer.ts';
+import { listAuditEvents } from '../../src/audit/store.ts';
 import { createTestApp, ISSUER, notesResource, TEST_SECRETS, type TestApp } from '../helpers/test-app.ts';
 import { fetchRoutingIssuerTo } from '../examples/mcp-http.ts';
 
@@ -32,6 +34,19 @@ describe('inventory of the notes server', () => {
       { name: 'delete_all_notes', scope: 'notes:delete', risk: 'irreversible', status: 'new', flags: [] },
       { name: 'list_notes', scope: 'notes:read', risk: 'read', status: 'new', flags: [] },
     ]);
+  });
+});
+
+describe('the periodic inventory', () => {
+  it('lists every enabled resource, as the server itself (actor system); a disabled one is skipped', async () => {
+    await app.addResource({ ...notesResource('https://off.example/mcp'), name: 'Off' });
+    await app.db.query(`UPDATE resources SET disabled_at = now() WHERE uri = 'https://off.example/mcp'`);
+    const before = (await listAuditEvents(app.db, { type: 'tools.listed' })).length;
+    await refreshEveryCatalog(toolServiceDeps(app.db, app.config, TEST_SECRETS.keyEncryptionSecret));
+    const listed = await listAuditEvents(app.db, { type: 'tools.listed' });
+    expect(listed.length).toBe(before + 1);
+    expect(listed[0]).toMatchObject({ resource: notes.url, actor_type: 'system' });
+    expect((await listAuditEvents(app.db, { type: 'tools.list_failed' })).some((e) => e.resource === 'https://off.example/mcp')).toBe(false);
   });
 });
 
