@@ -25,6 +25,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { csrfProtection, isProtectedPath } from './http/csrf.ts';
 import { requestScope } from './request/scope.ts';
 import { registerAssetRoutes } from './http/static-assets.ts';
+import { registerResourceToolRoutes } from './http/resource-tools.ts';
 import { discoveryAliases, discoveryAliasPaths } from './http/discovery.ts';
 import { canonicalPaths } from './http/canonical-path.ts';
 import { createRouteResolver, type RouteTables } from './http/route-resolver.ts';
@@ -108,6 +109,7 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
     router.get('/readyz', readiness(db, { diskFullSince: diskFull.fullSince }));
     router.get('/metrics', metrics.endpoint);
     registerAssetRoutes(router);
+    registerResourceToolRoutes(router, { db });
     registerInteractionRoutes(router, { provider, db, loginThrottle, flow: federationFlow, mountPath, secure });
     registerPortalRoutes(router, { provider, db, mountPath, loginThrottle, federation: { flow: federationFlow, mountPath, secure } });
     registerAdminRoutes(router, { provider, db, config, secrets, mountPath, loginThrottle, refreshSigningKeys: () => providers.refresh() });

@@ -50,6 +50,11 @@ const environmentSchema = z.object({
   SIGNING_ALG: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
   // How often expired rows are purged from the database.
   PURGE_INTERVAL_SECONDS: seconds(10, 24 * 3600).default(600),
+  // How often the server lists every resource's tools again (tools/list) to find drift (issue 14); 0 turns it off.
+  TOOL_INVENTORY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(3600),
+  // One inventory's deadline (connect, initialize, every tools/list page) and the size cap of each answer.
+  TOOL_INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  TOOL_INVENTORY_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   // How often a server checks the database for rotated or retired signing keys (one tiny query); at most a
   // minute, because retiring a key allows for a server still signing with the old one that long.
   KEY_REFRESH_SECONDS: seconds(1, 60).default(5),
@@ -161,6 +166,8 @@ export type Config = {
   refreshTokenTtlSeconds: number;
   signingAlg: 'ES256' | 'EdDSA' | 'RS256';
   purgeIntervalSeconds: number;
+  /** The tool inventory (issue 14): how often it runs (0: never, only on demand), its deadline and size cap. */
+  tools: { intervalSeconds: number; timeoutMs: number; maxBytes: number };
   keyRefreshSeconds: number;
   keyPublishAheadSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -216,6 +223,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
     signingAlg: env.SIGNING_ALG,
     purgeIntervalSeconds: env.PURGE_INTERVAL_SECONDS,
+    tools: { intervalSeconds: env.TOOL_INVENTORY_INTERVAL_SECONDS, timeoutMs: env.TOOL_INVENTORY_TIMEOUT_MS, maxBytes: env.TOOL_INVENTORY_MAX_BYTES },
     keyRefreshSeconds: env.KEY_REFRESH_SECONDS,
     keyPublishAheadSeconds: env.KEY_PUBLISH_AHEAD_SECONDS,
     logLevel: env.LOG_LEVEL,

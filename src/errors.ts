@@ -27,6 +27,8 @@ const ERROR_TABLE = {
   invalid_client_metadata: { status: 400 },
   invalid_grant: { status: 400 },
   invalid_token: { status: 401 },
+  // A resource's own credential (its introspection client) missing or wrong, at /resource/tools (issue 14).
+  invalid_client: { status: 401 },
   // A sign-in form's refusal: the email and password match no active account (which of them, it never says).
   bad_credentials: { status: 401 },
   // RFC 7592 §2.2: a client not permitted to update its registration gets 403.
@@ -51,6 +53,7 @@ const ERROR_TABLE = {
   key_not_found: { status: 404 },
   identity_provider_not_found: { status: 404 },
   policy_not_found: { status: 404 },
+  tool_not_found: { status: 404 },
   email_taken: { status: 409 },
   cannot_disable_self: { status: 409 },
   resource_exists: { status: 409 },

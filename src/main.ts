@@ -12,6 +12,8 @@ import { flushAuditWrites } from './oidc/audit-events.ts';
 import { flushFailureWrites } from './oidc/failure-events.ts';
 import { log, setLogLevel } from './log.ts';
 import { startTracing, stopTracing } from './telemetry/tracing.ts';
+import { startToolInventoryTimer } from './tools/inventory-timer.ts';
+import { toolServiceDeps } from './tools/service.ts';
 
 
 async function main(): Promise<void> {
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
   // Keys rotated or retired by the CLI or another process are picked up without a restart.
   const stopKeyRefresh = signingKeys.watch(config.keyRefreshSeconds);
   const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds, config.auditRetentionDays);
+  // Every resource's tools listed again now and then, so drift is found without an operator asking (issue 14).
+  const stopToolInventory = startToolInventoryTimer(toolServiceDeps(db, config, secrets.keyEncryptionSecret), config.tools.intervalSeconds);
 
   const server = createServer(app.callback());
   const listening = config.host === undefined ? `port ${config.port}` : `${config.host} port ${config.port}`;
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal });
     stopPurge();
+    stopToolInventory();
     stopKeyRefresh();
     server.close(async () => {
       await flushAuditWrites();

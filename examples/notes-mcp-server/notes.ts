@@ -1,6 +1,7 @@
 // The notes service behind the example MCP server: notes kept in memory per subject (the signed-in
 // person), and the MCP server exposing them as three tools, one per risk class (and list_events, downstream).
 import { McpServer } from '@modelcontextprotocol/server';
+import { toolScopesMeta } from '@portcullis/resource-server';
 import { z } from 'zod';
 
 /** The scope each tool needs: the same names `resource add --scope` registers with their risk class. */
@@ -63,6 +64,8 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
     description: 'Lists your notes, oldest first.',
     inputSchema: z.object({ limit: z.number().int().min(1).max(100).optional().describe('at most this many notes') }),
     annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: false },
+    // Reported through tools/list, so Portcullis's inventory knows the scope (issue 14).
+    _meta: toolScopesMeta(TOOL_SCOPES.list_notes),
   }, ({ limit }) => {
     const notes = store.list(subject).slice(0, limit ?? 100);
     return { ...text(notes.length ? notes.map((n, i) => `${i + 1}. ${n}`).join('\n') : 'You have no notes.'), structuredContent: { notes } };
@@ -73,6 +76,7 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
     description: 'Adds a note to your notes.',
     inputSchema: z.object({ text: z.string().trim().min(1).max(2000).describe('the note') }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    _meta: toolScopesMeta(TOOL_SCOPES.add_note),
   }, ({ text: note }) => text(`Added note ${store.add(subject, note)}.`));
 
   server.registerTool('delete_all_notes', {
@@ -81,6 +85,7 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
     // A confirmation the model must state explicitly, so a stray call with empty arguments does nothing.
     inputSchema: z.object({ confirm: z.literal(true).describe('must be true: deletion cannot be undone') }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    _meta: toolScopesMeta(TOOL_SCOPES.delete_all_notes),
   }, () => text(`Deleted ${store.deleteAll(subject)} notes.`));
 
   if (downstream) {
@@ -89,6 +94,7 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
       description: 'Lists your events from the calendar API, which this server calls for you with a token of its own.',
       inputSchema: z.object({}),
       annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
+    _meta: toolScopesMeta(TOOL_SCOPES.list_events),
     }, async () => {
       const answer = await downstream.listEvents();
       if (!answer.ok) return { ...text(`The calendar could not be reached: ${answer.error}`), isError: true };

@@ -7,6 +7,7 @@ import {
   checkResource, listResourceOverview, registerResource, requireResource, resourceServiceDeps, setResourceEnabled, updateResource,
   type Resource, type ResourceSettingsInput,
 } from '../resources/service.ts';
+import { refreshToolCatalog, toolServiceDeps } from '../tools/service.ts';
 import { field, formAction, registerToggleActions, renderConsolePage } from './console-page.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
 
@@ -59,7 +60,7 @@ function settingsOf(form: ResourceForm): ResourceSettingsInput {
   };
 }
 
-export function registerConsoleResourcePages({ page }: AdminRoutes, { db, config, mountPath }: AdminDeps): void {
+export function registerConsoleResourcePages({ page }: AdminRoutes, { db, config, secrets, mountPath }: AdminDeps): void {
   const resources = resourceServiceDeps(db, config);
 
   const showList = async (ctx: Koa.Context, admin: AdminRequest, error?: string) => {
@@ -84,6 +85,8 @@ export function registerConsoleResourcePages({ page }: AdminRoutes, { db, config
     const form = readForm(ctx);
     return formAction(ctx, mountPath, async () => {
       const { resource } = await registerResource(resources, { uri: form.uri, ...settingsOf(form) }, admin.actor, { check: form.check });
+      // Its tools listed at once, as `resource add` does (best effort: a failure is shown on its Tools page).
+      if (form.check) await refreshToolCatalog(toolServiceDeps(db, config, secrets.keyEncryptionSecret), resource.uri, admin.actor);
       return { path: `/resources?uri=${encodeURIComponent(resource.uri)}`, status: 'resource-registered' };
     }, (error) => showForm(ctx, admin, 'new', form, error));
   });

@@ -4,6 +4,7 @@ import type { Db } from '../db/db.ts';
 import { barChart, type BarChart } from './charts.ts';
 import { listClientOverview, type ClientOverview } from '../clients/service.ts';
 import { listResourceOverview, type ResourceOverview } from '../resources/service.ts';
+import { openDriftByResource } from '../tools/service.ts';
 
 /** The metrics charted, each counted from these audit event types. */
 export const OVERVIEW_METRICS = [
@@ -61,9 +62,12 @@ export function chartMetric(series: MetricSeries): ChartedMetric {
 export interface Attention<T> { item: T; reasons: string[] }
 
 /** Resources never used, or whose live metadata check failed or found mismatches; disabled ones are the operator's choice. */
-export function resourcesNeedingAttention(resources: ResourceOverview[]): Attention<ResourceOverview>[] {
+export function resourcesNeedingAttention(resources: ResourceOverview[], drift: ReadonlyMap<string, number> = new Map()): Attention<ResourceOverview>[] {
   return resources.filter((resource) => !resource.disabled).map((resource) => {
     const reasons: string[] = [];
+    // First: a tool that changed since it was approved may be a rug pull (issue 14).
+    const drifted = drift.get(resource.uri) ?? 0;
+    if (drifted > 0) reasons.push(`${plural(drifted, 'tool')} changed since approval (drift): review and approve on its Tools page`);
     if (!resource.lastUsedAt) reasons.push('no token has ever been issued for it');
     const check = resource.lastCheck;
     if (!check) reasons.push('its protected resource metadata has never been checked');
@@ -86,10 +90,10 @@ export function clientsNeedingAttention(clients: ClientOverview[]): Attention<Cl
 }
 
 export async function loadOverview(db: Db) {
-  const [series, resources, clients] = await Promise.all([metricSeries(db), listResourceOverview(db), listClientOverview(db)]);
+  const [series, resources, clients, drift] = await Promise.all([metricSeries(db), listResourceOverview(db), listClientOverview(db), openDriftByResource(db)]);
   return {
     metrics: series.map(chartMetric),
-    resources: resourcesNeedingAttention(resources),
+    resources: resourcesNeedingAttention(resources, drift),
     clients: clientsNeedingAttention(clients),
     totals: { resources: resources.length, clients: clients.length },
   };

@@ -12,6 +12,7 @@ import { registerConsolePages } from './console-pages.ts';
 import { registerConsoleResourcePages } from './console-resources.ts';
 import { registerConsoleIdentityProviderPages } from './console-identity-providers.ts';
 import { registerConsolePolicyPages } from './console-policies.ts';
+import { registerConsoleToolPages } from './console-tools.ts';
 import { adminOf, type AdminDeps, type AdminRoutes } from './route-contract.ts';
 
 // Admin pages show accounts and the audit trail: never cached, by the browser or anything between.
@@ -39,6 +40,7 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
   registerConsoleResourcePages(routes, deps);
   registerConsoleIdentityProviderPages(routes, deps);
   registerConsolePolicyPages(routes, deps);
+  registerConsoleToolPages(routes, deps);
   registerClientDiagnostics(routes, deps);
   registerAdminApiRoutes(routes, deps);
 }

@@ -7,6 +7,9 @@ import { accessTokenFormats, dpopModes, riskClasses, type AccessTokenFormat, typ
 import { listResourceOverview, registerResource, requireResource, resourceServiceDeps, updateResource } from '../resources/service.ts';
 import { splitPair, UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
+import { driftPolicies, refreshToolCatalog, setDriftPolicy, type DriftPolicy } from '../tools/service.ts';
+import { refreshOutcomeJson } from '../tools/json.ts';
+import { catalogLines, refreshLines, toolCommands, toolDeps } from './tools.ts';
 
 const isRisk = (value: string): value is Risk => (riskClasses as readonly string[]).includes(value);
 
@@ -87,7 +90,8 @@ const resourceAdd: CommandSpec = {
     + '(default allowed). '
     + 'Before registering, fetches the server\'s protected resource metadata (RFC 9728) and prints a warning for '
     + 'each mismatch (resource, authorization_servers, scopes_supported); it registers either way. '
-    + '--no-check skips the fetch',
+    + 'Then lists the server\'s MCP tools (tools/list) for the tool catalog and prints each tool\'s scope, risk and '
+    + 'warnings; a server that cannot be listed is noted and registered all the same. --no-check skips both fetches',
   options: {
     uri: { type: 'string' },
     name: { type: 'string' },
@@ -111,35 +115,48 @@ const resourceAdd: CommandSpec = {
       dpop: parseDpop(command, args.string('dpop')),
     }, CLI_OPERATOR, { check: !args.flag('no-check') });
     const { resource, check } = outcome;
+    // Best effort: the resource is registered whatever the inventory finds, a server that is down included.
+    const tools = args.flag('no-check') ? undefined : await refreshToolCatalog(toolDeps(db, config), resource.uri, CLI_OPERATOR);
     return {
-      json: resourceOutcomeJson(outcome),
-      text: [`Registered ${resourceLines(resource)[0]}`, ...resourceLines(resource).slice(1), ...checkLines(check)].join('\n'),
+      json: { ...resourceOutcomeJson(outcome), ...(tools ? { tools: refreshOutcomeJson(tools) } : {}) },
+      text: [`Registered ${resourceLines(resource)[0]}`, ...resourceLines(resource).slice(1), ...checkLines(check), ...(tools ? refreshLines(tools) : [])].join('\n'),
     };
   },
 };
 
 const resourceUpdate: CommandSpec = {
   name: 'resource update',
-  usage: '--uri URI [--name NAME] [--ttl SECONDS] [--token-format jwt|opaque] [--dpop required|allowed] [--no-check]',
+  usage: '--uri URI [--name NAME] [--ttl SECONDS] [--token-format jwt|opaque] [--dpop required|allowed] [--drift block|warn] [--no-check]',
   summary: 'change a registered MCP server\'s settings; what is not given stays as it is (scopes and client list '
-    + 'are edited in the admin console or API). Then re-checks its protected resource metadata unless --no-check',
+    + 'are edited in the admin console or API). Then re-checks its protected resource metadata unless --no-check. '
+    + '--drift sets what the kit does with changed or new write/irreversible tools: block (default) refuses their calls until approved, warn lets them through',
   options: {
     uri: { type: 'string' },
     name: { type: 'string' },
     ttl: { type: 'string' },
     'token-format': { type: 'string' },
     dpop: { type: 'string' },
+    drift: { type: 'string' },
     'no-check': { type: 'boolean' },
   },
   async run({ db, config }, args) {
     const command = this.name;
+    const drift = args.string('drift');
+    if (drift !== undefined && !(driftPolicies as readonly string[]).includes(drift)) {
+      throw new UsageError(`${command}: --drift must be block or warn, got ${JSON.stringify(drift)}`);
+    }
     const settings = {
       name: args.string('name'), accessTokenTtlSeconds: parseTtl(command, args.string('ttl')),
       accessTokenFormat: parseTokenFormat(command, args.string('token-format')), dpop: parseDpop(command, args.string('dpop')),
     };
     if (Object.values(settings).every((value) => value === undefined)) {
-      throw new UsageError(`${command}: nothing to change: give --name, --ttl, --token-format or --dpop`);
+      if (drift !== undefined) {
+        const catalog = await setDriftPolicy(db, args.required('uri'), drift as DriftPolicy, CLI_OPERATOR);
+        return { json: { resource: catalog.resource.uri, drift: catalog.settings.driftPolicy }, text: catalogLines(catalog)[0]! };
+      }
+      throw new UsageError(`${command}: nothing to change: give --name, --ttl, --token-format, --dpop or --drift`);
     }
+    if (drift !== undefined) await setDriftPolicy(db, args.required('uri'), drift as DriftPolicy, CLI_OPERATOR);
     const current = await requireResource(db, args.required('uri'));
     const outcome = await updateResource(resourceServiceDeps(db, config), current.uri, {
       name: settings.name ?? current.name,
@@ -183,4 +200,4 @@ const resourceList: CommandSpec = {
   },
 };
 
-export const resourceCommands: CommandSpec[] = [resourceAdd, resourceUpdate, resourceShow, resourceList];
+export const resourceCommands: CommandSpec[] = [resourceAdd, resourceUpdate, resourceShow, resourceList, ...toolCommands];

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/db.ts';
 import { onAuditEvents } from '../audit/observers.ts';
 import { AppError, errorBoundary } from '../errors.ts';
+import { countOpenDriftByResource } from '../tools/store.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -40,6 +41,16 @@ export function createMetrics(db: Db, metricsToken: string | undefined): Metrics
   });
   const rateLimited = new Counter({
     name: 'portcullis_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['limit'], registers: [registry],
+  });
+  // Read from the table at each scrape (not counted from audit events, which a transaction records on its
+  // own connection): what an alert wants is "some tool differs from its approved definition right now".
+  new Gauge({
+    name: 'portcullis_tool_drift_open', help: 'Tools whose definition differs from the approved one, not yet approved again (issue 14)',
+    labelNames: ['resource'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [resource, tools] of await countOpenDriftByResource(db)) this.set({ resource }, tools);
+    },
   });
   new Gauge({
     name: 'portcullis_db_pool_connections', help: 'Database connections by state (embedded PGlite: one session)',

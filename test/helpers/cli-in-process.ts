@@ -14,12 +14,13 @@ import { ISSUER, TEST_SECRETS } from '../helpers/test-app.ts';
 
 const commands: CommandSpec[] = [...userCommands, ...resourceCommands, ...clientCommands, ...keyCommands, ...auditCommands, ...policyCommands];
 
-export async function runCommand(db: Db, argv: string[]): Promise<Record<string, unknown>> {
+/** `environment`: more settings for the command's configuration (CIMD_ALLOW_LOOPBACK, say). */
+export async function runCommand(db: Db, argv: string[], environment: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const words = argv.filter((_, index) => index < argv.findIndex((arg) => arg.startsWith('-')) || !argv.some((arg) => arg.startsWith('-')));
   const command = commands.find((c) => c.name === words.join(' '));
   if (!command) throw new Error(`no command ${words.join(' ')}`);
   const config = loadConfig({
-    ISSUER, COOKIE_KEYS: TEST_SECRETS.cookieKeys.join(','), KEY_ENCRYPTION_SECRET: TEST_SECRETS.keyEncryptionSecret,
+    ISSUER, COOKIE_KEYS: TEST_SECRETS.cookieKeys.join(','), KEY_ENCRYPTION_SECRET: TEST_SECRETS.keyEncryptionSecret, ...environment,
   });
   const args = parseOptions(command.name, argv.slice(words.length), { ...command.options, json: { type: 'boolean' } });
   return (await command.run({ config, db, applied: [] }, args)).json;

@@ -5,6 +5,9 @@ import { ResourceServerError } from './errors.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
 import { calledTools, type ToolScopes } from './tool-scopes.ts';
+import { toolPinRefusal, type ToolPins } from './tool-pins.ts';
+
+export { TOOL_REFUSED_ERROR_CODE } from './tool-pins.ts';
 
 /** The SDK's error class, passed in so this kit loads nothing of the SDK at runtime. */
 export interface McpServerSdkErrors {
@@ -80,5 +83,23 @@ export function toolScopeChallenge(toolScopes: ToolScopes, tool: string): ScopeC
     if (missing.length === 0) return undefined;
     const [first, ...rest] = stepUpScopes(authInfo.scopes, required);
     return { scopes: [first!, ...rest], errorDescription: `this tool call needs the scope ${missing.join(' ')}` };
+  };
+}
+
+/**
+ * Refuses `tools/call`s the approved catalog does not cover (tool-pins.ts), before the SDK handler runs: a
+ * changed or new write/irreversible tool under the `block` policy, and any call made with the authorization
+ * server's inventory token. The answer is a JSON-RPC error per refused call, `data.reason` `tool_not_approved`:
+ *
+ *   const auth = await gate(request);
+ *   if (auth instanceof Response) return auth;
+ *   const refused = await pinGate(request, auth);
+ *   if (refused) return refused;
+ */
+export function mcpServerToolPinGate(pins: ToolPins): (request: Request, auth: AuthInfo) => Promise<Response | undefined> {
+  return async (request, auth) => {
+    if (request.method !== 'POST') return undefined;
+    const refusal = await toolPinRefusal(pins, await request.clone().json().catch(() => undefined), auth.clientId);
+    return refusal === undefined ? undefined : new Response(JSON.stringify(refusal), { status: 200, headers: { 'content-type': 'application/json' } });
   };
 }

@@ -5,6 +5,7 @@ import type { AccessTokenInfo } from './access-token-info.ts';
 import type { ChallengeResponse } from './challenge.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
+import { toolPinRefusal, type ToolPins } from './tool-pins.ts';
 
 /** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
@@ -65,5 +66,21 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
     }
     req.auth = auth;
     next();
+  };
+}
+
+/**
+ * After `nodeBearerAuth` (with `toolScopes`, so `req.body` is read): answers the `tools/call`s the approved
+ * catalog does not cover with JSON-RPC errors and returns true; returns false when the request may go on.
+ *
+ *   await auth(req, res, async () => { if (!(await pinGate(req, res))) await transport.handleRequest(req, res, req.body); });
+ */
+export function nodeToolPinGate(pins: ToolPins) {
+  return async (req: NodeRequest, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== 'POST' || !req.auth) return false;
+    const refusal = await toolPinRefusal(pins, req.body, req.auth.clientId);
+    if (refusal === undefined) return false;
+    send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) });
+    return true;
   };
 }
