@@ -245,8 +245,10 @@ export function findPoisonedText(
     if (url) add('unexpected_url', field, excerptAround(view, url.index, url.length));
   };
 
+  const spent = () => values >= MAX_VALUES || chars >= MAX_TOTAL_CHARS;
+  // Called with undefined where the budget ran out, so the cap finding names the field it stopped at.
   const walk = (value: unknown, field: string, depth: number, prose: boolean) => {
-    if (capped && (values >= MAX_VALUES || chars >= MAX_TOTAL_CHARS)) return;
+    if (capped && spent()) return;
     if (values >= MAX_VALUES) return cap(field, `more than ${MAX_VALUES} values: the rest was not inspected`);
     if (chars >= MAX_TOTAL_CHARS) return cap(field, `more than ${MAX_TOTAL_CHARS} characters: the rest was not inspected`);
     values += 1;
@@ -254,16 +256,18 @@ export function findPoisonedText(
     if (value === null || typeof value !== 'object') return;
     if (depth >= MAX_JSON_DEPTH) return cap(field, `nested deeper than ${MAX_JSON_DEPTH} levels: the rest was not inspected`);
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length && values < MAX_VALUES; i++) walk(value[i], pathTo(field, i), depth + 1, prose);
-      if (value.length > MAX_VALUES) cap(field, `more than ${MAX_VALUES} values: the rest was not inspected`);
+      for (let i = 0; i < value.length; i++) {
+        if (spent()) return walk(undefined, pathTo(field, i), depth, prose);
+        walk(value[i], pathTo(field, i), depth + 1, prose);
+      }
       return;
     }
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
       const inner = pathTo(field, key);
+      if (spent()) return walk(undefined, inner, depth, prose);
       walk(key, inner, depth + 1, true);
       walk((value as Record<string, unknown>)[key], inner, depth + 1, !SYNTAX_KEYWORDS.has(key));
-      if (values >= MAX_VALUES || chars >= MAX_TOTAL_CHARS) return walk(undefined, inner, depth, prose);
     }
   };
 

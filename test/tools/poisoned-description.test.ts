@@ -264,6 +264,9 @@ describe('bounded work', () => {
     expect(capOf(findings)[0]!.excerpt).toMatch(/more than 10000 values/);
     const array = findPoisonedText({ name: 't', inputSchema: { enum: Array.from({ length: 1_000_000 }, () => 'x') } });
     expect(capOf(array)).toHaveLength(1);
+    // Two arrays each under the bound, together over it.
+    const two = findPoisonedText({ name: 't', inputSchema: { enum: Array(6_000).fill('x'), examples: Array(6_000).fill('y') } });
+    expect(capOf(two).map((f) => f.field)).toEqual([expect.stringMatching(/^inputSchema\.examples\[\d+\]$/)]);
   });
 
   it('stays bounded on text that would make a naive pattern backtrack', () => {
