@@ -141,8 +141,9 @@ const TEXT_RULES: TextRule[] = [
   // Files that hold credentials: cloud and package-manager logins, agents' MCP configuration with its tokens.
   { kind: 'secret_reference', pattern: /\.aws[\\/]credentials|(?<![\w])\.(?:npmrc|netrc|pgpass|git-credentials|pypirc)\b|\bmcp\.json\b|\bclaude_desktop_config\.json\b|\.cursor[\\/]|\.docker[\\/]config\.json|\.kube[\\/]config|\bcredentials\.json\b|\bwallet\.dat\b|\bkeychain\b/i },
   // A verb that moves data with a credential as its object ("read … and pass the API key", "include your token").
-  // A bare "token" is left alone ("pass the page token for the next page"); a qualified one is not.
-  { kind: 'secret_reference', pattern: /\b(?:send|include|pass|read|share|forward|attach|append|upload|post|copy|paste|embed|leak|exfiltrate|transmit|output|print|reveal|extract|collect|dump)\b[^.!?]{0,60}?\b(?:api[ _-]?keys?|access[ _-]?keys?|secret[ _-]?keys?|secrets?|credentials?|passwords?|passphrases?|(?:access|auth|bearer|session|oauth|refresh|id|personal access|api|github|slack) tokens?|(?:your|their|user's|all) tokens|seed phrases?|mnemonics?|cookies?)\b/i },
+  // A bare "token" is left alone ("pass the page token for the next page"); a qualified one is not. Imperatives
+  // only ("send", not "sends": honest descriptions say what the tool does), and not a warning ("do not include secrets").
+  { kind: 'secret_reference', pattern: /(?<!(?:\bnot|\bnever|\bno|n't) )\b(?:send|include|pass|read|share|forward|attach|append|upload|post|copy|paste|embed|leak|exfiltrate|transmit|output|print|reveal|extract|collect|dump)\b[^.!?]{0,60}?\b(?:api[ _-]?keys?|access[ _-]?keys?|secret[ _-]?keys?|secrets?|credentials?|passwords?|passphrases?|(?:access|auth|bearer|session|oauth|refresh|id|personal access|api|github|slack) tokens?|(?:your|their|user's|all) tokens|seed phrases?|mnemonics?|cookies?)\b/i },
 
   // Concrete local paths only: "the file at the given path" names none.
   { kind: 'local_file_reference', pattern: /\bfile:\/{1,3}[^\s]/i },
