@@ -54,6 +54,8 @@ const ERROR_TABLE = {
   identity_provider_not_found: { status: 404 },
   policy_not_found: { status: 404 },
   tool_not_found: { status: 404 },
+  // Approving a tool whose text has poisoned-description findings without acknowledging them (issue 14 §4).
+  flags_not_acknowledged: { status: 409 },
   email_taken: { status: 409 },
   cannot_disable_self: { status: 409 },
   resource_exists: { status: 409 },

@@ -1,7 +1,9 @@
-// The console's tools page per resource (issue 14 §1-3): the catalog with scope, risk, status, warnings and
-// the diff of each drifted tool, with Approve (all, or one tool) and List now; all through src/tools/service.ts.
+// The console's tools page per resource (issue 14 §1-4): the catalog with scope, risk, status, warnings, the
+// poisoned-text findings and the diff of each drifted tool, with Approve (all, or one tool; flagged tools need
+// the acknowledgement box) and List now; all through src/tools/service.ts.
 import type Koa from 'koa';
-import { FLAG_WORDS } from '../tools/blast-radius.ts';
+import { CATALOG_FLAG_WORDS } from '../tools/catalog.ts';
+import { FINDING_WORDS } from '../tools/poisoned-description.ts';
 import { approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps } from '../tools/service.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
@@ -11,15 +13,16 @@ const toolsPath = (uri: string) => `/resources/tools?uri=${encodeURIComponent(ur
 export function registerConsoleToolPages({ page }: AdminRoutes, { db, config, secrets, mountPath }: AdminDeps): void {
   const deps = toolServiceDeps(db, config, secrets.keyEncryptionSecret);
   const show = async (ctx: Koa.Context, admin: AdminRequest, uri: string, error?: string) => {
-    await renderConsolePage(ctx, admin, 'resource-tools', 'resources', { catalog: await getToolCatalog(db, uri), flagWords: FLAG_WORDS, error });
+    await renderConsolePage(ctx, admin, 'resource-tools', 'resources', { catalog: await getToolCatalog(db, uri), flagWords: CATALOG_FLAG_WORDS, findingWords: FINDING_WORDS, error });
   };
 
   page('get', '/resources/tools', (ctx, admin) => show(ctx, admin, String(ctx.query.uri ?? '')));
   page('post', '/resources/tools/approve', (ctx, admin) => {
     const uri = field(ctx, 'uri');
     const tool = field(ctx, 'tool');
+    const acknowledgeFlags = field(ctx, 'acknowledge_flags') === 'on';
     return formAction(ctx, mountPath, async () => {
-      await approveTools(db, uri, { tools: tool ? [tool] : undefined }, admin.actor);
+      await approveTools(db, uri, { tools: tool ? [tool] : undefined, acknowledgeFlags }, admin.actor);
       return { path: toolsPath(uri), status: 'tools-approved' };
     }, (error) => show(ctx, admin, uri, error));
   });

@@ -4,7 +4,8 @@ import { CLI_OPERATOR } from '../audit/operator.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import { loadSecrets } from '../secrets.ts';
-import { FLAG_WORDS } from '../tools/blast-radius.ts';
+import { CATALOG_FLAG_WORDS } from '../tools/catalog.ts';
+import { FINDING_WORDS } from '../tools/poisoned-description.ts';
 import { refreshOutcomeJson, toolCatalogJson } from '../tools/json.ts';
 import { approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps, type RefreshOutcome, type ToolCatalog } from '../tools/service.ts';
 import type { ParsedArgs } from './args.ts';
@@ -23,7 +24,8 @@ export function catalogLines(catalog: ToolCatalog): string[] {
       'No tools known yet: run resource tools refresh --uri URI'),
   ];
   for (const tool of tools) {
-    for (const flag of tool.flags) lines.push(`warning: ${tool.name}: ${FLAG_WORDS[flag]}`);
+    for (const flag of tool.flags) lines.push(`warning: ${tool.name}: ${CATALOG_FLAG_WORDS[flag]}`);
+    for (const finding of tool.findings) lines.push(`  ${finding.kind} in ${finding.field}: ${JSON.stringify(finding.excerpt)}`, `    ${FINDING_WORDS[finding.kind]}`);
     if (tool.diff) lines.push(`${tool.name} (${tool.status}):`, ...tool.diff.split('\n').map((line) => `  ${line}`));
   }
   return lines;
@@ -50,12 +52,13 @@ const resourceTools: CommandSpec = {
 
 const resourceToolsApprove: CommandSpec = {
   name: 'resource tools approve',
-  usage: '--uri URI [--tool NAME …]',
-  summary: 'approve the tools as listed now (default: every tool not approved yet); the kit then lets their calls through',
-  options: { uri: { type: 'string' }, tool: { type: 'string', multiple: true } },
+  usage: '--uri URI [--tool NAME …] [--acknowledge-flags]',
+  summary: 'approve the tools as listed now (default: every tool not approved yet); the kit then lets their calls through.'
+    + ' A tool flagged poisoned_description is approved only with --acknowledge-flags (without it nothing is approved)',
+  options: { uri: { type: 'string' }, tool: { type: 'string', multiple: true }, 'acknowledge-flags': { type: 'boolean' } },
   async run({ db }, args) {
     const names = toolNames(args);
-    const catalog = await approveTools(db, args.required('uri'), { tools: names.length ? names : undefined }, CLI_OPERATOR);
+    const catalog = await approveTools(db, args.required('uri'), { tools: names.length ? names : undefined, acknowledgeFlags: args.flag('acknowledge-flags') }, CLI_OPERATOR);
     return { json: toolCatalogJson(catalog), text: ['Approved.', ...catalogLines(catalog)].join('\n') };
   },
 };

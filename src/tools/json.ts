@@ -1,7 +1,8 @@
 // Tool governance's one wire form, for `resource tools --json` and the console alike: snake_case names,
-// `scope` the tool's scopes joined by spaces (null when the server does not say), status, risk, flags, diff.
+// `scope` the tool's scopes joined by spaces (null when the server does not say), status, risk, flags, findings, diff.
 import type { RefreshOutcome, ToolCatalog } from './service.ts';
 import type { CatalogTool } from './catalog.ts';
+import { FINDING_WORDS } from './poisoned-description.ts';
 
 export const catalogToolJson = (tool: CatalogTool) => ({
   name: tool.name,
@@ -11,6 +12,8 @@ export const catalogToolJson = (tool: CatalogTool) => ({
   risk: tool.risk,
   status: tool.status,
   flags: tool.flags,
+  // §4: where the text may carry hidden instructions; `poisoned_description` in flags when any.
+  findings: tool.findings.map((f) => ({ kind: f.kind, field: f.field, excerpt: f.excerpt, words: FINDING_WORDS[f.kind] })),
   diff: tool.diff || null,
   approved_at: tool.approved?.approvedAt.toISOString() ?? null,
 });

@@ -1,4 +1,4 @@
-// Tool governance's one service (issue 14 §1-3), under the CLI, the console, the kit's endpoint and the timer:
+// Tool governance's one service (issue 14 §1-4), under the CLI, the console, the kit's endpoint and the timer:
 // the inventory (tools/list with our own token), drift found against the pins, approvals and the drift policy.
 // It validates, runs each change with its audit event in one transaction, and throws coded errors.
 import { toolDefinitionOf, toolDigest } from '@portcullis/resource-server';
@@ -11,7 +11,7 @@ import { AppError } from '../errors.ts';
 import { requireResource } from '../resources/service.ts';
 import type { Resource } from '../resources/schema.ts';
 import { toolDiff, wholeToolDiff } from './diff.ts';
-import { buildCatalog, type CatalogTool } from './catalog.ts';
+import { buildCatalog, findingsOf, type CatalogTool } from './catalog.ts';
 import { issueInventoryToken, NoSigningKeyError, type InventoryToken } from './inventory-token.ts';
 import { listServerTools, ToolListingError } from './list-tools.ts';
 import {
@@ -44,7 +44,7 @@ export async function getToolCatalog(db: Db, uri: string): Promise<ToolCatalog> 
   const resource = await requireResource(db, uri);
   const [settings, listed, approved, drift] = await Promise.all([
     findToolSettings(db, resource.uri), listListedTools(db, resource.uri), listApprovedTools(db, resource.uri), listOpenDrift(db, resource.uri)]);
-  return { resource, settings, tools: buildCatalog(listed, approved, drift, resource.scopes) };
+  return { resource, settings, tools: buildCatalog(listed, approved, drift, resource.scopes, resource.uri) };
 }
 
 /** A refresh: the catalog after it, and the error when the server could not be listed (the catalog stays as it was). */
@@ -119,19 +119,23 @@ async function recordListing(db: Db, resource: Resource, listed: StoredTool[], a
     }
     await replaceListedTools(tx, resource.uri, listed);
     await saveRefreshOutcome(tx, resource.uri, undefined);
-    await recordAuditEvent(tx, audit({ type: 'tools.listed', resource: resource.uri, scopes, details: { ...details, tools: listed.length, drifted: fresh.length } }));
+    // §4: the tools whose text may carry hidden instructions, named in the listing's audit event as they arrive.
+    const poisoned = listed.filter((t) => findingsOf(t.definition, resource.uri).length > 0).map((t) => t.name).sort();
+    await recordAuditEvent(tx, audit({ type: 'tools.listed', resource: resource.uri, scopes, details: { ...details, tools: listed.length, drifted: fresh.length, poisoned } }));
     return fresh.map((f) => f.name).sort();
   });
 }
 
-const approveInput = z.strictObject({ tools: z.array(z.string().min(1).max(200)).max(MAX_TOOLS).optional() });
+const approveInput = z.strictObject({ tools: z.array(z.string().min(1).max(200)).max(MAX_TOOLS).optional(), acknowledgeFlags: z.boolean().optional() });
 
 /**
  * Approves tools as listed now (default: every tool not approved yet, and every removal), audited as
  * `tools.approved`; their open drift is closed. A name that is neither listed nor approved is tool_not_found.
+ * §4: a chosen tool whose text has findings (poisoned description) is approved only with `acknowledgeFlags`;
+ * without it the whole call is refused (flags_not_acknowledged) and nothing is written, not even the other tools.
  */
-export async function approveTools(db: Db, uri: string, input: { tools?: string[] | undefined }, by: Operator): Promise<ToolCatalog> {
-  const { tools: names } = approveInput.parse(input);
+export async function approveTools(db: Db, uri: string, input: { tools?: string[] | undefined; acknowledgeFlags?: boolean | undefined }, by: Operator): Promise<ToolCatalog> {
+  const { tools: names, acknowledgeFlags = false } = approveInput.parse(input);
   const before = await getToolCatalog(db, uri);
   const chosen = names ? [...new Set(names)].map((name) => {
     const tool = before.tools.find((t) => t.name === name);
@@ -139,6 +143,12 @@ export async function approveTools(db: Db, uri: string, input: { tools?: string[
     return tool;
   }) : before.tools.filter((t) => t.status !== 'approved');
   if (chosen.length === 0) return before;
+  // A removal pins nothing the model will read, so only tools that stay need the acknowledgement.
+  const flagged = chosen.filter((t) => t.status !== 'removed' && t.findings.length > 0);
+  if (flagged.length > 0 && !acknowledgeFlags) {
+    throw new AppError('flags_not_acknowledged', `Nothing was approved: ${flagged.map((t) => t.name).join(', ')} ${flagged.length === 1 ? 'has' : 'have'} text that may carry hidden instructions`
+      + ' for the model (poisoned description findings). Review the findings, then approve again acknowledging them (CLI: --acknowledge-flags).');
+  }
   await db.transaction(async (tx) => {
     for (const tool of chosen) {
       if (tool.status === 'removed') await deleteApproval(tx, before.resource.uri, tool.name);
@@ -147,7 +157,11 @@ export async function approveTools(db: Db, uri: string, input: { tools?: string[
     }
     await recordAuditEvent(tx, operatorAuditEvent(by, {
       type: 'tools.approved', resource: before.resource.uri,
-      details: { tools: chosen.map((t) => ({ name: t.name, was: t.status, digest: t.status === 'removed' ? null : toolDigest(t.definition) })) },
+      details: {
+        tools: chosen.map((t) => ({ name: t.name, was: t.status, digest: t.status === 'removed' ? null : toolDigest(t.definition) })),
+        // What the operator acknowledged: each flagged tool's findings by kind and field (the excerpts are in the catalog).
+        acknowledged_flags: flagged.map((t) => ({ name: t.name, findings: t.findings.map(({ kind, field }) => ({ kind, field })) })),
+      },
     }));
   });
   return getToolCatalog(db, before.resource.uri);
