@@ -10,6 +10,7 @@ import { buildConsentOffer, describeConsent } from '../consent/offer.ts';
 import { answerConsent } from '../consent/service.ts';
 import { downstreamServicesOf } from '../exchange/downstream.ts';
 import { requestFacts } from '../http/request-facts.ts';
+import { approvedToolsByScope } from '../tools/consent-tools.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -18,9 +19,11 @@ export interface ConsentDeps { provider: Provider; db: Db }
 export async function renderConsentPage(ctx: Koa.Context, { provider, db }: ConsentDeps, details: InteractionDetails) {
   const client = await provider.Client.find(String(details.params.client_id));
   const offer = await buildConsentOffer(db, provider, details);
-  // Token exchange (issue 13 §3): the downstream services this resource calls for the person.
-  const downstream = offer.resource ? await downstreamServicesOf(db, offer.resource.uri) : [];
-  ctx.body = await renderView('consent', { uid: details.uid, ...(await describeConsent(offer, details, client)), downstream });
+  // Token exchange (issue 13 §3): the downstream services this resource calls for the person; issue 14 §5: the
+  // approved tools behind each scope, in words. Read together: one round trip's wait for both.
+  const [downstream, scopeTools] = offer.resource
+    ? await Promise.all([downstreamServicesOf(db, offer.resource.uri), approvedToolsByScope(db, offer.resource.uri)]) : [[], {}];
+  ctx.body = await renderView('consent', { uid: details.uid, ...(await describeConsent(offer, details, client)), downstream, scopeTools });
 }
 
 export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {

@@ -51,6 +51,14 @@ export async function listApprovedTools(db: Queryable, uri: string): Promise<App
   return rows.map((row) => ({ name: row.name, definition: row.definition, digest: row.digest, approvedAt: row.approved_at, approvedBy: row.approved_by }));
 }
 
+/** The approved tools' names, titles and scopes only (the consent page, issue 14 §5), at most `limit`. */
+export async function listApprovedToolTitles(db: Queryable, uri: string, limit: number): Promise<{ name: string; title: string | null; scopes: unknown }[]> {
+  const { rows } = await db.query<{ name: string; title: string | null; scopes: unknown }>(
+    `SELECT name, definition->>'title' AS title, definition->'scopes' AS scopes FROM resource_tool_approvals
+      WHERE resource_uri = $1 ORDER BY name LIMIT $2`, [uri, limit]);
+  return rows;
+}
+
 export async function saveApproval(db: Queryable, uri: string, tool: StoredTool, by: string): Promise<void> {
   await db.query(`INSERT INTO resource_tool_approvals (resource_uri, name, definition, digest, approved_by) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (resource_uri, name) DO UPDATE SET definition = EXCLUDED.definition, digest = EXCLUDED.digest,

@@ -42,15 +42,17 @@ describe('database round trips per grant type', () => {
   // one in one statement. Before the prefetch: 6 + 5 + 8 + 9 + 4 = 32 round trips. The organisation's
   // policies (src/policies/, issue 12) are read afresh by each authorization step and consent page: one
   // read each (the token request reads them with its token). The consent page also reads the downstream
-  // services the resource may call for the person (exchange_chains, issue 13 §3), which it lists.
-  it('one flow in a signed-in browser: 4 + 4 + 6 + 5 + 4 = 23 round trips', () => {
+  // services the resource may call for the person (exchange_chains, issue 13 §3), which it lists, and the
+  // approved tools behind each scope (resource_tool_approvals, issue 14 §5), which it names in plain words:
+  // two domains' reads sent together (Promise.all), so the page waits for one of them, not both.
+  it('one flow in a signed-in browser: 4 + 5 + 6 + 5 + 4 = 24 round trips', () => {
     const perRequest = measured.sessionFlow.map(({ request, snapshot }) => {
       console.log([`${request}:`, ...describeStatements(snapshot)].join('\n'));
       return { request: request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid'), total: snapshot.total, transactions: snapshot.transactions };
     });
     expect(perRequest).toEqual([
       { request: 'GET /auth → 303', total: 4, transactions: 0 },
-      { request: 'GET /interaction/:uid → 200', total: 4, transactions: 0 },
+      { request: 'GET /interaction/:uid → 200', total: 5, transactions: 0 },
       { request: 'POST /interaction/:uid/confirm → 303', total: 6, transactions: 0 },
       { request: 'GET /auth/:uid → 303', total: 5, transactions: 0 },
       { request: 'POST /token → 200', total: 4, transactions: 0 },
@@ -68,8 +70,8 @@ describe('database round trips per grant type', () => {
   // reads the providers for its "Continue with" buttons; the submitted email's domain is looked up once
   // for routing to its provider and once by the password service for "SSO only" (it is the one check
   // every password route shares, so it does not trust a front end's lookup); the consent page reads the
-  // downstream services as above.
-  it('one flow with a password sign-in: 2 + 2 + 10 + 5 + 4 + 6 + 5 + 4 = 38 round trips', () => {
+  // downstream services and the approved tools as above.
+  it('one flow with a password sign-in: 2 + 2 + 10 + 5 + 5 + 6 + 5 + 4 = 39 round trips', () => {
     const perRequest = measured.loginFlow.map(({ request, snapshot }) => {
       console.log([`${request}:`, ...describeStatements(snapshot)].join('\n'));
       return `${request.replace(/\/(interaction|auth)\/[\w-]{10,}/, '/$1/:uid')}: ${snapshot.total}`;
@@ -79,7 +81,7 @@ describe('database round trips per grant type', () => {
       'GET /interaction/:uid → 200: 2',
       'POST /interaction/:uid/login → 303: 10',
       'GET /auth/:uid → 303: 5',
-      'GET /interaction/:uid → 200: 4',
+      'GET /interaction/:uid → 200: 5',
       'POST /interaction/:uid/confirm → 303: 6',
       'GET /auth/:uid → 303: 5',
       'POST /token → 200: 4',

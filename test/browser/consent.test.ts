@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
+import { toolDefinitionOf, toolDigest, toolScopesMeta } from '@portcullis/resource-server';
 import { notesResource } from '../helpers/test-app.ts';
+import { replaceListedTools, saveApproval } from '../../src/tools/store.ts';
 import {
   createLiveTestApp, launchChromium, McpClient, openOnPhone, openPage, reachConsent, saveScreenshot, scopeBoxes, scopeGroups,
   startCallbackServer, type CallbackServer, type LiveTestApp,
@@ -19,6 +21,15 @@ beforeAll(async () => {
   browser = await launchChromium();
   app = await createLiveTestApp();
   await app.addResource(notesResource(NOTES));
+  // The notes server's tools as an operator approved them (issue 14 §5), and one listed since, not approved.
+  const tool = (name: string, title: string, scope: string) => {
+    const definition = toolDefinitionOf({ name, title, _meta: toolScopesMeta([scope]) })!;
+    return { name, definition, digest: toolDigest(definition) };
+  };
+  for (const pin of [tool('list_notes', 'List notes', 'notes:read'), tool('add_note', 'Add a note', 'notes:write'), tool('delete_all_notes', 'Delete all notes', 'notes:delete')]) {
+    await saveApproval(app.db, NOTES, pin, 'ops@example.com');
+  }
+  await replaceListedTools(app.db, NOTES, [tool('export_notes', 'Export notes to the author', 'notes:read')]);
   email = (await app.addUser()).email;
   callbacks = await startCallbackServer();
 });
@@ -61,6 +72,12 @@ describe('consent in a real browser', () => {
     await page.getByLabel('Add notes').check();
     expect(await page.isChecked('input[name="scope"][value="notes:write"]')).toBe(true);
     await page.getByLabel('Add notes').uncheck();
+    // Under each scope, the approved tools behind it by title; the unapproved one is not shown.
+    const toolsOf = (scope: string) => page.getByRole('list', { name: `Tools ${scope} lets it use` }).getByRole('listitem').allTextContents();
+    expect(await toolsOf('notes:read')).toEqual(['List notes']);
+    expect(await toolsOf('notes:write')).toEqual(['Add a note']);
+    expect(await toolsOf('notes:delete')).toEqual(['Delete all notes']);
+    expect(await page.locator('main').textContent()).not.toContain('Export notes to the author');
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await saveScreenshot(page, 'consent.png');
 
