@@ -56,6 +56,8 @@ const ERROR_TABLE = {
   tool_not_found: { status: 404 },
   // Approving a tool whose text has poisoned-description findings without acknowledging them (issue 14 §4).
   flags_not_acknowledged: { status: 409 },
+  // Approving from a page whose tools changed before the click (issue 14 §3-4: an approval covers what was read).
+  catalog_changed: { status: 409 },
   email_taken: { status: 409 },
   cannot_disable_self: { status: 409 },
   resource_exists: { status: 409 },

@@ -4,7 +4,7 @@
 import type Koa from 'koa';
 import { CATALOG_FLAG_WORDS } from '../tools/catalog.ts';
 import { FINDING_WORDS } from '../tools/poisoned-description.ts';
-import { approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps } from '../tools/service.ts';
+import { approvalViewOf, approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps } from '../tools/service.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
 
@@ -13,7 +13,7 @@ const toolsPath = (uri: string) => `/resources/tools?uri=${encodeURIComponent(ur
 export function registerConsoleToolPages({ page }: AdminRoutes, { db, config, secrets, mountPath }: AdminDeps): void {
   const deps = toolServiceDeps(db, config, secrets.keyEncryptionSecret);
   const show = async (ctx: Koa.Context, admin: AdminRequest, uri: string, error?: string) => {
-    await renderConsolePage(ctx, admin, 'resource-tools', 'resources', { catalog: await getToolCatalog(db, uri), flagWords: CATALOG_FLAG_WORDS, findingWords: FINDING_WORDS, error });
+    await renderConsolePage(ctx, admin, 'resource-tools', 'resources', { catalog: await getToolCatalog(db, uri), flagWords: CATALOG_FLAG_WORDS, findingWords: FINDING_WORDS, approvalViewOf, error });
   };
 
   page('get', '/resources/tools', (ctx, admin) => show(ctx, admin, String(ctx.query.uri ?? '')));
@@ -21,8 +21,10 @@ export function registerConsoleToolPages({ page }: AdminRoutes, { db, config, se
     const uri = field(ctx, 'uri');
     const tool = field(ctx, 'tool');
     const acknowledgeFlags = field(ctx, 'acknowledge_flags') === 'on';
+    // The page's record of what it showed: the approval covers those definitions or nothing.
+    const seen = field(ctx, 'seen');
     return formAction(ctx, mountPath, async () => {
-      await approveTools(db, uri, { tools: tool ? [tool] : undefined, acknowledgeFlags }, admin.actor);
+      await approveTools(db, uri, { tools: tool ? [tool] : undefined, acknowledgeFlags, seen }, admin.actor);
       return { path: toolsPath(uri), status: 'tools-approved' };
     }, (error) => show(ctx, admin, uri, error));
   });

@@ -126,7 +126,19 @@ async function recordListing(db: Db, resource: Resource, listed: StoredTool[], a
   });
 }
 
-const approveInput = z.strictObject({ tools: z.array(z.string().min(1).max(200)).max(MAX_TOOLS).optional(), acknowledgeFlags: z.boolean().optional() });
+const approveInput = z.strictObject({
+  tools: z.array(z.string().min(1).max(200)).max(MAX_TOOLS).optional(),
+  acknowledgeFlags: z.boolean().optional(),
+  seen: z.string().max(MAX_TOOLS * 80).optional(),
+});
+
+/**
+ * What a page showed of the tools it offers to approve: each one's status and digest, sorted. A form carries
+ * it back so that an approval covers exactly the definitions the operator read: a server that changes a tool
+ * between the page and the click (and an inventory that records it) gets catalog_changed, not a pin.
+ */
+export const approvalViewOf = (tools: readonly Pick<CatalogTool, 'status' | 'definition'>[]): string =>
+  tools.map((t) => `${t.status}:${toolDigest(t.definition)}`).sort().join(' ');
 
 /**
  * Approves tools as listed now (default: every tool not approved yet, and every removal), audited as
@@ -134,14 +146,17 @@ const approveInput = z.strictObject({ tools: z.array(z.string().min(1).max(200))
  * §4: a chosen tool whose text has findings (poisoned description) is approved only with `acknowledgeFlags`;
  * without it the whole call is refused (flags_not_acknowledged) and nothing is written, not even the other tools.
  */
-export async function approveTools(db: Db, uri: string, input: { tools?: string[] | undefined; acknowledgeFlags?: boolean | undefined }, by: Operator): Promise<ToolCatalog> {
-  const { tools: names, acknowledgeFlags = false } = approveInput.parse(input);
+export async function approveTools(db: Db, uri: string, input: { tools?: string[] | undefined; acknowledgeFlags?: boolean | undefined; seen?: string | undefined }, by: Operator): Promise<ToolCatalog> {
+  const { tools: names, acknowledgeFlags = false, seen } = approveInput.parse(input);
   const before = await getToolCatalog(db, uri);
   const chosen = names ? [...new Set(names)].map((name) => {
     const tool = before.tools.find((t) => t.name === name);
     if (!tool) throw new AppError('tool_not_found', `${before.resource.uri} has no tool ${JSON.stringify(name.slice(0, 200))}`);
     return tool;
   }) : before.tools.filter((t) => t.status !== 'approved');
+  if (seen !== undefined && approvalViewOf(chosen) !== seen) {
+    throw new AppError('catalog_changed', 'Nothing was approved: the tools changed since the page was shown. Review them again, then approve.');
+  }
   if (chosen.length === 0) return before;
   // A removal pins nothing the model will read, so only tools that stay need the acknowledgement.
   const flagged = chosen.filter((t) => t.status !== 'removed' && t.findings.length > 0);
