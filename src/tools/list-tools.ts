@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { isFetchableAddress, publicAddressLookup } from '../outbound/address-policy.ts';
+import { FORBIDDEN_ADDRESS_CODE, isFetchableAddress, publicAddressLookup } from '../outbound/address-policy.ts';
 
 export interface ListToolsOptions {
   /** CIMD_ALLOW_LOOPBACK: development servers on 127.0.0.1 / ::1 may be listed. Nothing else private ever may. */
@@ -26,7 +26,9 @@ function policedFetch(options: ListToolsOptions, deadline: AbortSignal, dispatch
     const url = new URL(input instanceof Request ? input.url : String(input));
     // A literal IP skips the lookup: judged here.
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !isFetchableAddress(host, options.allowLoopback)) throw new ToolListingError('its host is not a public internet address');
+    if (isIP(host) && !isFetchableAddress(host, options.allowLoopback)) {
+      throw new ToolListingError(`its host is not a public internet address${options.allowLoopback ? '' : ' (CIMD_ALLOW_LOOPBACK=true allows loopback in development)'}`);
+    }
     const signal = AbortSignal.any([...(init?.signal ? [init.signal] : []), deadline, overflow.signal]);
     const response = await undiciFetch(url, { ...(init as object), signal, dispatcher, redirect: 'manual' } as Parameters<typeof undiciFetch>[1]);
     if (Number(response.headers.get('content-length') ?? 0) > options.maxBytes) {
@@ -82,7 +84,10 @@ export async function listServerTools(url: string, token: string, options: ListT
     if (error instanceof ToolListingError && !deadline.aborted) throw error;
     if (deadline.aborted) throw new ToolListingError(`no complete answer within ${options.timeoutMs} ms`);
     const cause = error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
-    throw new ToolListingError(`tools/list failed: ${cause.slice(0, 300)}`);
+    // A development server on localhost is the common case of a refused address: say how to allow it.
+    const refusedAddress = error instanceof Error && (error.cause as { code?: unknown } | undefined)?.code === FORBIDDEN_ADDRESS_CODE;
+    const hint = refusedAddress && !options.allowLoopback ? ' (private and loopback addresses are refused; CIMD_ALLOW_LOOPBACK=true allows loopback in development)' : '';
+    throw new ToolListingError(`tools/list failed: ${cause.slice(0, 300)}${hint}`);
   } finally {
     await client.close().catch(() => undefined);
     await dispatcher.destroy().catch(() => undefined);

@@ -29,6 +29,8 @@ describe('inventory fetch limits', () => {
   it('lists a loopback server only when CIMD_ALLOW_LOOPBACK allows it', async () => {
     const refused = await refreshToolCatalog(deps({ allowLoopback: false }), files.url, CLI_OPERATOR);
     expect(refused.error).toMatch(/public internet address/);
+    // The operator is told how to allow a development server.
+    expect(refused.error).toContain('CIMD_ALLOW_LOOPBACK=true allows loopback in development');
     expect(refused.catalog.tools).toEqual([]);
     expect((await refreshToolCatalog(deps(), files.url, CLI_OPERATOR)).catalog.tools.map((t) => t.name)).toEqual(['read_file', 'write_file']);
   });
