@@ -3,7 +3,7 @@
 // It validates, runs each change with its audit event in one transaction, and throws coded errors.
 import { toolDefinitionOf, toolDigest } from '@portcullis/resource-server';
 import { z } from 'zod';
-import type { Db } from '../db/db.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import type { AuditEvent } from '../audit/event.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { operatorAuditEvent, type Operator } from '../audit/operator.ts';
@@ -14,6 +14,7 @@ import { toolDiff, wholeToolDiff } from './diff.ts';
 import { buildCatalog, findingsOf, type CatalogTool } from './catalog.ts';
 import { issueInventoryToken, NoSigningKeyError, type InventoryToken } from './inventory-token.ts';
 import { listServerTools, ToolListingError } from './list-tools.ts';
+import { flagRaisedScopes } from './reconsent.ts';
 import {
   countOpenDriftByResource, deleteApproval, findToolSettings, insertDrift, listApprovedTools, listListedTools, listOpenDrift, replaceListedTools,
   resolveDrift, saveApproval, saveDriftPolicy, saveRefreshOutcome, type DriftKind, type DriftPolicy, type StoredTool, type ToolSettings,
@@ -170,6 +171,7 @@ export async function approveTools(db: Db, uri: string, input: { tools?: string[
       else await saveApproval(tx, before.resource.uri, { name: tool.name, definition: tool.definition, digest: toolDigest(tool.definition) }, by.actor);
       await resolveDrift(tx, before.resource.uri, tool.name);
     }
+    await flagGrantsOfRaisedScopes(tx, before, chosen, by);
     await recordAuditEvent(tx, operatorAuditEvent(by, {
       type: 'tools.approved', resource: before.resource.uri,
       details: {
@@ -180,6 +182,28 @@ export async function approveTools(db: Db, uri: string, input: { tools?: string[
     }));
   });
   return getToolCatalog(db, before.resource.uri);
+}
+
+/**
+ * §3's last sentence: the pins before and after this approval; a scope whose level rose (src/tools/reconsent.ts)
+ * flags the grants holding it, audited as `grant.reconsent_required` with each raised scope and the count.
+ */
+async function flagGrantsOfRaisedScopes(tx: Queryable, before: ToolCatalog, chosen: readonly CatalogTool[], by: Operator): Promise<void> {
+  const pins = new Map(before.tools.filter((t) => t.approved).map((t) => [t.name, t.approved!.definition]));
+  const was = [...pins.values()];
+  for (const tool of chosen) {
+    if (tool.status === 'removed') pins.delete(tool.name);
+    else pins.set(tool.name, tool.definition);
+  }
+  const raised = await flagRaisedScopes(tx, before.resource.uri, before.resource.scopes, was, [...pins.values()]);
+  if (raised.length === 0) return;
+  await recordAuditEvent(tx, operatorAuditEvent(by, {
+    type: 'grant.reconsent_required', resource: before.resource.uri, scopes: raised.map((r) => r.scope).join(' '),
+    details: {
+      grants: raised.reduce((sum, r) => sum + r.grants, 0),
+      raised: raised.map((r) => ({ scope: r.scope, before: r.before, after: r.after, grants: r.grants, tools: r.tools.map((t) => t.name) })),
+    },
+  }));
 }
 
 export const driftPolicies = ['block', 'warn'] as const;
