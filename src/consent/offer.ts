@@ -12,7 +12,7 @@ import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type Offere
 import { requestCache } from '../request/adapter-cache.ts';
 import { decidePolicyFor, type PolicyDecision } from '../policies/service.ts';
 import { policyAllows, withheldReason } from '../policies/evaluate.ts';
-import { reconsentFlagsOf, type ToolReconsentFlag } from '../tools/reconsent.ts';
+import { reconsentFlagsOf, type ToolReconsentFlag } from '../grants/tool-reconsent.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;

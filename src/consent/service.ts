@@ -8,7 +8,7 @@ import type { Db, Queryable } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
-import { clearAnsweredFlags } from '../tools/reconsent.ts';
+import { clearAnsweredFlags } from '../grants/tool-reconsent.ts';
 import { buildConsentOffer, grantConsent, ScopeNotOfferedError } from './offer.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;

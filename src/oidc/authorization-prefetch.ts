@@ -5,7 +5,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { isMetadataDocumentClientId } from '../cimd/resolver.ts';
 import { requestCache } from '../request/adapter-cache.ts';
-import { grantFlagsJsonSql } from '../tools/reconsent-store.ts';
+import { grantFlagsJsonSql } from '../grants/tool-reconsent-store.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
 
 type Payload = StoredPayloadRow['payload'];

@@ -3,7 +3,7 @@
 // answered consent_required; the page says why (src/consent/offer.ts) and the person's approval clears the flag.
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
-import { reconsentFlagsOf } from '../tools/reconsent.ts';
+import { reconsentFlagsOf } from '../grants/tool-reconsent.ts';
 import type { ResourceDirectory } from './resource-servers.ts';
 
 const { Check } = interactionPolicy;

@@ -52,7 +52,7 @@ export interface RequestState {
    * that run after loadExistingGrant (src/oidc/organisation-policy.ts). */
   policyWithheldScopes?: ReadonlySet<string> | undefined;
   /** A grant's re-consent flags read with the authorization prefetch, by grant id (json, typed and used by
-   * src/tools/reconsent-store.ts and src/oidc/tool-reconsent.ts). */
+   * src/grants/tool-reconsent.ts and src/oidc/tool-reconsent.ts). */
   readonly toolReconsents: Map<string, unknown>;
   /** The policies of a token request's resource and its account's identity claims, read with the token
    * (src/oidc/token-prefetch.ts; typed and used by src/policies/service.ts). */

@@ -1,17 +1,12 @@
 // Issue 14 §3, last sentence: when a scope gains tools of a higher risk than it had, grants holding that scope
 // are flagged and the next authorization asks the person again. This file decides what "higher" means and
-// records it; src/oidc/tool-reconsent.ts asks again, src/consent/ shows why and clears the flag.
+// records it; src/oidc/tool-reconsent.ts asks again, src/consent/ shows why, src/grants/tool-reconsent.ts clears the flag.
 import type { ToolDefinition } from '@portcullis/resource-server';
 import type { Queryable } from '../db/db.ts';
 import type { ResourceScope, Risk } from '../resources/schema.ts';
 import { riskRank, toolRisk } from './blast-radius.ts';
 import { plainTitle } from './consent-tools.ts';
-import { requestCache } from '../request/adapter-cache.ts';
-import {
-  clearGrantFlags, flagGrantsHoldingScope, flagsFromJson, listGrantFlags, saveScopeLevel, type NoticeTool, type ToolReconsentFlag,
-} from './reconsent-store.ts';
-
-export type { ToolReconsentFlag };
+import { flagGrantsHoldingScope, saveScopeLevel, type NoticeTool } from '../grants/tool-reconsent-store.ts';
 
 const highest = (a: Risk, b: Risk): Risk => (riskRank(b) > riskRank(a) ? b : a);
 
@@ -72,13 +67,3 @@ export async function flagRaisedScopes(tx: Queryable, resourceUri: string, scope
   return raised;
 }
 
-/** The grant's flags for `resourceUri`: from the request's prefetch when it read them, else one query. */
-export async function reconsentFlagsOf(db: Queryable, grantId: string, resourceUri: string): Promise<ToolReconsentFlag[]> {
-  const prefetched = requestCache.getToolReconsents(grantId);
-  const flags = prefetched === undefined ? await listGrantFlags(db, grantId) : flagsFromJson(prefetched);
-  return flags.filter((f) => f.resourceUri === resourceUri);
-}
-
-/** The person approved again with these flags shown: they are cleared (the answer's audit event names them). */
-export const clearAnsweredFlags = (db: Queryable, grantId: string, shown: readonly ToolReconsentFlag[]): Promise<number> =>
-  clearGrantFlags(db, grantId, shown);

@@ -1,5 +1,6 @@
 // SQL for re-consent after a scope gained riskier tools (migration 0030): the scopes' levels, the flags on
-// grants holding a raised scope, and their removal. No rules here: src/tools/reconsent.ts has them.
+// grants holding a raised scope, and their removal. No rules here: src/tools/reconsent.ts decides what raises a
+// scope, src/grants/tool-reconsent.ts reads the flags for the authorization and clears them.
 import type { Queryable } from '../db/db.ts';
 import type { Risk } from '../resources/schema.ts';
 
