@@ -9,6 +9,7 @@ import { listAuditEvents } from '../../src/audit/store.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import { approveTools } from '../../src/tools/service.ts';
 import { replaceListedTools, listListedTools } from '../../src/tools/store.ts';
+import { runCommand } from '../helpers/cli-in-process.ts';
 import { createNotesTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
 import {
   authorizeQuery, clientRedirectOf, decide, exchangeCode, follow, pkcePair, refresh, registerClient, signIn,
@@ -152,8 +153,11 @@ describe('a scope that gains tools of a higher risk', () => {
     const { rows: levels } = await app.db.query('SELECT scope, risk FROM resource_scope_tool_levels WHERE resource_uri = $1', [NOTES]);
     expect(levels).toEqual([{ scope: 'notes:read', risk: 'read' }]);
     expect(await flagRows()).toEqual([]);
-    // So a riskier tool approved later is a rise again, and the person is asked again.
-    await serveAndApprove(NOTES, tool('purge_note', 'Purge a note', ['notes:read', 'notes:delete']));
+    // So a riskier tool approved later (here through the CLI, which says so) is a rise again, and the person is asked again.
+    const purge = tool('purge_note', 'Purge a note', ['notes:read', 'notes:delete']);
+    await replaceListedTools(app.db, NOTES, [...keep, { name: purge.name, definition: purge, digest: toolDigest(purge) }]);
+    const approved = await runCommand(app.db, ['resource', 'tools', 'approve', '--uri', NOTES, '--tool', 'purge_note']);
+    expect(approved.reconsent_required).toEqual([{ scope: 'notes:read', before: 'read', after: 'irreversible', grants: 1, tools: ['purge_note'] }]);
     expect((await flagRows()).map((r) => [r.grant_id, r.scope, r.risk])).toEqual([[readGrant, 'notes:read', 'irreversible']]);
   });
 });
