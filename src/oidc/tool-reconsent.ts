@@ -17,11 +17,15 @@ function scopeGainedRiskierToolsCheck(db: Db, resources: ResourceDirectory) {
     async (ctx: KoaContextWithOIDC) => {
       // The person has answered the consent page of this very request (which showed the notice): do not loop.
       if (ctx.oidc.result?.consent) return false;
-      const grantId = ctx.oidc.grant?.jti;
-      if (typeof grantId !== 'string') return false;
+      const grant = ctx.oidc.grant;
+      const grantId = grant?.jti;
+      if (!grant || typeof grantId !== 'string') return false;
       for (const indicator of Object.keys(ctx.oidc.resourceServers ?? {})) {
         const resource = await resources.find(indicator);
-        if (resource && (await reconsentFlagsOf(db, grantId, resource.uri)).length > 0) return true;
+        if (!resource) continue;
+        // Only a scope the grant still holds here: one narrowed away since (policy, portal) is no question to ask.
+        const held = new Set(grant.getResourceScope(indicator).split(' '));
+        if ((await reconsentFlagsOf(db, grantId, resource.uri)).some((f) => held.has(f.scope))) return true;
       }
       return false;
     },

@@ -142,6 +142,12 @@ describe('a scope that gains tools of a higher risk', () => {
     expect(clientRedirectOf(await authorize(readClient, { prompt: 'none' })).searchParams.get('code')).toEqual(expect.any(String));
   });
 
+  it('a flag on a scope the grant no longer holds (narrowed since) asks nothing', async () => {
+    await app.db.query(`INSERT INTO grant_tool_reconsents (grant_id, resource_uri, scope, risk, tools) VALUES ($1, $2, 'notes:write', 'irreversible', '[]')`, [readGrant, NOTES]);
+    expect(clientRedirectOf(await authorize(readClient, { prompt: 'none' })).searchParams.get('code')).toEqual(expect.any(String));
+    await app.db.query('DELETE FROM grant_tool_reconsents');
+  });
+
   it('a tool at a level the scope already has flags nothing again; removing the riskier tools lowers the level, and a new rise flags again', async () => {
     await serveAndApprove(NOTES, tool('purge_all', 'Purge all notes', ['notes:read', 'notes:delete']));
     expect(await flagRows()).toEqual([]);
