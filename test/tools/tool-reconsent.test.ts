@@ -7,17 +7,18 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { toolDefinitionOf, toolDigest, toolScopesMeta } from '@portcullis/resource-server';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
-import { approveTools } from '../../src/tools/service.ts';
+import { approvalViewOf, approveTools } from '../../src/tools/service.ts';
 import { replaceListedTools, listListedTools } from '../../src/tools/store.ts';
 import { runCommand } from '../helpers/cli-in-process.ts';
-import { createNotesTestApp, notesResource, type TestApp } from '../helpers/test-app.ts';
+import { notesResource } from '../helpers/test-app.ts';
+import { createAdminTestApp, followConsole, postConsoleForm, type AdminTestApp } from '../admin/helpers.ts';
 import {
   authorizeQuery, clientRedirectOf, decide, exchangeCode, follow, pkcePair, refresh, registerClient, signIn,
 } from '../helpers/oauth-flow.ts';
 
 const NOTES = 'https://mcp.example.com/mcp';
 const OTHER = 'https://other.example.com/mcp';
-let app: TestApp;
+let app: AdminTestApp;
 let email: string;
 let browser: TestAgent;
 let readClient: string;
@@ -59,7 +60,9 @@ const authorize = (clientId: string, extra: Record<string, string> = {}) => foll
 }));
 
 beforeAll(async () => {
-  ({ app, email } = await createNotesTestApp(NOTES));
+  app = await createAdminTestApp();
+  await app.addResource(notesResource(NOTES));
+  email = app.user.email;
   await app.addResource({ ...notesResource(OTHER), name: 'Other notes' });
   // The catalog as first approved: each tool's risk matches its scope's class.
   await serveAndApprove(NOTES, tool('list_notes', 'List notes', ['notes:read']), tool('add_note', 'Add a note', ['notes:write']));
@@ -165,5 +168,16 @@ describe('a scope that gains tools of a higher risk', () => {
     const approved = await runCommand(app.db, ['resource', 'tools', 'approve', '--uri', NOTES, '--tool', 'purge_note']);
     expect(approved.reconsent_required).toEqual([{ scope: 'notes:read', before: 'read', after: 'irreversible', grants: 1, tools: ['purge_note'] }]);
     expect((await flagRows()).map((r) => [r.grant_id, r.scope, r.risk])).toEqual([[readGrant, 'notes:read', 'irreversible']]);
+  });
+
+  it('the console says when its approval asks people again', async () => {
+    const risky = tool('rewrite_all', 'Rewrite every note', ['notes:write', 'notes:delete']);
+    await replaceListedTools(app.db, NOTES, [...await listListedTools(app.db, NOTES), { name: risky.name, definition: risky, digest: toolDigest(risky) }]);
+    const console = await app.adminBrowser();
+    const page = await followConsole(console, await postConsoleForm(console, '/admin/resources/tools/approve', { uri: NOTES, tool: 'rewrite_all', seen: approvalViewOf([{ status: 'new', definition: risky }]) }));
+    expect(page.text).toContain('each of those grants asks its person again at the next authorization');
+    expect((await flagRows()).filter((r) => r.scope === 'notes:write').map((r) => r.grant_id)).toEqual([writeGrant]);
+    const [event] = await listAuditEvents(app.db, { type: 'grant.reconsent_required' });
+    expect(event).toMatchObject({ actor_type: 'operator', actor_id: app.admin.id, scopes: 'notes:write' });
   });
 });
