@@ -16,7 +16,7 @@ CREATE TABLE resource_scope_tool_levels (
 -- A grant whose scope gained tools of a higher risk since the person agreed: `risk` the scope's new level,
 -- `tools` the approved tools that raised it ([{"name", "title"}], titles cleaned as the consent page shows
 -- them). Deleted when the person approves again; kept when they deny (the grant stays as it was). A grant
--- that ends leaves its row behind harmlessly: nothing reads a flag without its grant (the prefetch joins by id).
+-- that ends leaves its row behind until the purge timer drops it (nothing reads a flag without its grant).
 CREATE TABLE grant_tool_reconsents (
   grant_id      text NOT NULL,
   resource_uri  text NOT NULL REFERENCES resources (uri) ON DELETE CASCADE,

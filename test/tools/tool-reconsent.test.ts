@@ -10,6 +10,7 @@ import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import { approvalViewOf, approveTools } from '../../src/tools/service.ts';
 import { replaceListedTools, listListedTools } from '../../src/tools/store.ts';
 import { runCommand } from '../helpers/cli-in-process.ts';
+import { purgeOrphanToolReconsents } from '../../src/grants/tool-reconsent-store.ts';
 import { notesResource } from '../helpers/test-app.ts';
 import { createAdminTestApp, followConsole, postConsoleForm, type AdminTestApp } from '../admin/helpers.ts';
 import {
@@ -148,6 +149,14 @@ describe('a scope that gains tools of a higher risk', () => {
   it('a flag on a scope the grant no longer holds (narrowed since) asks nothing', async () => {
     await app.db.query(`INSERT INTO grant_tool_reconsents (grant_id, resource_uri, scope, risk, tools) VALUES ($1, $2, 'notes:write', 'irreversible', '[]')`, [readGrant, NOTES]);
     expect(clientRedirectOf(await authorize(readClient, { prompt: 'none' })).searchParams.get('code')).toEqual(expect.any(String));
+    await app.db.query('DELETE FROM grant_tool_reconsents');
+  });
+
+  it('the purge drops the flags of grants that ended, and only those', async () => {
+    await app.db.query(`INSERT INTO grant_tool_reconsents (grant_id, resource_uri, scope, risk, tools) VALUES ('gone', $1, 'notes:read', 'irreversible', '[]'),
+      ($2, $1, 'notes:read', 'irreversible', '[]')`, [NOTES, readGrant]);
+    expect(await purgeOrphanToolReconsents(app.db)).toBe(1);
+    expect((await flagRows()).map((r) => r.grant_id)).toEqual([readGrant]);
     await app.db.query('DELETE FROM grant_tool_reconsents');
   });
 
