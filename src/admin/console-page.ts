@@ -28,6 +28,8 @@ const STATUS_MESSAGES: Record<string, string> = {
   'policy-added': 'Policy added. Authorizations use it now; standing grants are narrowed at their next refresh.',
   'policy-removed': 'Policy removed. A resource left with no policy is unrestricted again.',
   'tools-approved': 'Approved: the kit lets these tools be called as they are defined now.',
+  'tools-approved-reconsent': 'Approved: the kit lets these tools be called as they are defined now. They put riskier tools behind a scope'
+    + ' people have granted: each of those grants asks its person again at the next authorization (audit: grant.reconsent_required).',
   'tools-refreshed': 'Tools listed just now.',
   'tools-refresh-failed': 'The server\'s tools could not be listed: see the error below. The catalog is as it was.',
   'key-retired': 'Key retired: it is no longer published, and its private half is erased.',

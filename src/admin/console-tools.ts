@@ -24,8 +24,9 @@ export function registerConsoleToolPages({ page }: AdminRoutes, { db, config, se
     // The page's record of what it showed: the approval covers those definitions or nothing.
     const seen = field(ctx, 'seen');
     return formAction(ctx, mountPath, async () => {
-      await approveTools(db, uri, { tools: tool ? [tool] : undefined, acknowledgeFlags, seen }, admin.actor);
-      return { path: toolsPath(uri), status: 'tools-approved' };
+      const approved = await approveTools(db, uri, { tools: tool ? [tool] : undefined, acknowledgeFlags, seen }, admin.actor);
+      // Issue 14 §3: say so when the approval flagged grants for re-consent.
+      return { path: toolsPath(uri), status: approved.raised.some((r) => r.grants > 0) ? 'tools-approved-reconsent' : 'tools-approved' };
     }, (error) => show(ctx, admin, uri, error));
   });
   page('post', '/resources/tools/refresh', (ctx, admin) => {

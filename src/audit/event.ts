@@ -5,7 +5,7 @@ export type AuditEventType =
   | 'login.succeeded' | 'login.failed' | 'login.throttled' | 'session.ended'
   | 'consent.granted' | 'consent.denied'
   | 'token.issued' | 'token.dpop_required' | 'refresh_token.replay_detected' | 'authorization_code.replay_detected'
-  | 'grant.revoked'
+  | 'grant.revoked' | 'grant.reconsent_required'
   | 'client.registered' | 'client.changed' | 'client.metadata_document_changed'
   | 'client.disabled' | 'client.enabled' | 'client.deleted'
   | 'resource.registered' | 'resource.changed' | 'resource.disabled' | 'resource.enabled' | 'resource.deleted'

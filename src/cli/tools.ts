@@ -59,7 +59,11 @@ const resourceToolsApprove: CommandSpec = {
   async run({ db }, args) {
     const names = toolNames(args);
     const catalog = await approveTools(db, args.required('uri'), { tools: names.length ? names : undefined, acknowledgeFlags: args.flag('acknowledge-flags') }, CLI_OPERATOR);
-    return { json: toolCatalogJson(catalog), text: ['Approved.', ...catalogLines(catalog)].join('\n') };
+    // Issue 14 §3: the scopes this approval made riskier, and how many grants now ask their person again.
+    const reconsent = catalog.raised.map((r) => `re-consent: ${r.scope} now reaches ${r.after} tools (${r.tools.map((t) => t.name).join(', ')}), was ${r.before}:`
+      + ` ${r.grants} grant${r.grants === 1 ? '' : 's'} will ask the person again at the next authorization`);
+    const raised = catalog.raised.map((r) => ({ scope: r.scope, before: r.before, after: r.after, grants: r.grants, tools: r.tools.map((t) => t.name) }));
+    return { json: { ...toolCatalogJson(catalog), reconsent_required: raised }, text: ['Approved.', ...reconsent, ...catalogLines(catalog)].join('\n') };
   },
 };
 

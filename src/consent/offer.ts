@@ -12,6 +12,7 @@ import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type Offere
 import { requestCache } from '../request/adapter-cache.ts';
 import { decidePolicyFor, type PolicyDecision } from '../policies/service.ts';
 import { policyAllows, withheldReason } from '../policies/evaluate.ts';
+import { reconsentFlagsOf, type ToolReconsentFlag } from '../grants/tool-reconsent.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -37,6 +38,8 @@ export interface ConsentOffer {
   /** Issue 12: what the organisation's policy withholds, and the decision (for the audit trail). */
   withheld: WithheldScope[];
   decision: PolicyDecision;
+  /** Issue 14 §3: the standing grant's scopes here that gained tools of a higher risk since the person agreed. */
+  reconsent: ToolReconsentFlag[];
 }
 
 const splitScopes = (value: unknown) => String(value ?? '').split(' ').filter(Boolean);
@@ -64,7 +67,10 @@ export async function buildConsentOffer(db: Db, provider: Provider, details: Int
   const account = accountId ? requestCache.getAccount(accountId) ?? await findAccountById(db, accountId) : undefined;
   const claims = offeredClaims(missingOIDCScope, { email: account?.email });
   const policy = await withOrganisationPolicy(db, details.session?.accountId, resource, requested, { offered, kept });
-  return { indicator, resource, claims, ...policy };
+  // Only flags of scopes the grant still holds here and the page keeps: those are what approving renews.
+  const flags = details.grantId && resource ? await reconsentFlagsOf(db, details.grantId, resource.uri) : [];
+  const reconsent = flags.filter((f) => policy.kept.some((s) => s.scope === f.scope) || policy.offered.some((s) => s.scope === f.scope));
+  return { indicator, resource, claims, ...policy, reconsent };
 }
 
 /**
@@ -106,6 +112,8 @@ export async function describeConsent(offer: ConsentOffer, details: InteractionD
     stepUp: offer.kept.length > 0 && offer.offered.length > 0,
     claims: offer.claims,
     withheld: offer.withheld,
+    // Why the page shows again: per raised scope, the tools it now reaches (titles cleaned when flagged).
+    reconsent: offer.reconsent.map((f) => ({ scope: f.scope, risk: f.risk, titles: f.tools.map((t) => t.title) })),
     signsIn: (prompt.missingOIDCScope ?? []).includes('openid'),
     wantsOfflineAccess: (prompt.missingOIDCScope ?? []).includes('offline_access'),
   };

@@ -4,10 +4,11 @@
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
-import type { Db } from '../db/db.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { AppError } from '../errors.ts';
 import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
+import { clearAnsweredFlags } from '../grants/tool-reconsent.ts';
 import { buildConsentOffer, grantConsent, ScopeNotOfferedError } from './offer.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -40,32 +41,48 @@ export async function answerConsent(
   const accountId = details.session?.accountId;
   const actor = accountId ? { type: 'user' as const, id: accountId } : undefined;
   const resource = offer.resource?.uri ?? offer.indicator;
+  const reconsentDetails = offer.reconsent.length > 0 ? { reconsent: offer.reconsent.map((f) => f.scope) } : {};
   // Unchecking every new scope approves nothing: that is a deny, not an empty grant.
   if (decision === 'deny' || (chosen.length === 0 && offer.offered.length > 0)) {
     await recordAuditEvent(db, {
       type: 'consent.denied', outcome: 'failure', actor, accountId, clientId, resource,
       scopes: offer.offered.map((s) => s.scope).join(' ') || undefined, ...facts,
-      details: { reason: decision === 'deny' ? 'denied' : 'nothing_selected' },
+      // Issue 14 §3: a denial leaves the grant as it was and its flags in place, so the next authorization asks again.
+      details: { reason: decision === 'deny' ? 'denied' : 'nothing_selected', ...reconsentDetails },
     });
     return {
       result: { error: 'access_denied', error_description: 'The person declined to authorize this request' },
       mergeWithLastSubmission: false,
     };
   }
-  let granted: Awaited<ReturnType<typeof grantConsent>>;
+  const granted = await grantOrRefuse(provider, details, offer, chosen, chosenClaims);
+  const record = (tx: Queryable) => recordAuditEvent(tx, {
+    type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
+    ...facts, details: {
+      grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
+      ...reconsentDetails,
+    },
+  });
+  // The person saw why they were asked again and approved: the flags shown are cleared with the answer's record.
+  if (offer.reconsent.length > 0) {
+    await db.transaction(async (tx) => {
+      await clearAnsweredFlags(tx, granted.grantId, offer.reconsent);
+      await record(tx);
+    });
+  } else {
+    await record(db);
+  }
+  return { result: { consent: { grantId: granted.grantId } }, mergeWithLastSubmission: true };
+}
+
+/** grantConsent, with a permission the page did not offer refused as the person's bad request. */
+async function grantOrRefuse(...args: Parameters<typeof grantConsent>): ReturnType<typeof grantConsent> {
   try {
-    granted = await grantConsent(provider, details, offer, chosen, chosenClaims);
+    return await grantConsent(...args);
   } catch (error) {
     if (error instanceof ScopeNotOfferedError || error instanceof ClaimNotOfferedError) {
       throw new AppError('invalid_request', 'a permission was submitted that this page did not offer');
     }
     throw error;
   }
-  await recordAuditEvent(db, {
-    type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
-    ...facts, details: {
-      grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
-    },
-  });
-  return { result: { consent: { grantId: granted.grantId } }, mergeWithLastSubmission: true };
 }

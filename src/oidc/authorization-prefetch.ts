@@ -5,6 +5,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { isMetadataDocumentClientId } from '../cimd/resolver.ts';
 import { requestCache } from '../request/adapter-cache.ts';
+import { grantFlagsJsonSql } from '../grants/tool-reconsent-store.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
 
 type Payload = StoredPayloadRow['payload'];
@@ -16,6 +17,7 @@ type PrefetchRow = {
   client: Payload | null;
   grant_id: string | null;
   grant: Payload | null;
+  grant_tool_reconsents: unknown;
   account: { id: string; email: string; is_admin: boolean; disabled_at: string | null } | null;
 };
 
@@ -27,7 +29,8 @@ const stored = (alias: string) =>
 // it. Without a session id, the session is the one the interaction belongs to (by uid). The client comes
 // from the request or the interaction; the grant from the interaction's consent result, the interaction
 // itself, or the session's authorization of that client (the order oidc-provider looks in); the account
-// from the interaction's login result, the interaction's session, or the session.
+// from the interaction's login result, the interaction's session, or the session. With the grant, its
+// re-consent flags (issue 14 §3: src/tools/reconsent.ts), which the consent prompt's check and the page read.
 const prefetchSql = `
   WITH i AS (
     SELECT * FROM oidc_models t WHERE t.model = 'Interaction' AND t.id = $2 AND ${live('t')}
@@ -52,6 +55,7 @@ const prefetchSql = `
     (SELECT cl.payload FROM oidc_models cl WHERE cl.model = 'Client' AND cl.id = (SELECT client_id FROM c) AND ${live('cl')}) AS client,
     (SELECT grant_id FROM g) AS grant_id,
     (SELECT gr.payload FROM oidc_models gr WHERE gr.model = 'Grant' AND gr.id = (SELECT grant_id FROM g) AND ${live('gr')}) AS grant,
+    ${grantFlagsJsonSql('(SELECT grant_id FROM g)')} AS grant_tool_reconsents,
     (SELECT json_build_object('id', a.id, 'email', a.email, 'is_admin', a.is_admin, 'disabled_at', a.disabled_at)
        FROM accounts a WHERE a.id = COALESCE((SELECT payload->'result'->'login'->>'accountId' FROM i),
                                              (SELECT payload->'session'->>'accountId' FROM i),
@@ -80,7 +84,10 @@ async function prefetch(db: Db, keys: PrefetchKeys): Promise<void> {
   if (keys.interactionId) requestCache.set('Interaction', keys.interactionId, row.interaction ? payloadFromRow(row.interaction) : null);
   // A URL client_id is resolved from its metadata document (src/cimd/adapter.ts), never from this table.
   if (row.client_id && !isMetadataDocumentClientId(row.client_id) && row.client) requestCache.set('Client', row.client_id, row.client);
-  if (row.grant_id) requestCache.set('Grant', row.grant_id, row.grant);
+  if (row.grant_id) {
+    requestCache.set('Grant', row.grant_id, row.grant);
+    requestCache.setToolReconsents(row.grant_id, row.grant_tool_reconsents);
+  }
   if (row.account) requestCache.setAccount(row.account);
 }
 

@@ -34,6 +34,7 @@ import { withSpentScopesDroppedOnRefresh } from './spent-scope-refresh.ts';
 import { createMetadataDocumentResolver } from '../cimd/resolver.ts';
 import { withMetadataDocumentClients } from '../cimd/adapter.ts';
 import { withMetadataDocumentReconsent } from '../cimd/reconsent.ts';
+import { withToolReconsent } from './tool-reconsent.ts';
 import { fetchOptionsFromConfig } from '../cimd/fetch-document.ts';
 import { createProviderFetch } from '../cimd/provider-fetch.ts';
 import type { RateLimits } from '../rate-limit/limits.ts';
@@ -219,8 +220,8 @@ export function createProvider({ config, db, jwks, cookieKeys, mountPath, rateLi
       },
     },
     interactions: {
-      policy: withMetadataDocumentReconsent(
-        createInteractionPolicy(resources, { askNativeClientsEveryTime: config.nativeClientConsent === 'every-time' }), db),
+      policy: withToolReconsent(withMetadataDocumentReconsent(
+        createInteractionPolicy(resources, { askNativeClientsEveryTime: config.nativeClientConsent === 'every-time' }), db), db, resources),
       url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}`,
     },
     renderError: renderErrorPage,

@@ -10,6 +10,7 @@ import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 import { purgeMetadataDocumentCache } from '../cimd/store.ts';
 import { purgeOldFailures } from '../diagnostics/store.ts';
 import { purgeExpiredIdJagJtis } from '../id-jag/store.ts';
+import { purgeOrphanToolReconsents } from '../grants/tool-reconsent-store.ts';
 
 /**
  * Deletes expired rows batch after batch until a batch comes back short, so the purge keeps up with a
@@ -48,7 +49,9 @@ export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtl
       // Clients' failed requests not seen for 30 days (src/diagnostics/).
       .then(() => purgeOldFailures(db))
       // ID-JAG replay records of assertions past their expiry (src/id-jag/).
-      .then(() => purgeExpiredIdJagJtis(db)).catch((error: unknown) => {
+      .then(() => purgeExpiredIdJagJtis(db))
+      // Re-consent flags of grants that ended (src/grants/tool-reconsent-store.ts).
+      .then(() => purgeOrphanToolReconsents(db)).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

@@ -51,6 +51,13 @@ export const requestCache = {
   getAccount(id: string): PrefetchedAccount | undefined {
     return state()?.accounts.get(id);
   },
+  /** A grant's re-consent flags as the prefetch read them (json); undefined when not read in this request. */
+  setToolReconsents(grantId: string, flags: unknown): void {
+    state()?.toolReconsents.set(grantId, flags ?? []);
+  },
+  getToolReconsents(grantId: string): unknown {
+    return state()?.toolReconsents.get(grantId);
+  },
   /** Defers a consume to the next write in this request; false outside a request (consume now). */
   deferConsume(model: string, id: string): boolean {
     const current = state();

@@ -51,6 +51,9 @@ export interface RequestState {
   /** Requested scopes the organisation's policy withheld from this authorization, for the prompt checks
    * that run after loadExistingGrant (src/oidc/organisation-policy.ts). */
   policyWithheldScopes?: ReadonlySet<string> | undefined;
+  /** A grant's re-consent flags read with the authorization prefetch, by grant id (json, typed and used by
+   * src/grants/tool-reconsent.ts and src/oidc/tool-reconsent.ts). */
+  readonly toolReconsents: Map<string, unknown>;
   /** The policies of a token request's resource and its account's identity claims, read with the token
    * (src/oidc/token-prefetch.ts; typed and used by src/policies/service.ts). */
   prefetchedPolicyFacts?: { resourceUri: string; accountId: string; policies: unknown; identities: unknown } | undefined;
@@ -62,7 +65,7 @@ const states = new WeakMap<object, RequestState>();
 export function requestState(ctx: object): RequestState {
   let state = states.get(ctx);
   if (!state) {
-    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), resolvedResources: new Map(), metadataDocumentFailures: new Map() };
+    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), resolvedResources: new Map(), metadataDocumentFailures: new Map(), toolReconsents: new Map() };
     states.set(ctx, state);
   }
   return state;

@@ -15,7 +15,7 @@ const MAX_TOOLS_READ = 200;
 // Control, format (invisible, bidi) and line characters would let a title reorder or hide the page's words.
 const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
-function plainTitle(title: string | null, name: string): string {
+export function plainTitle(title: string | null, name: string): string {
   const text = (title ?? '').replace(HIDDEN, '').replace(/\s+/g, ' ').trim() || name.replace(HIDDEN, '');
   const chars = Array.from(text);
   return chars.length > MAX_TITLE_CHARS ? `${chars.slice(0, MAX_TITLE_CHARS - 1).join('')}…` : text;

@@ -3,7 +3,7 @@
 // It validates, runs each change with its audit event in one transaction, and throws coded errors.
 import { toolDefinitionOf, toolDigest } from '@portcullis/resource-server';
 import { z } from 'zod';
-import type { Db } from '../db/db.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import type { AuditEvent } from '../audit/event.ts';
 import { recordAuditEvent } from '../audit/store.ts';
 import { operatorAuditEvent, type Operator } from '../audit/operator.ts';
@@ -14,6 +14,7 @@ import { toolDiff, wholeToolDiff } from './diff.ts';
 import { buildCatalog, findingsOf, type CatalogTool } from './catalog.ts';
 import { issueInventoryToken, NoSigningKeyError, type InventoryToken } from './inventory-token.ts';
 import { listServerTools, ToolListingError } from './list-tools.ts';
+import { flagRaisedScopes, type RaisedScope } from './reconsent.ts';
 import {
   countOpenDriftByResource, deleteApproval, findToolSettings, insertDrift, listApprovedTools, listListedTools, listOpenDrift, replaceListedTools,
   resolveDrift, saveApproval, saveDriftPolicy, saveRefreshOutcome, type DriftKind, type DriftPolicy, type StoredTool, type ToolSettings,
@@ -46,6 +47,9 @@ export async function getToolCatalog(db: Db, uri: string): Promise<ToolCatalog> 
     findToolSettings(db, resource.uri), listListedTools(db, resource.uri), listApprovedTools(db, resource.uri), listOpenDrift(db, resource.uri)]);
   return { resource, settings, tools: buildCatalog(listed, approved, drift, resource.scopes, resource.uri) };
 }
+
+/** The catalog after an approval, and each scope whose level it raised (their grants now ask the person again). */
+export interface ApprovedCatalog extends ToolCatalog { raised: RaisedScope[] }
 
 /** A refresh: the catalog after it, and the error when the server could not be listed (the catalog stays as it was). */
 export interface RefreshOutcome { catalog: ToolCatalog; error: string | undefined; drifted: string[] }
@@ -146,7 +150,7 @@ export const approvalViewOf = (tools: readonly Pick<CatalogTool, 'status' | 'def
  * §4: a chosen tool whose text has findings (poisoned description) is approved only with `acknowledgeFlags`;
  * without it the whole call is refused (flags_not_acknowledged) and nothing is written, not even the other tools.
  */
-export async function approveTools(db: Db, uri: string, input: { tools?: string[] | undefined; acknowledgeFlags?: boolean | undefined; seen?: string | undefined }, by: Operator): Promise<ToolCatalog> {
+export async function approveTools(db: Db, uri: string, input: { tools?: string[] | undefined; acknowledgeFlags?: boolean | undefined; seen?: string | undefined }, by: Operator): Promise<ApprovedCatalog> {
   const { tools: names, acknowledgeFlags = false, seen } = approveInput.parse(input);
   const before = await getToolCatalog(db, uri);
   const chosen = names ? [...new Set(names)].map((name) => {
@@ -157,19 +161,20 @@ export async function approveTools(db: Db, uri: string, input: { tools?: string[
   if (seen !== undefined && approvalViewOf(chosen) !== seen) {
     throw new AppError('catalog_changed', 'Nothing was approved: the tools changed since the page was shown. Review them again, then approve.');
   }
-  if (chosen.length === 0) return before;
+  if (chosen.length === 0) return { ...before, raised: [] };
   // A removal pins nothing the model will read, so only tools that stay need the acknowledgement.
   const flagged = chosen.filter((t) => t.status !== 'removed' && t.findings.length > 0);
   if (flagged.length > 0 && !acknowledgeFlags) {
     throw new AppError('flags_not_acknowledged', `Nothing was approved: ${flagged.map((t) => t.name).join(', ')} ${flagged.length === 1 ? 'has' : 'have'} text that may carry hidden instructions`
       + ' for the model (poisoned description findings). Review the findings, then approve again acknowledging them (CLI: --acknowledge-flags).');
   }
-  await db.transaction(async (tx) => {
+  const raised = await db.transaction(async (tx) => {
     for (const tool of chosen) {
       if (tool.status === 'removed') await deleteApproval(tx, before.resource.uri, tool.name);
       else await saveApproval(tx, before.resource.uri, { name: tool.name, definition: tool.definition, digest: toolDigest(tool.definition) }, by.actor);
       await resolveDrift(tx, before.resource.uri, tool.name);
     }
+    const raisedScopes = await flagGrantsOfRaisedScopes(tx, before, chosen, by);
     await recordAuditEvent(tx, operatorAuditEvent(by, {
       type: 'tools.approved', resource: before.resource.uri,
       details: {
@@ -178,8 +183,32 @@ export async function approveTools(db: Db, uri: string, input: { tools?: string[
         acknowledged_flags: flagged.map((t) => ({ name: t.name, findings: t.findings.map(({ kind, field }) => ({ kind, field })) })),
       },
     }));
+    return raisedScopes;
   });
-  return getToolCatalog(db, before.resource.uri);
+  return { ...(await getToolCatalog(db, before.resource.uri)), raised };
+}
+
+/**
+ * §3's last sentence: the pins before and after this approval; a scope whose level rose (src/tools/reconsent.ts)
+ * flags the grants holding it, audited as `grant.reconsent_required` with each raised scope and the count.
+ */
+async function flagGrantsOfRaisedScopes(tx: Queryable, before: ToolCatalog, chosen: readonly CatalogTool[], by: Operator): Promise<RaisedScope[]> {
+  const pins = new Map(before.tools.filter((t) => t.approved).map((t) => [t.name, t.approved!.definition]));
+  const was = [...pins.values()];
+  for (const tool of chosen) {
+    if (tool.status === 'removed') pins.delete(tool.name);
+    else pins.set(tool.name, tool.definition);
+  }
+  const raised = await flagRaisedScopes(tx, before.resource.uri, before.resource.scopes, was, [...pins.values()]);
+  if (raised.length === 0) return raised;
+  await recordAuditEvent(tx, operatorAuditEvent(by, {
+    type: 'grant.reconsent_required', resource: before.resource.uri, scopes: raised.map((r) => r.scope).join(' '),
+    details: {
+      grants: raised.reduce((sum, r) => sum + r.grants, 0),
+      raised: raised.map((r) => ({ scope: r.scope, before: r.before, after: r.after, grants: r.grants, tools: r.tools.map((t) => t.name) })),
+    },
+  }));
+  return raised;
 }
 
 export const driftPolicies = ['block', 'warn'] as const;

@@ -5,7 +5,9 @@ import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { toolDefinitionOf, toolDigest, toolScopesMeta } from '@portcullis/resource-server';
 import { notesResource } from '../helpers/test-app.ts';
-import { replaceListedTools, saveApproval } from '../../src/tools/store.ts';
+import { listListedTools, replaceListedTools, saveApproval } from '../../src/tools/store.ts';
+import { approveTools } from '../../src/tools/service.ts';
+import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import {
   createLiveTestApp, launchChromium, McpClient, openOnPhone, openPage, reachConsent, saveScreenshot, scopeBoxes, scopeGroups,
   startCallbackServer, type CallbackServer, type LiveTestApp,
@@ -218,6 +220,37 @@ describe('consent in a real browser', () => {
     const delivered = callbacks.next();
     await page.getByRole('link', { name: `Continue to ${host}` }).click();
     expect((await delivered).get('state')).toBe('bye');
+    await page.context().close();
+  });
+});
+
+// Last: the approval below puts a new tool under notes:read for every page after it.
+describe('re-consent after a scope gained riskier tools (issue 14 §3)', () => {
+  it('asks again with a notice naming the new tools; Continue keeps the grant and clears the flag', async () => {
+    const client = await McpClient.register(app.issuer, callbacks.redirectUri, 'Notes Reader');
+    const page = await openPage(browser);
+    await approveDefaults(page, client, 'notes:read');
+    // The server adds a tool that deletes yet only needs notes:read besides notes:delete; the operator approves it.
+    const purge = toolDefinitionOf({ name: 'purge_notes', title: 'Purge old notes', _meta: toolScopesMeta(['notes:read', 'notes:delete']) })!;
+    await replaceListedTools(app.db, NOTES, [...await listListedTools(app.db, NOTES), { name: purge.name, definition: purge, digest: toolDigest(purge) }]);
+    await approveTools(app.db, NOTES, { tools: ['purge_notes'] }, CLI_OPERATOR);
+
+    const flagged = async (clientId: string) => (await app.db.query(`SELECT 1 FROM grant_tool_reconsents r JOIN oidc_models g
+      ON g.model = 'Grant' AND g.id = r.grant_id WHERE g.payload->>'clientId' = $1`, [clientId])).rows.length;
+    const request = client.authorization(NOTES, 'notes:read');
+    await reachConsent(page, request.url, email);
+    const notice = page.getByRole('note', { name: 'Why you are asked again' });
+    expect(await notice.isVisible()).toBe(true);
+    expect(await notice.textContent()).toMatch(/Notes MCP now lets applications with notes:read also use\s+a tool of a higher risk \(irreversible\)/);
+    expect(await page.getByRole('list', { name: 'New tools notes:read reaches' }).getByRole('listitem').allTextContents()).toEqual(['Purge old notes']);
+    expect(await page.locator('.kept-scopes code').allTextContents()).toEqual(['notes:read']);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await saveScreenshot(page, 'consent-reconsent.png');
+
+    expect(await flagged(client.clientId)).toBe(1);
+    const tokens = await client.redeem(await answer(page, 'Continue'), request);
+    expect(tokens.scope).toBe('notes:read');
+    expect(await flagged(client.clientId)).toBe(0);
     await page.context().close();
   });
 });
