@@ -35,3 +35,5 @@ export { createToolPins, toolPinRefusal, TOOL_REFUSED_ERROR_CODE } from './tool-
 export type { ToolPins, ToolPinsOptions, ToolCallDecision, ToolStatus, ToolRisk, DriftPolicy, ApprovedCatalog } from './tool-pins.ts';
 export { reportTools } from './report-tools.ts';
 export type { ReportToolsOptions, ReportedTools } from './report-tools.ts';
+export { createToolCallRecorder, argumentsDigest, toolCallRecord, recordRefusedCalls, toolCallsIn, jsonBytes } from './tool-calls.ts';
+export type { ToolCallRecorder, ToolCallRecorderOptions, ToolCallRecord, ObservedToolCall, ToolCallOutcome } from './tool-calls.ts';

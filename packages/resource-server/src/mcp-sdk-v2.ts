@@ -6,6 +6,7 @@ import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
 import { calledTools, type ToolScopes } from './tool-scopes.ts';
 import { toolPinRefusal, type ToolPins } from './tool-pins.ts';
+import { jsonBytes, recordRefusedCalls, type ToolCallRecorder } from './tool-calls.ts';
 
 export { TOOL_REFUSED_ERROR_CODE } from './tool-pins.ts';
 
@@ -96,10 +97,37 @@ export function toolScopeChallenge(toolScopes: ToolScopes, tool: string): ScopeC
  *   const refused = await pinGate(request, auth);
  *   if (refused) return refused;
  */
-export function mcpServerToolPinGate(pins: ToolPins): (request: Request, auth: AuthInfo) => Promise<Response | undefined> {
+export function mcpServerToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}): (request: Request, auth: AuthInfo) => Promise<Response | undefined> {
   return async (request, auth) => {
     if (request.method !== 'POST') return undefined;
-    const refusal = await toolPinRefusal(pins, await request.clone().json().catch(() => undefined), auth.clientId);
+    const body: unknown = await request.clone().json().catch(() => undefined);
+    const refusal = await toolPinRefusal(pins, body, auth.clientId, options.toolCalls
+      && ((refused) => recordRefusedCalls(options.toolCalls!, auth, body, 'refused_by_pin', refused.map((d) => d.tool))));
     return refusal === undefined ? undefined : new Response(JSON.stringify(refusal), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+}
+
+/**
+ * Wraps a tool's handler for `registerTool(name, config, recordedTool(recorder, name, handler))`: each call
+ * that runs is recorded as `allowed` with its duration and the bytes of its JSON result (tool-calls.ts). The
+ * record is buffered, never sent on the call's path. Refusals are recorded by the gates (`toolCalls` options).
+ */
+export function recordedTool<A extends unknown[], R>(recorder: ToolCallRecorder, tool: string, handler: (...params: A) => R | Promise<R>): (...params: A) => Promise<R> {
+  return async (...params) => {
+    // registerTool passes (args, ctx) with an inputSchema and (ctx) without; ctx.http.authInfo is the token.
+    const ctx = params.at(-1) as { http?: { authInfo?: AuthInfo } } | undefined;
+    const args = params.length > 1 ? params[0] : undefined;
+    const startedAt = Date.now();
+    const started = performance.now();
+    let result: R | undefined;
+    try {
+      result = await handler(...params);
+      return result;
+    } finally {
+      recorder.record({
+        tool, arguments: args, auth: ctx?.http?.authInfo, decision: 'allowed', startedAt,
+        durationMs: performance.now() - started, resultBytes: result === undefined ? null : jsonBytes(result),
+      });
+    }
   };
 }

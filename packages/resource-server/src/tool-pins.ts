@@ -126,7 +126,7 @@ export const TOOL_REFUSED_ERROR_CODE = -32003;
  * allow, or undefined when all may run. A batch with one refused call is refused whole: only the refused
  * calls get an error, none of the batch runs. The adapters send it with HTTP 200 (mcp-sdk-v2.ts, node.ts).
  */
-export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: string): Promise<unknown> {
+export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: string, onRefused?: (decisions: ToolCallDecision[]) => void): Promise<unknown> {
   const messages = Array.isArray(body) ? body : [body];
   const refusals: { id: unknown; decision: ToolCallDecision }[] = [];
   for (const message of messages) {
@@ -136,6 +136,7 @@ export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: st
     }
   }
   if (refusals.length === 0) return undefined;
+  onRefused?.(refusals.map((r) => r.decision));
   const errors = refusals.map(({ id, decision }) => ({
     jsonrpc: '2.0', id,
     error: { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
