@@ -27,7 +27,7 @@ describe('tool-call recorder', () => {
   it('a recorded tool answers before anything is delivered; the record names the call, never its arguments', async () => {
     const as = authorizationServer(ok);
     const recorder = recorderWith(as.fetch, { batchSize: 1 });
-    const handler = recordedTool(recorder, 'add_note', async (args: { text: string }) => ({ content: [{ type: 'text', text: `added ${args.text.length}` }] }));
+    const handler = recordedTool(recorder, 'add_note', async (args: { text: string }, _ctx: unknown) => ({ content: [{ type: 'text', text: `added ${args.text.length}` }] }));
     const result = await handler({ text: 'my diary entry' }, { http: { authInfo: auth } } as never);
     // The call has returned: a full batch is sent on a later turn of the event loop, not on the call's path.
     expect(result.content[0]!.text).toBe('added 14');
