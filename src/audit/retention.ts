@@ -1,9 +1,7 @@
 // The one way audit events leave the database: events older than AUDIT_RETENTION_DAYS, deleted in
-// batches by the purge timer under the session setting the append-only trigger (migration 0007) checks;
-// the tool calls kits report (tool_calls, migration 0031) with them, on the same cutoff.
+// batches by the purge timer under the session setting the append-only trigger (migration 0007) checks.
 import type { Db } from '../db/db.ts';
 import { recordAuditEvent } from './store.ts';
-import { deleteToolCallsBefore } from '../tools/call-store.ts';
 
 export const DEFAULT_AUDIT_RETENTION_DAYS = 365;
 
@@ -29,17 +27,10 @@ export async function purgeExpiredAuditEvents(db: Db, retentionDays: number, bat
     total += deleted;
     if (deleted < batchSize) break;
   }
-  // The tool calls kits report (migration 0031) are kept exactly as long as the audit trail.
-  let toolCalls = 0;
-  for (;;) {
-    const deleted = await deleteToolCallsBefore(db, cutoff, batchSize);
-    toolCalls += deleted;
-    if (deleted < batchSize) break;
-  }
-  if (total > 0 || toolCalls > 0) {
+  if (total > 0) {
     await recordAuditEvent(db, {
       type: 'audit.purged', actor: { type: 'system' },
-      details: { deleted: total, tool_calls_deleted: toolCalls, before: cutoff.toISOString(), retention_days: retentionDays },
+      details: { deleted: total, before: cutoff.toISOString(), retention_days: retentionDays },
     });
   }
   return total;

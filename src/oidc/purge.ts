@@ -6,6 +6,7 @@ import { purgeLoginThrottle } from '../accounts/login-throttle-sql.ts';
 import { purgeUnusedRegistrations } from '../clients/expiry.ts';
 import { purgeRegistrationRate } from '../clients/registration-rate-sql.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/retention.ts';
+import { purgeExpiredToolCalls } from '../tools/calls.ts';
 import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 import { purgeMetadataDocumentCache } from '../cimd/store.ts';
 import { purgeOldFailures } from '../diagnostics/store.ts';
@@ -43,6 +44,8 @@ export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtl
       .then(() => purgeUnusedRegistrations(db, unusedClientTtlSeconds)).then(() => purgeRegistrationRate(db))
       // Ended rate-limit windows, and audit events past their retention (src/rate-limit/, src/audit/).
       .then(() => purgeRateLimitCounters(db)).then(() => purgeExpiredAuditEvents(db, auditRetentionDays))
+      // Tool calls kits reported, kept exactly as long as audit events (src/tools/calls.ts, migration 0031).
+      .then(() => purgeExpiredToolCalls(db, auditRetentionDays))
       // Metadata documents nothing refers to any more, stale re-consent flags, old fetch failures (src/cimd/).
       .then(() => purgeMetadataDocumentCache(db))
       // Clients' failed requests not seen for 30 days (src/diagnostics/).

@@ -19,7 +19,7 @@ export interface NewToolCall {
 export interface StoredToolCall extends NewToolCall { resourceUri: string }
 
 type Row = {
-  resource_uri: string; occurred_at: Date | string; subject: string | null; client_id: string; grant_id: string | null; tool: string;
+  id?: string; resource_uri: string; occurred_at: Date | string; subject: string | null; client_id: string; grant_id: string | null; tool: string;
   arguments_digest: string; decision: ToolCallDecision; duration_ms: number; result_bytes: string | number | null;
 };
 
@@ -62,4 +62,17 @@ export async function deleteToolCallsBefore(db: Queryable, cutoff: Date, limit: 
   const { rowCount } = await db.query(`DELETE FROM tool_calls WHERE id IN (
     SELECT id FROM tool_calls WHERE occurred_at < $1::timestamptz ORDER BY occurred_at LIMIT $2)`, [cutoff, limit]);
   return rowCount;
+}
+
+/** Calls from `since` to `until` (exclusive) in the order received (id), `pageSize` rows per query (audit export). */
+export async function* streamToolCalls(db: Queryable, since: Date, until: Date | undefined, pageSize = 500): AsyncGenerator<StoredToolCall> {
+  let afterId = '0';
+  for (;;) {
+    const { rows } = await db.query<Row & { id: string }>(`SELECT id::text AS id, ${COLUMNS} FROM tool_calls
+      WHERE occurred_at >= $1::timestamptz AND ($2::timestamptz IS NULL OR occurred_at < $2::timestamptz) AND id > $3::bigint
+      ORDER BY id LIMIT $4`, [since, until ?? null, afterId, pageSize]);
+    yield* rows.map(fromRow);
+    if (rows.length < pageSize) return;
+    afterId = rows[rows.length - 1]!.id;
+  }
 }

@@ -5,7 +5,7 @@ import { recordAuditEvent } from '../audit/store.ts';
 import type { Db } from '../db/db.ts';
 import { AppError } from '../errors.ts';
 import { hostileValueReason } from '../input/hostile-values.ts';
-import { insertToolCalls, listToolCallsForPerson, listToolCallsForResource, type StoredToolCall } from './call-store.ts';
+import { deleteToolCallsBefore, insertToolCalls, streamToolCalls, listToolCallsForPerson, listToolCallsForResource, type StoredToolCall } from './call-store.ts';
 
 /** Records per batch: the kit sends at most 100; a body stays under the input boundary's 56 KiB. */
 export const MAX_TOOL_CALLS_PER_BATCH = 150;
@@ -69,10 +69,10 @@ export async function recordToolCalls(db: Db, resourceUri: string, credentialCli
 }
 
 /** One call on the wire and in the console. */
-export interface ToolCallJson { at: string; tool: string; decision: string; client_id: string; sub: string | null; duration_ms: number; result_bytes: number | null; arguments_digest: string }
+export interface ToolCallJson { resource: string; grant_id: string | null; at: string; tool: string; decision: string; client_id: string; sub: string | null; duration_ms: number; result_bytes: number | null; arguments_digest: string }
 
 export const toolCallJson = (call: StoredToolCall): ToolCallJson => ({
-  at: call.occurredAt.toISOString(), tool: call.tool, decision: call.decision, client_id: call.clientId, sub: call.subject,
+  resource: call.resourceUri, grant_id: call.grantId, at: call.occurredAt.toISOString(), tool: call.tool, decision: call.decision, client_id: call.clientId, sub: call.subject,
   duration_ms: call.durationMs, result_bytes: call.resultBytes, arguments_digest: call.argumentsDigest,
 });
 
@@ -112,4 +112,27 @@ export async function toolCallsOfGrants(db: Db, accountId: string, grants: reado
     byGrant.set(grant.grantId, calls.sort((a, b) => b.occurredAt.getTime() - a.occurredAt.getTime()).slice(0, limit));
   }
   return byGrant;
+}
+
+/**
+ * Deletes tool calls older than `retentionDays` (AUDIT_RETENTION_DAYS: kept exactly as long as the audit trail),
+ * `batchSize` at a time; the purge is itself audited (`tools.calls_purged`). Returns how many went.
+ */
+export async function purgeExpiredToolCalls(db: Db, retentionDays: number, batchSize = 5000, now = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - retentionDays * 24 * 3600 * 1000);
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteToolCallsBefore(db, cutoff, batchSize);
+    total += deleted;
+    if (deleted < batchSize) break;
+  }
+  if (total > 0) {
+    await recordAuditEvent(db, { type: 'tools.calls_purged', actor: { type: 'system' }, details: { deleted: total, before: cutoff.toISOString(), retention_days: retentionDays } });
+  }
+  return total;
+}
+
+/** Every stored call from `since` to `until` as its wire JSON, a page at a time (`audit export --tool-calls`). */
+export async function* exportToolCalls(db: Db, since: Date, until: Date | undefined): AsyncGenerator<ToolCallJson> {
+  for await (const call of streamToolCalls(db, since, until)) yield toolCallJson(call);
 }

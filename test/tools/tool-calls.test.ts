@@ -4,8 +4,8 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argumentsDigest } from '@portcullis/resource-server';
+import { purgeExpiredToolCalls } from '../../src/tools/calls.ts';
 import { BENIGN_TOOLS, EMPTY_INPUT, startRugPullServer, type RugPullServer } from '../../examples/rug-pull-mcp-server/server.ts';
-import { purgeExpiredAuditEvents } from '../../src/audit/retention.ts';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { runCommand } from '../helpers/cli-in-process.ts';
 import { connectClient, signInToPortal } from '../helpers/portal.ts';
@@ -154,12 +154,14 @@ describe('every tool call, end to end', () => {
     expect(latest!.details).toMatchObject({ records: 4, dropped: 2 });
   });
 
-  it('kept as long as the audit trail: the retention purge removes old tool calls too', async () => {
+  it('kept as long as the audit trail: the purge timer\'s retention step removes older tool calls only', async () => {
     await app.db.query(`UPDATE tool_calls SET occurred_at = now() - interval '400 days' WHERE tool = 'write_file'`);
-    await purgeExpiredAuditEvents(app.db, 365);
+    const before = (await rows()).length;
+    expect(await purgeExpiredToolCalls(app.db, 365)).toBe(1);
     expect((await rows()).map((r) => r.tool)).not.toContain('write_file');
-    const [purged] = await listAuditEvents(app.db, { type: 'audit.purged', limit: 1 });
-    expect(purged!.details).toMatchObject({ tool_calls_deleted: 1 });
+    expect((await rows()).length).toBe(before - 1);
+    const [purged] = await listAuditEvents(app.db, { type: 'tools.calls_purged', limit: 1 });
+    expect(purged!.details).toMatchObject({ deleted: 1, retention_days: 365 });
   });
 });
 
