@@ -6,7 +6,6 @@ import { purgeLoginThrottle } from '../accounts/login-throttle-sql.ts';
 import { purgeUnusedRegistrations } from '../clients/expiry.ts';
 import { purgeRegistrationRate } from '../clients/registration-rate-sql.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, purgeExpiredAuditEvents } from '../audit/retention.ts';
-import { purgeExpiredToolCalls } from '../tools/calls.ts';
 import { purgeRateLimitCounters } from '../rate-limit/counter-store.ts';
 import { purgeMetadataDocumentCache } from '../cimd/store.ts';
 import { purgeOldFailures } from '../diagnostics/store.ts';
@@ -33,10 +32,10 @@ export async function purgeExpiredRows(db: Db, batchSize = 5000, maxBatches = 20
 
 /**
  * `unusedClientTtlSeconds`: how long a self-registered client may go without a token (DCR_UNUSED_CLIENT_TTL_SECONDS);
- * `auditRetentionDays`: how long audit events are kept (AUDIT_RETENTION_DAYS).
+ * `auditRetentionDays`: how long audit events are kept (AUDIT_RETENTION_DAYS). `more`: further purges, run last.
  */
 export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtlSeconds = 7 * 24 * 3600,
-  auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS): () => void {
+  auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS, more: ReadonlyArray<(db: Db) => Promise<unknown>> = []): () => void {
   const timer = setInterval(() => {
     // Sign-in throttle buckets whose window has passed go too (login-throttle-sql.ts).
     // So do self-registered clients never used, and registration rate buckets (src/clients/).
@@ -44,14 +43,14 @@ export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtl
       .then(() => purgeUnusedRegistrations(db, unusedClientTtlSeconds)).then(() => purgeRegistrationRate(db))
       // Ended rate-limit windows, and audit events past their retention (src/rate-limit/, src/audit/).
       .then(() => purgeRateLimitCounters(db)).then(() => purgeExpiredAuditEvents(db, auditRetentionDays))
-      // Tool calls kits reported, kept exactly as long as audit events (src/tools/calls.ts, migration 0031).
-      .then(() => purgeExpiredToolCalls(db, auditRetentionDays))
       // Metadata documents nothing refers to any more, stale re-consent flags, old fetch failures (src/cimd/).
       .then(() => purgeMetadataDocumentCache(db))
       // Clients' failed requests not seen for 30 days (src/diagnostics/).
       .then(() => purgeOldFailures(db))
       // ID-JAG replay records of assertions past their expiry (src/id-jag/).
-      .then(() => purgeExpiredIdJagJtis(db)).catch((error: unknown) => {
+      .then(() => purgeExpiredIdJagJtis(db))
+      // Purges of domains that import this folder, passed in by main.ts (the tool calls: src/tools/calls.ts).
+      .then(async () => { for (const purge of more) await purge(db); }).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);
