@@ -35,6 +35,7 @@ export interface ToolCallRecord {
   result_bytes: number | null;
 }
 
+/** Where the recorder delivers, as whom, and its buffer's bounds. */
 export interface ToolCallRecorderOptions {
   /** The authorization server's issuer; records go to `{issuer}/resource/tool-calls` unless `endpoint` is set. */
   issuer: string;
@@ -56,6 +57,7 @@ export interface ToolCallRecorderOptions {
   onError?: (message: string) => void;
 }
 
+/** The bounded buffer between the tool calls and the authorization server. */
 export interface ToolCallRecorder {
   /** Buffers one call; returns at once (delivery runs later, on a timer). */
   record(call: ObservedToolCall): void;
@@ -93,6 +95,7 @@ export function recordRefusedCalls(recorder: ToolCallRecorder, auth: ObservedToo
   }
 }
 
+/** The wire record of one observed call: the subject and any `grant_id` read from the token, the arguments digested. */
 export function toolCallRecord(call: ObservedToolCall): ToolCallRecord {
   const extra = call.auth?.extra ?? {};
   const claims = (typeof extra.claims === 'object' && extra.claims !== null ? extra.claims : {}) as Record<string, unknown>;
@@ -105,6 +108,11 @@ export function toolCallRecord(call: ObservedToolCall): ToolCallRecord {
   };
 }
 
+/**
+ * A recorder that delivers to `POST {issuer}/resource/tool-calls` every `flushIntervalMs` and whenever a batch is
+ * full, never on a call's path. Portcullis down: records stay buffered (at most `maxBuffered`, then dropped and
+ * counted) and go with the next delivery that succeeds, with the count. Pass it to `recordedTool` and the gates.
+ */
 export function createToolCallRecorder(options: ToolCallRecorderOptions): ToolCallRecorder {
   const endpoint = options.endpoint ?? `${options.issuer.replace(/\/+$/, '')}/resource/tool-calls`;
   const maxBuffered = options.maxBuffered ?? 1000;
