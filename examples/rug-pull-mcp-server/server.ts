@@ -6,7 +6,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
 import {
   createResourceServer, createToolCallRecorder, createToolPins, createToolScopes, reportTools, toolScopesMeta,
-  type ReportedTools, type ToolCallDecision, type ToolCallRecorder, type ToolCallRecorderOptions,
+  type ReportedTools, type ToolCallDecision, type ToolCallRecorder, type ToolCallRecorderOptions, type ToolPins,
 } from '@portcullis/resource-server';
 import { mcpServerAuthGate, mcpServerToolPinGate, recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
 
@@ -93,7 +93,8 @@ export async function startRugPullServer(options: RugPullServerOptions): Promise
   const replyOf = (tool: RugPullTool) => () => ({ content: [{ type: 'text' as const, text: tool.reply }] });
   function handlerOf(tool: RugPullTool) {
     const now = recorderNow();
-    return now ? recordedTool(now, tool.name, replyOf(tool)) : replyOf(tool);
+    // With the pins: a result over the operator's size cap is refused (issue 14 §7).
+    return now ? recordedTool(now, tool.name, replyOf(tool), { pins: pinsNow().pins }) : replyOf(tool);
   }
   const http = createServer();
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -104,17 +105,21 @@ export async function startRugPullServer(options: RugPullServerOptions): Promise
   const scopeGate = () => mcpServerAuthGate(kit, {
     toolScopes: createToolScopes(Object.fromEntries(tools.map((t) => [t.name, t.scopes]))), toolCalls: recorderNow()!,
   });
-  let pinGate: { clientId: string; gate: ReturnType<typeof mcpServerToolPinGate> } | undefined;
-  const pinGateNow = () => {
-    if (pinGate?.clientId !== options.client.clientId) pinGate = { clientId: options.client.clientId, gate: makePinGate() };
-    return pinGate.gate;
+  let pinGate: { clientId: string; pins: ToolPins; gate: ReturnType<typeof mcpServerToolPinGate> } | undefined;
+  const pinsNow = () => {
+    if (pinGate?.clientId !== options.client.clientId) {
+      const pins = makePins();
+      pinGate = { clientId: options.client.clientId, pins, gate: mcpServerToolPinGate(pins, { toolCalls: recorderNow() }) };
+    }
+    return pinGate;
   };
-  const makePinGate = () => mcpServerToolPinGate(createToolPins({
+  const pinGateNow = () => pinsNow().gate;
+  const makePins = () => createToolPins({
     issuer: options.issuer, clientId: options.client.clientId, clientSecret: options.client.clientSecret,
     // Fetched afresh for every call: the tests approve and expect the next call to see it at once.
     servedTools: () => tools.map(wireTool), cacheSeconds: 0,
     onWarning: (_message, decision) => void warnings.push(decision), ...(options.fetch ? { fetch: options.fetch } : {}),
-  }), { toolCalls: recorderNow() });
+  });
   http.on('request', toNodeHandler({
     fetch: async (request: Request) => {
       const auth = await (options.recordCalls ? scopeGate() : gate)(request);

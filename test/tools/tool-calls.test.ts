@@ -1,6 +1,7 @@
 // Every tool call, end to end (issue 14 §6): the rug-pull example server records each tools/call the real MCP SDK v2
 // client makes (allowed, insufficient_scope, refused by pin), its kit sends them to POST /resource/tool-calls; rows in
-// tool_calls without the arguments; the person's /account and the console show them; Portcullis down; hostile batches.
+// tool_calls without the arguments; the person's /account and the console show them; Portcullis down; hostile batches;
+// budgets per tool and risk class and the result-size cap (§7).
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argumentsDigest } from '@portcullis/resource-server';
@@ -162,6 +163,55 @@ describe('every tool call, end to end', () => {
     expect((await rows()).length).toBe(before - 1);
     const [purged] = await listAuditEvents(app.db, { type: 'tools.calls_purged', limit: 1 });
     expect(purged!.details).toMatchObject({ deleted: 1, retention_days: 365 });
+  });
+});
+
+describe('budgets (issue 14 §7)', () => {
+  it('a tool budget per grant: the third call in the window is refused with a clear MCP error, other callers keep theirs', async () => {
+    const set = await cli(['resource', 'budget', '--uri', files.url, '--tool', 'read_file', '--max', '2', '--per', '3600']);
+    expect(set).toEqual({ budgets: [{ tool: 'read_file', risk: null, max: 2, per_seconds: 3600 }], max_result_bytes: null });
+    const catalog = await app.http().get('/resource/tools').auth(resourceClient.clientId, resourceClient.clientSecret);
+    expect(catalog.body).toMatchObject({ budgets: [{ tool: 'read_file', max: 2, per_seconds: 3600 }], max_result_bytes: null });
+    expect(await callTool('read_file', person.accessToken)).toEqual({ text: 'file contents' });
+    expect(await callTool('read_file', person.accessToken)).toEqual({ text: 'file contents' });
+    expect((await callTool('read_file', person.accessToken)).error).toMatch(/read_file.*may be called at most 2 times per 3600 seconds for this grant; try again later/);
+    // Another caller (the machine client) has its own window.
+    expect(await callTool('read_file', agent.token)).toEqual({ text: 'file contents' });
+    // The recorder keeps 4 records at most (the bound of the test above): delivered before the next calls.
+    await files.recorder()!.flush();
+    const [changed] = await listAuditEvents(app.db, { type: 'tools.budget_changed', limit: 1 });
+    expect(changed).toMatchObject({ actor_type: 'operator', resource: files.url, details: { tool: 'read_file', max: 2, per_seconds: 3600 } });
+  });
+
+  it('a risk-class budget covers every tool of that class', async () => {
+    await cli(['resource', 'budget', '--uri', files.url, '--risk', 'write', '--max', '1', '--per', '60']);
+    expect(await callTool('write_file', agent.token)).toEqual({ text: 'written' });
+    expect((await callTool('write_file', agent.token)).error).toMatch(/write tools may be called at most 1 times per 60 seconds/);
+    await files.recorder()!.flush();
+  });
+
+  it('the result-size cap answers a tool error instead of a larger result; removing budgets lets calls through again', async () => {
+    await cli(['resource', 'budget', '--uri', files.url, '--max-result-bytes', '10']);
+    expect((await callTool('read_file', agent.token)).text).toMatch(/the result of read_file \(\d+ bytes\) is larger than the 10 bytes this server may return/);
+    await cli(['resource', 'budget', '--uri', files.url, '--max-result-bytes', '0']);
+    await cli(['resource', 'budget', '--uri', files.url, '--tool', 'read_file', '--remove']);
+    expect(await callTool('read_file', person.accessToken)).toEqual({ text: 'file contents' });
+
+    await files.recorder()!.flush();
+    const refused = (await rows()).filter((r) => r.decision === 'refused_by_budget').map((r) => [r.tool, r.client_id, r.result_bytes === null ? null : 'bytes']);
+    expect(refused).toEqual([['read_file', person.clientId, null], ['write_file', agent.clientId, null], ['read_file', agent.clientId, 'bytes']]);
+  });
+
+  it('refuses a budget naming both or neither of a tool and a class, or bad numbers; nothing written', async () => {
+    const before = (await listAuditEvents(app.db, { type: 'tools.budget_changed' })).length;
+    for (const argv of [
+      ['--tool', 'read_file', '--risk', 'read', '--max', '1', '--per', '1'], ['--max', '1', '--per', '1'],
+      ['--risk', 'dangerous', '--max', '1', '--per', '1'], ['--tool', 'read_file', '--max', '0', '--per', '1'],
+      ['--tool', 'read_file', '--max', 'many', '--per', '1'], ['--tool', 'read_file', '--max', '1'],
+    ]) {
+      await expect(cli(['resource', 'budget', '--uri', files.url, ...argv]), argv.join(' ')).rejects.toThrow(/tool|--max|--per/);
+    }
+    expect(await listAuditEvents(app.db, { type: 'tools.budget_changed' })).toHaveLength(before);
   });
 });
 

@@ -5,8 +5,8 @@ import type { AccessTokenInfo } from './access-token-info.ts';
 import type { ChallengeResponse } from './challenge.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
-import { toolPinRefusal, type ToolPins } from './tool-pins.ts';
-import { recordRefusedCalls, type ToolCallRecorder } from './tool-calls.ts';
+import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
+import { recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
 
 /** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
@@ -80,8 +80,7 @@ export function nodeToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallR
   return async (req: NodeRequest, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'POST' || !req.auth) return false;
     const auth = req.auth;
-    const refusal = await toolPinRefusal(pins, req.body, auth.clientId, options.toolCalls
-      && ((refused) => recordRefusedCalls(options.toolCalls!, auth, req.body, 'refused_by_pin', refused.map((d) => d.tool))));
+    const refusal = await toolPinRefusal(pins, req.body, auth.clientId, options.toolCalls && ((refused) => recordPinRefusals(options.toolCalls!, auth, req.body, refused)), toolCallerOf(auth));
     if (refusal === undefined) return false;
     send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) });
     return true;

@@ -3,9 +3,10 @@
 // records to the authorization server in batches, from a bounded buffer, never on the path of the call itself.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './tool-digest.ts';
+import type { ToolCallDecision } from './tool-pins.ts';
 
-/** What became of a call: run, refused for a missing scope, refused by its pin (tool-pins.ts). */
-export type ToolCallOutcome = 'allowed' | 'insufficient_scope' | 'refused_by_pin';
+/** What became of a call: run, refused for a missing scope, by its pin, or by a budget or the result-size cap (tool-pins.ts). */
+export type ToolCallOutcome = 'allowed' | 'insufficient_scope' | 'refused_by_pin' | 'refused_by_budget';
 
 /** One call as the adapters observe it; `recordToolCall` turns it into the record sent. */
 export interface ObservedToolCall {
@@ -93,6 +94,14 @@ export function recordRefusedCalls(recorder: ToolCallRecorder, auth: ObservedToo
     if (only && !only.includes(call.tool)) continue;
     recorder.record({ ...call, auth, decision, startedAt, durationMs: 0, resultBytes: null });
   }
+}
+
+/** Records the calls the pin gate refused: `refused_by_budget` for a budget, `refused_by_pin` otherwise. */
+export function recordPinRefusals(recorder: ToolCallRecorder, auth: ObservedToolCall['auth'], body: unknown, refused: readonly ToolCallDecision[]): void {
+  const overBudget = refused.filter((d) => d.overBudget).map((d) => d.tool);
+  const unpinned = refused.filter((d) => !d.overBudget).map((d) => d.tool);
+  if (unpinned.length) recordRefusedCalls(recorder, auth, body, 'refused_by_pin', unpinned);
+  if (overBudget.length) recordRefusedCalls(recorder, auth, body, 'refused_by_budget', overBudget);
 }
 
 /** The wire record of one observed call: the subject and any `grant_id` read from the token, the arguments digested. */
