@@ -94,9 +94,12 @@ const DECISION_WORDS: Record<string, string> = {
   refused_by_budget: 'Refused: over its limit',
 };
 
+// The tool name is the server's text: control, invisible and bidi characters could reorder or hide the page's words.
+const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
 export function presentToolCall(call: StoredToolCall, formatTime: (d: Date) => { text: string; iso: string } | null): PresentedToolCall {
   return {
-    at: formatTime(call.occurredAt), tool: call.tool, decision: DECISION_WORDS[call.decision] ?? call.decision,
+    at: formatTime(call.occurredAt), tool: call.tool.replace(HIDDEN, ''), decision: DECISION_WORDS[call.decision] ?? call.decision,
     refused: call.decision !== 'allowed', resultBytes: call.resultBytes, durationMs: call.durationMs, clientId: call.clientId,
   };
 }

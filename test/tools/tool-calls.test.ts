@@ -123,6 +123,15 @@ describe('every tool call, end to end', () => {
     expect(table).toContain('Refused: needs more access than you gave');
     // The machine client's call is not theirs.
     expect(page.text).not.toContain('delete_files');
+    // A tool name with bidi or invisible characters is shown without them.
+    const sneaky = await app.http().post('/resource/tool-calls').auth(resourceClient.clientId, resourceClient.clientSecret).send({ records: [{
+      at: new Date().toISOString(), sub: person.accountId, client_id: person.clientId, grant_id: null, tool: 'read\u202Egnihton\u200B_file',
+      arguments_digest: argumentsDigest({}), decision: 'allowed', duration_ms: 1, result_bytes: 1 }], dropped: 0 });
+    expect(sneaky.status, sneaky.text).toBe(200);
+    const again = await person.browser.get('/account');
+    expect(again.text).toContain('<code>readgnihton_file</code>');
+    expect(again.text).not.toMatch(/[\u202E\u200B]/);
+    await app.db.query(`DELETE FROM tool_calls WHERE tool LIKE 'read%gnihton%'`);
     expect(page.text).not.toContain(SECRET_ARGUMENT);
   });
 

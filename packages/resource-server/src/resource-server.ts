@@ -104,7 +104,8 @@ export function createResourceServer(input: ResourceServerOptions): ResourceServ
       } catch (error) {
         if (protect.toolCalls && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
           const short = calledTools(request.body).filter((tool) => missingScopes(info.scopes, protect.toolScopes!.requiredFor(tool)).length > 0);
-          recordRefusedCalls(protect.toolCalls, info, request.body, 'insufficient_scope', short);
+          // None short of a scope it holds: a single-use scope already spent refused them all (single-use-scopes.ts).
+          recordRefusedCalls(protect.toolCalls, info, request.body, 'insufficient_scope', short.length > 0 ? short : undefined);
         }
         throw error;
       }
