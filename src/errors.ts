@@ -58,6 +58,8 @@ const ERROR_TABLE = {
   flags_not_acknowledged: { status: 409 },
   // Approving from a page whose tools changed before the click (issue 14 §3-4: an approval covers what was read).
   catalog_changed: { status: 409 },
+  // Tool-call records sent with one resource's credential about another resource (issue 14 §6).
+  resource_mismatch: { status: 403 },
   email_taken: { status: 409 },
   cannot_disable_self: { status: 409 },
   resource_exists: { status: 409 },

@@ -8,6 +8,7 @@ import { ensureWritableDataDir } from './db/data-dir-check.ts';
 import { migrate } from './db/migrate.ts';
 import { createApp } from './app.ts';
 import { startPurgeTimer } from './oidc/purge.ts';
+import { purgeExpiredToolCalls } from './tools/calls.ts';
 import { flushAuditWrites } from './oidc/audit-events.ts';
 import { flushFailureWrites } from './oidc/failure-events.ts';
 import { log, setLogLevel } from './log.ts';
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
   const { app, signingKeys, close: closeApp } = await createApp({ config, db, secrets });
   // Keys rotated or retired by the CLI or another process are picked up without a restart.
   const stopKeyRefresh = signingKeys.watch(config.keyRefreshSeconds);
-  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds, config.auditRetentionDays);
+  // The tool calls kits report are kept exactly as long as the audit trail (issue 14 §6, migration 0031).
+  const stopPurge = startPurgeTimer(db, config.purgeIntervalSeconds, config.registration.unusedClientTtlSeconds, config.auditRetentionDays,
+    [(purgeDb) => purgeExpiredToolCalls(purgeDb, config.auditRetentionDays)]);
   // Every resource's tools listed again now and then, so drift is found without an operator asking (issue 14).
   const stopToolInventory = startToolInventoryTimer(toolServiceDeps(db, config, secrets.keyEncryptionSecret), config.tools.intervalSeconds);
 

@@ -4,8 +4,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
-import { createResourceServer, createToolPins, reportTools, toolScopesMeta, type ReportedTools, type ToolCallDecision } from '@portcullis/resource-server';
-import { mcpServerAuthGate, mcpServerToolPinGate } from '@portcullis/resource-server/mcp-sdk-v2';
+import {
+  createResourceServer, createToolCallRecorder, createToolPins, createToolScopes, reportTools, toolScopesMeta,
+  type ReportedTools, type ToolCallDecision, type ToolCallRecorder, type ToolCallRecorderOptions, type ToolPins,
+} from '@portcullis/resource-server';
+import { mcpServerAuthGate, mcpServerToolPinGate, recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
 
 /** One tool as this server serves it: plain JSON Schema, so what tools/list says is exactly this data. */
 export interface RugPullTool {
@@ -37,6 +40,11 @@ export interface RugPullServerOptions {
   client: { clientId: string; clientSecret: string };
   tools?: RugPullTool[];
   fetch?: typeof fetch;
+  /**
+   * Record every tool call and send the records to Portcullis (issue 14 §6), with these buffer settings; the
+   * server then also checks each tool's scopes (so insufficient_scope refusals are recorded too).
+   */
+  recordCalls?: Pick<ToolCallRecorderOptions, 'maxBuffered' | 'batchSize' | 'flushIntervalMs' | 'onError'>;
 }
 
 export interface RugPullServer {
@@ -47,6 +55,8 @@ export interface RugPullServer {
   report(): Promise<ReportedTools>;
   /** The kit's warnings (allowed drift), newest last. */
   warnings: ToolCallDecision[];
+  /** The tool-call recorder (with `recordCalls`; created at the first request, once the client is known). */
+  recorder(): ToolCallRecorder | undefined;
   close(): Promise<void>;
 }
 
@@ -58,47 +68,75 @@ const wireTool = (tool: RugPullTool) => ({
 export async function startRugPullServer(options: RugPullServerOptions): Promise<RugPullServer> {
   let tools = options.tools ?? BENIGN_TOOLS;
   const warnings: ToolCallDecision[] = [];
+  let recorder: { clientId: string; recorder: ToolCallRecorder } | undefined;
+  const recorderNow = (): ToolCallRecorder | undefined => {
+    if (!options.recordCalls) return undefined;
+    if (recorder?.clientId !== options.client.clientId) {
+      void recorder?.recorder.close();
+      recorder = { clientId: options.client.clientId, recorder: createToolCallRecorder({
+        issuer: options.issuer, resource: url, clientId: options.client.clientId, clientSecret: options.client.clientSecret,
+        ...options.recordCalls, ...(options.fetch ? { fetch: options.fetch } : {}),
+      }) };
+    }
+    return recorder.recorder;
+  };
   const mcp = createMcpHandler(() => {
     const server = new McpServer({ name: 'portcullis-rug-pull-example', version: '1.0.0' });
     for (const tool of tools) {
       server.registerTool(tool.name, {
         title: tool.title, description: tool.description, inputSchema: fromJsonSchema(tool.inputSchema as never),
         annotations: tool.annotations, _meta: toolScopesMeta(tool.scopes),
-      }, () => ({ content: [{ type: 'text' as const, text: tool.reply }] }));
+      }, handlerOf(tool));
     }
     return server;
   });
+  const replyOf = (tool: RugPullTool) => () => ({ content: [{ type: 'text' as const, text: tool.reply }] });
+  function handlerOf(tool: RugPullTool) {
+    const now = recorderNow();
+    // With the pins: a result over the operator's size cap is refused (issue 14 §7).
+    return now ? recordedTool(now, tool.name, replyOf(tool), { pins: pinsNow().pins }) : replyOf(tool);
+  }
   const http = createServer();
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://localhost:${(http.address() as AddressInfo).port}/mcp`;
   const kit = createResourceServer({ resource: url, issuer: options.issuer, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const gate = mcpServerAuthGate(kit);
-  let pinGate: { clientId: string; gate: ReturnType<typeof mcpServerToolPinGate> } | undefined;
-  const pinGateNow = () => {
-    if (pinGate?.clientId !== options.client.clientId) pinGate = { clientId: options.client.clientId, gate: makePinGate() };
-    return pinGate.gate;
+  // With recording on: the scopes each tool needs, checked at the gate, whose refusals go to the recorder.
+  const scopeGate = () => mcpServerAuthGate(kit, {
+    toolScopes: createToolScopes(Object.fromEntries(tools.map((t) => [t.name, t.scopes]))), toolCalls: recorderNow()!,
+  });
+  let pinGate: { clientId: string; pins: ToolPins; gate: ReturnType<typeof mcpServerToolPinGate> } | undefined;
+  const pinsNow = () => {
+    if (pinGate?.clientId !== options.client.clientId) {
+      const pins = makePins();
+      pinGate = { clientId: options.client.clientId, pins, gate: mcpServerToolPinGate(pins, { toolCalls: recorderNow() }) };
+    }
+    return pinGate;
   };
-  const makePinGate = () => mcpServerToolPinGate(createToolPins({
+  const pinGateNow = () => pinsNow().gate;
+  const makePins = () => createToolPins({
     issuer: options.issuer, clientId: options.client.clientId, clientSecret: options.client.clientSecret,
     // Fetched afresh for every call: the tests approve and expect the next call to see it at once.
     servedTools: () => tools.map(wireTool), cacheSeconds: 0,
     onWarning: (_message, decision) => void warnings.push(decision), ...(options.fetch ? { fetch: options.fetch } : {}),
-  }));
+  });
   http.on('request', toNodeHandler({
     fetch: async (request: Request) => {
-      const auth = await gate(request);
+      const auth = await (options.recordCalls ? scopeGate() : gate)(request);
       if (auth instanceof Response) return auth;
       return (await pinGateNow()(request, auth)) ?? mcp.fetch(request, { authInfo: auth });
     },
   }));
   return {
     url, warnings,
+    recorder: () => recorder?.recorder,
     setTools: (next) => { tools = next; },
     report: () => reportTools({
       issuer: options.issuer, clientId: options.client.clientId, clientSecret: options.client.clientSecret,
       tools: tools.map(wireTool), ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
     close: async () => {
+      await recorder?.recorder.close();
       await mcp.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

@@ -1,10 +1,11 @@
 // The console's tools page per resource (issue 14 §1-4): the catalog with scope, risk, status, warnings, the
 // poisoned-text findings and the diff of each drifted tool, with Approve (all, or one tool; flagged tools need
-// the acknowledgement box) and List now; all through src/tools/service.ts.
+// the acknowledgement box) and List now; all through src/tools/service.ts. Below, the recent tool calls (§6).
 import type Koa from 'koa';
 import { CATALOG_FLAG_WORDS } from '../tools/catalog.ts';
 import { FINDING_WORDS } from '../tools/poisoned-description.ts';
 import { approvalViewOf, approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps } from '../tools/service.ts';
+import { recentCallsAtResource, toolCallJson } from '../tools/calls.ts';
 import { field, formAction, renderConsolePage } from './console-page.ts';
 import type { AdminDeps, AdminRequest, AdminRoutes } from './route-contract.ts';
 
@@ -13,7 +14,11 @@ const toolsPath = (uri: string) => `/resources/tools?uri=${encodeURIComponent(ur
 export function registerConsoleToolPages({ page }: AdminRoutes, { db, config, secrets, mountPath }: AdminDeps): void {
   const deps = toolServiceDeps(db, config, secrets.keyEncryptionSecret);
   const show = async (ctx: Koa.Context, admin: AdminRequest, uri: string, error?: string) => {
-    await renderConsolePage(ctx, admin, 'resource-tools', 'resources', { catalog: await getToolCatalog(db, uri), flagWords: CATALOG_FLAG_WORDS, findingWords: FINDING_WORDS, approvalViewOf, error });
+    const catalog = await getToolCatalog(db, uri);
+    // The recent calls at this resource (issue 14 §6), of one client when the query names it.
+    const client = typeof ctx.query.client === 'string' && ctx.query.client !== '' ? ctx.query.client.slice(0, 255) : undefined;
+    const calls = (await recentCallsAtResource(db, catalog.resource.uri, client)).map(toolCallJson);
+    await renderConsolePage(ctx, admin, 'resource-tools', 'resources', { catalog, flagWords: CATALOG_FLAG_WORDS, findingWords: FINDING_WORDS, approvalViewOf, error, calls, callsClient: client });
   };
 
   page('get', '/resources/tools', (ctx, admin) => show(ctx, admin, String(ctx.query.uri ?? '')));

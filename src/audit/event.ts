@@ -10,6 +10,7 @@ export type AuditEventType =
   | 'client.disabled' | 'client.enabled' | 'client.deleted'
   | 'resource.registered' | 'resource.changed' | 'resource.disabled' | 'resource.enabled' | 'resource.deleted'
   | 'tools.listed' | 'tools.list_failed' | 'tools.drift_detected' | 'tools.approved' | 'tools.drift_policy_changed'
+  | 'tools.calls_recorded' | 'tools.calls_purged' | 'tools.budget_changed'
   | 'exchange.allowed' | 'exchange.denied' | 'exchange.withdrawn' | 'token.exchanged' | 'token.exchange_refused'
   | 'account.created' | 'account.disabled' | 'account.enabled' | 'account.password_reset'
   | 'keys.rotated' | 'keys.retired'

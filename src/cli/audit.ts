@@ -1,7 +1,8 @@
-// `audit export --since ISO [--until ISO] [--type T]`: the audit trail as JSON lines on stdout, one
-// event per line in the order recorded, streamed page by page (src/audit/service.ts) with stdout's backpressure.
+// `audit export --since ISO [--until ISO] [--type T | --tool-calls]`: the audit trail (or the tool calls kits reported,
+// issue 14 §6) as JSON lines on stdout, in the order recorded, streamed page by page with stdout's backpressure.
 import { once } from 'node:events';
 import { exportAuditEvents } from '../audit/service.ts';
+import { exportToolCalls } from '../tools/calls.ts';
 import { UsageError } from './args.ts';
 import { isStorableDate } from '../input/hostile-values.ts';
 import type { CommandSpec } from './command.ts';
@@ -21,9 +22,9 @@ function parseInstant(option: string, text: string | undefined): Date | undefine
 
 const auditExport: CommandSpec = {
   name: 'audit export',
-  usage: '--since ISO [--until ISO] [--type T]',
+  usage: '--since ISO [--until ISO] [--type T | --tool-calls]',
   summary: 'print audit events from --since (inclusive) to --until (exclusive) as JSON lines, in the order they were recorded',
-  options: { since: { type: 'string' }, until: { type: 'string' }, type: { type: 'string' } },
+  options: { since: { type: 'string' }, until: { type: 'string' }, type: { type: 'string' }, 'tool-calls': { type: 'boolean' } },
   async run({ db }, args) {
     const since = parseInstant('since', args.required('since'))!;
     const until = parseInstant('until', args.string('until'));
@@ -32,14 +33,16 @@ const auditExport: CommandSpec = {
     if (type !== undefined && !EVENT_TYPE.test(type)) {
       throw new UsageError(`audit export: --type expects an event type such as login.failed, got ${JSON.stringify(type)}`);
     }
+    const toolCalls = args.flag('tool-calls');
+    if (toolCalls && type !== undefined) throw new UsageError('audit export: --tool-calls exports tool calls, which have no --type');
     let exported = 0;
-    for await (const event of exportAuditEvents(db, { since, until, type })) {
+    for await (const event of toolCalls ? exportToolCalls(db, since, until) : exportAuditEvents(db, { since, until, type })) {
       // Wait for the pipe to drain: a slow reader (| gzip, over ssh) must not make us buffer everything.
       if (!process.stdout.write(`${JSON.stringify(event)}\n`)) await once(process.stdout, 'drain');
       exported += 1;
     }
     // The count goes to stderr: stdout is the JSON lines alone, whatever --json says.
-    console.error(`exported ${exported} audit ${exported === 1 ? 'event' : 'events'}`);
+    console.error(toolCalls ? `exported ${exported} tool ${exported === 1 ? 'call' : 'calls'}` : `exported ${exported} audit ${exported === 1 ? 'event' : 'events'}`);
     return { json: {}, text: '', streamed: true };
   },
 };

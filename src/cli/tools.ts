@@ -8,7 +8,8 @@ import { CATALOG_FLAG_WORDS } from '../tools/catalog.ts';
 import { FINDING_WORDS } from '../tools/poisoned-description.ts';
 import { refreshOutcomeJson, toolCatalogJson } from '../tools/json.ts';
 import { approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps, type RefreshOutcome, type ToolCatalog } from '../tools/service.ts';
-import type { ParsedArgs } from './args.ts';
+import { setMaxResultBytes, setToolBudget, removeToolBudget, type BudgetsJson } from '../tools/budgets.ts';
+import { UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 
 export const toolDeps = (db: Db, config: Config) => toolServiceDeps(db, config, loadSecrets(config).keyEncryptionSecret);
@@ -78,4 +79,45 @@ const resourceToolsRefresh: CommandSpec = {
   },
 };
 
-export const toolCommands: CommandSpec[] = [resourceTools, resourceToolsApprove, resourceToolsRefresh];
+const wholeNumber = (option: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(text)) throw new UsageError(`resource budget: --${option} must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+};
+
+const budgetLines = (json: BudgetsJson) => [
+  formatTable(['TOOL', 'RISK', 'MAX', 'PER SECONDS'], json.budgets.map((b) => [b.tool ?? '*', b.risk ?? '*', String(b.max), String(b.per_seconds)]), 'No budgets.'),
+  `Result size cap: ${json.max_result_bytes === null ? 'none' : `${json.max_result_bytes} bytes`}`,
+];
+
+// Issue 14 §7: the kit enforces these per grant (per sub + client without a grant id), in memory.
+const resourceBudget: CommandSpec = {
+  name: 'resource budget',
+  usage: '--uri URI (--tool NAME | --risk CLASS) (--max N --per SECONDS | --remove) | --uri URI --max-result-bytes N',
+  summary: 'cap how often a tool, or every tool of a risk class, may be called per grant (--max calls per --per seconds), or the size of'
+    + ' a tool\'s JSON result (--max-result-bytes; 0 removes the cap); the kit refuses what goes over',
+  options: {
+    uri: { type: 'string' }, tool: { type: 'string' }, risk: { type: 'string' }, max: { type: 'string' }, per: { type: 'string' },
+    remove: { type: 'boolean' }, 'max-result-bytes': { type: 'string' },
+  },
+  async run({ db }, args) {
+    const uri = args.required('uri');
+    const cap = wholeNumber('max-result-bytes', args.string('max-result-bytes'));
+    const target = { tool: args.string('tool'), risk: args.string('risk') };
+    let json: BudgetsJson;
+    if (cap !== undefined) {
+      if (target.tool !== undefined || target.risk !== undefined || args.flag('remove')) throw new UsageError('resource budget: --max-result-bytes goes alone with --uri');
+      json = await setMaxResultBytes(db, uri, cap === 0 ? null : cap, CLI_OPERATOR);
+    } else if (args.flag('remove')) {
+      json = await removeToolBudget(db, uri, target, CLI_OPERATOR);
+    } else {
+      const max = wholeNumber('max', args.string('max'));
+      const per = wholeNumber('per', args.string('per'));
+      if (max === undefined || per === undefined) throw new UsageError('resource budget: give --max N and --per SECONDS (or --remove)');
+      json = await setToolBudget(db, uri, { ...target, max, per }, CLI_OPERATOR);
+    }
+    return { json, text: budgetLines(json).join('\n') };
+  },
+};
+
+export const toolCommands: CommandSpec[] = [resourceTools, resourceToolsApprove, resourceToolsRefresh, resourceBudget];

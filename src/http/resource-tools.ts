@@ -1,4 +1,4 @@
-// GET and POST /resource/tools: what a resource's kit fetches with the resource's own credential (its introspection
+// GET and POST /resource/tools, POST /resource/tool-calls: what a resource's kit fetches with the resource's own credential (its introspection
 // client, client_secret_basic; RFC 6749 §2.3.1) to enforce the pins (drift policy, scope classes, approved
 // digests), and where it reports the tool definitions it serves.
 import type Router from '@koa/router';
@@ -7,6 +7,7 @@ import type { Db } from '../db/db.ts';
 import { AppError } from '../errors.ts';
 import { approvedCatalogFor, authenticateResource } from '../tools/resource-credential.ts';
 import { reportServedTools } from '../tools/service.ts';
+import { recordToolCalls } from '../tools/calls.ts';
 
 /** `Basic base64(urlencoded id ":" urlencoded secret)`, or undefined when the header is not that. */
 function basicCredentials(header: string): { id: string; secret: string } | undefined {
@@ -40,5 +41,12 @@ export function registerResourceToolRoutes(router: Router, { db }: { db: Db }): 
     const { resource, clientId } = await resourceOf(db, ctx.get('authorization'));
     const outcome = await reportServedTools(db, resource, clientId, ctx.request.body);
     ctx.body = { resource: outcome.catalog.resource.uri, tools: outcome.catalog.tools.filter((t) => t.status !== 'removed').length, drifted: outcome.drifted };
+  });
+  // The kit's tool-call records (issue 14 §6: createToolCallRecorder), in batches; the body's size is bounded by
+  // the input boundary (56 KiB) before this parser, the records' count by the service.
+  router.post('/resource/tool-calls', bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }), async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const { resource, clientId } = await resourceOf(db, ctx.get('authorization'));
+    ctx.body = { resource, ...await recordToolCalls(db, resource, clientId, ctx.request.body) };
   });
 }

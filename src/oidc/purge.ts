@@ -33,10 +33,10 @@ export async function purgeExpiredRows(db: Db, batchSize = 5000, maxBatches = 20
 
 /**
  * `unusedClientTtlSeconds`: how long a self-registered client may go without a token (DCR_UNUSED_CLIENT_TTL_SECONDS);
- * `auditRetentionDays`: how long audit events are kept (AUDIT_RETENTION_DAYS).
+ * `auditRetentionDays`: how long audit events are kept (AUDIT_RETENTION_DAYS). `more`: further purges, run last.
  */
 export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtlSeconds = 7 * 24 * 3600,
-  auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS): () => void {
+  auditRetentionDays = DEFAULT_AUDIT_RETENTION_DAYS, more: ReadonlyArray<(db: Db) => Promise<unknown>> = []): () => void {
   const timer = setInterval(() => {
     // Sign-in throttle buckets whose window has passed go too (login-throttle-sql.ts).
     // So do self-registered clients never used, and registration rate buckets (src/clients/).
@@ -51,7 +51,9 @@ export function startPurgeTimer(db: Db, intervalSeconds: number, unusedClientTtl
       // ID-JAG replay records of assertions past their expiry (src/id-jag/).
       .then(() => purgeExpiredIdJagJtis(db))
       // Re-consent flags of grants that ended (src/grants/tool-reconsent-store.ts).
-      .then(() => purgeOrphanToolReconsents(db)).catch((error: unknown) => {
+      .then(() => purgeOrphanToolReconsents(db))
+      // Purges of domains that import this folder, passed in by main.ts (the tool calls: src/tools/calls.ts).
+      .then(async () => { for (const purge of more) await purge(db); }).catch((error: unknown) => {
       log.warn('purge of expired rows failed', { error: String(error) });
     });
   }, intervalSeconds * 1000);

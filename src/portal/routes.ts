@@ -11,6 +11,7 @@ import {
 } from '../grants/service.ts';
 import { requestFacts } from '../http/request-facts.ts';
 import { downstreamServicesOfGrants, withdrawDownstreamService } from '../exchange/downstream.ts';
+import { presentToolCall, toolCallsOfGrants } from '../tools/calls.ts';
 import { submitSignInForm } from '../http/sign-in-form.ts';
 import { formatTime, renderView } from '../views.ts';
 import { groupGrantsByClient, presentGrant, presentSecurityEvent, SECURITY_EVENT_TYPES } from './presenters.ts';
@@ -74,9 +75,13 @@ export function registerPortalRoutes(router: Router, { provider, db, mountPath, 
     }
     const { grants, events } = await accountAccessOverview(db, account.id, SECURITY_EVENT_TYPES, 20);
     const downstream = await downstreamServicesOfGrants(db, grants);
+    const toolCalls = await toolCallsOfGrants(db, account.id, grants);
     ctx.body = await renderView('account', {
       email: account.email,
-      clients: groupGrantsByClient(grants.map((grant) => ({ ...presentGrant(grant), downstream: downstream.get(grant.grantId) ?? [] }))),
+      clients: groupGrantsByClient(grants.map((grant) => ({
+        ...presentGrant(grant), downstream: downstream.get(grant.grantId) ?? [],
+        toolCalls: (toolCalls.get(grant.grantId) ?? []).map((call) => presentToolCall(call, formatTime)),
+      }))),
       identities: (await listLinkedIdentities(db, account.id)).map((i) => ({
         providerId: i.providerId, displayName: i.providerDisplayName, email: i.email, disabled: i.providerDisabled,
         linkedAt: formatTime(i.linkedAt), lastSignInAt: i.lastSignInAt ? formatTime(i.lastSignInAt) : undefined,

@@ -4,6 +4,7 @@ import type { Db } from '../db/db.ts';
 import { clientSecretMatches } from '../clients/secret.ts';
 import { AppError } from '../errors.ts';
 import { findResourceByUri } from '../resources/store.ts';
+import { toolBudgetsOf, type BudgetsJson } from './budgets.ts';
 import { findResourceCredential, findToolSettings, listApprovedTools } from './store.ts';
 
 /** `GET /resource/tools`: the drift policy, the scopes' risk classes and the approved tools' digests. */
@@ -12,6 +13,9 @@ export interface ApprovedCatalogJson {
   drift: 'block' | 'warn';
   scopes: Record<string, string>;
   tools: { name: string; digest: string }[];
+  /** Issue 14 §7: call budgets per tool or risk class, and the result-size cap (null: none). */
+  budgets: BudgetsJson['budgets'];
+  max_result_bytes: number | null;
 }
 
 const refused = () => new AppError('invalid_client', 'authenticate with the resource\'s own client (client_secret_basic)', { challenge: 'Basic realm="resource"' });
@@ -26,10 +30,11 @@ export async function authenticateResource(db: Db, clientId: string, clientSecre
 export async function approvedCatalogFor(db: Db, resourceUri: string): Promise<ApprovedCatalogJson> {
   const resource = await findResourceByUri(db, resourceUri);
   if (!resource) throw refused();
-  const [settings, approved] = await Promise.all([findToolSettings(db, resource.uri), listApprovedTools(db, resource.uri)]);
+  const [settings, approved, budgets] = await Promise.all([findToolSettings(db, resource.uri), listApprovedTools(db, resource.uri), toolBudgetsOf(db, resource.uri)]);
   return {
     resource: resource.uri, drift: settings.driftPolicy,
     scopes: Object.fromEntries(resource.scopes.map((s) => [s.scope, s.risk])),
     tools: approved.map((t) => ({ name: t.name, digest: t.digest })),
+    ...budgets,
   };
 }

@@ -55,12 +55,29 @@ describe('audit export', () => {
     expect(lines(old.stdout)).toEqual([expect.objectContaining({ type: 'login.failed', occurred_at: '2001-01-01T00:00:00.000Z' })]);
   });
 
+  it('--tool-calls prints the tool calls kits reported (issue 14 §6), in the window, never their arguments', async () => {
+    await sandbox.withDb(async (db) => {
+      await db.query(`INSERT INTO resources (uri, name, access_token_ttl_seconds) VALUES ('https://mcp.example/mcp', 'Export test', 300)`);
+      await db.query(`INSERT INTO tool_calls (resource_uri, occurred_at, subject, client_id, tool, arguments_digest, decision, duration_ms, result_bytes)
+        VALUES ('https://mcp.example/mcp', '2025-03-01T00:00:00Z', 'acct-1', 'agent', 'read_file', 'sha256:abc', 'allowed', 3, 42),
+               ('https://mcp.example/mcp', '2001-01-01T00:00:00Z', 'acct-1', 'agent', 'old_tool', 'sha256:abc', 'refused_by_pin', 0, NULL)`);
+    });
+    const result = await sandbox.cli(['audit', 'export', '--since', '2020-01-01', '--tool-calls']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout)).toEqual([{
+      resource: 'https://mcp.example/mcp', grant_id: null, at: '2025-03-01T00:00:00.000Z', tool: 'read_file', decision: 'allowed',
+      client_id: 'agent', sub: 'acct-1', duration_ms: 3, result_bytes: 42, arguments_digest: 'sha256:abc',
+    }]);
+    expect(result.stderr).toContain('exported 1 tool call');
+  });
+
   it.each([
     [['audit', 'export'], /--since is required/],
     [['audit', 'export', '--since', 'yesterday'], /--since expects an ISO 8601 date/],
     [['audit', 'export', '--since', '2025-01-01T10:00'], /--since expects an ISO 8601 date/],
     [['audit', 'export', '--since', '2025-01-02', '--until', '2025-01-01'], /--until must be later/],
     [['audit', 'export', '--since', '2025-01-01', '--type', "x'; DROP TABLE audit_events"], /--type expects an event type/],
+    [['audit', 'export', '--since', '2025-01-01', '--tool-calls', '--type', 'login.failed'], /--tool-calls exports tool calls, which have no --type/],
   ])('%j exits 2 with one line', async (argv, message) => {
     const result = await sandbox.cli(argv);
     expect(result.code).toBe(2);

@@ -7,6 +7,8 @@ import { addAccount } from '../../src/accounts/store.ts';
 import { CLI_OPERATOR } from '../../src/audit/operator.ts';
 import { listAuditEvents } from '../../src/audit/store.ts';
 import { approveTools, refreshToolCatalog, toolServiceDeps } from '../../src/tools/service.ts';
+import { insertToolCalls } from '../../src/tools/call-store.ts';
+import { argumentsDigest } from '@portcullis/resource-server';
 import { BENIGN_TOOLS, EMPTY_INPUT, startRugPullServer, type RugPullServer } from '../../examples/rug-pull-mcp-server/server.ts';
 import { PASSWORD, TEST_SECRETS } from '../helpers/test-app.ts';
 import { createLiveTestApp, launchChromium, openPage, saveScreenshot, signInOnPage, type LiveTestApp } from './harness.ts';
@@ -132,5 +134,24 @@ describe('the tools page in a real browser', () => {
     const pinned = await app.db.query<{ description: string }>(
       "SELECT definition->>'description' AS description FROM resource_tool_approvals WHERE resource_uri = $1 AND name = 'write_file'", [files.url]);
     expect(pinned.rows[0]?.description).toBe('Writes one of your files, and copies it to a stranger.');
+  }, 60_000);
+
+  it('lists the recent tool calls per resource, with a link per client (issue 14 §6)', async () => {
+    await insertToolCalls(app.db, files.url, [
+      { occurredAt: new Date(), subject: 'person-1', clientId: 'agent-a', grantId: null, tool: 'read_file', argumentsDigest: argumentsDigest({ path: 'a' }), decision: 'allowed', durationMs: 4, resultBytes: 61 },
+      { occurredAt: new Date(), subject: 'person-1', clientId: 'agent-b', grantId: null, tool: 'wipe', argumentsDigest: argumentsDigest({}), decision: 'refused_by_pin', durationMs: 0, resultBytes: null },
+    ]);
+    const page = await openPage(browser);
+    const toolsUrl = `${app.issuer}/admin/resources/tools?uri=${encodeURIComponent(files.url)}`;
+    await page.goto(toolsUrl);
+    await signInOnPage(page, 'ops@example.com');
+    await page.goto(toolsUrl);
+    const calls = page.getByRole('table', { name: 'Recent tool calls' });
+    expect(await calls.locator('tbody tr').count()).toBe(2);
+    expect(await calls.textContent()).toContain('refused_by_pin');
+    await saveScreenshot(page, 'admin-tool-calls.png');
+    await Promise.all([page.waitForNavigation(), calls.getByRole('link', { name: 'agent-a' }).click()]);
+    expect(await page.getByRole('table', { name: 'Recent tool calls' }).locator('tbody tr').count()).toBe(1);
+    expect(await page.getByRole('table', { name: 'Recent tool calls' }).textContent()).toContain('read_file');
   }, 60_000);
 });

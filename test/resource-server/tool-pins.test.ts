@@ -1,7 +1,7 @@
 // The kit's pin check on its own (issue 14 §3): the authorization server's answer is the only thing played
 // (outbound HTTP), the digests and decisions are the kit's. Unreachable, cached, batch, inventory token.
 import { describe, expect, it } from 'vitest';
-import { createToolPins, INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest, toolScopesMeta } from '@portcullis/resource-server';
+import { createToolPins, INVENTORY_CLIENT_ID, TOOL_BUDGET_ERROR_CODE, toolDefinitionOf, toolDigest, toolPinRefusal, toolScopesMeta } from '@portcullis/resource-server';
 import { mcpServerToolPinGate, TOOL_REFUSED_ERROR_CODE } from '@portcullis/resource-server/mcp-sdk-v2';
 import { nodeToolPinGate, type NodeRequest } from '@portcullis/resource-server/node';
 import { createServer } from 'node:http';
@@ -89,5 +89,25 @@ describe('tool pins', () => {
     } finally {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }
+  });
+
+  it('budgets (issue 14 §7): counted per grant, else per subject and client; refused as -32004 budget_exceeded', async () => {
+    const as = catalogServer(() => Response.json({ drift: 'block', scopes: { r: 'read', w: 'write' },
+      tools: served.map((t) => ({ name: t.name, digest: approvedDigest(t) })),
+      budgets: [{ tool: 'read', risk: null, max: 1, per_seconds: 3600 }, { tool: null, risk: 'write', max: 2, per_seconds: 3600 }], max_result_bytes: 64 }));
+    const pins = pinsWith(as.fetch);
+    expect(await pins.decide('read', 'client', { subject: 'alice' })).toMatchObject({ allowed: true });
+    expect(await pins.decide('read', 'client', { subject: 'alice' })).toMatchObject({ allowed: false, overBudget: { max: 1, perSeconds: 3600 } });
+    // Another person, the same person with another client, and a token naming a grant each have their own window.
+    expect((await pins.decide('read', 'client', { subject: 'bob' })).allowed).toBe(true);
+    expect((await pins.decide('read', 'other-client', { subject: 'alice' })).allowed).toBe(true);
+    expect((await pins.decide('read', 'client', { subject: 'alice', grantId: 'g1' })).allowed).toBe(true);
+    expect((await pins.decide('read', 'client', { subject: 'carol', grantId: 'g1' })).allowed).toBe(false);
+    // The risk-class budget: two write calls, then refused.
+    expect((await pins.decide('write', 'client', { subject: 'alice' })).allowed).toBe(true);
+    expect((await pins.decide('write', 'client', { subject: 'alice' })).allowed).toBe(true);
+    const refusal = await toolPinRefusal(pins, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'write' } }, 'client', undefined, { subject: 'alice' });
+    expect(refusal).toMatchObject({ id: 9, error: { code: TOOL_BUDGET_ERROR_CODE, data: { reason: 'budget_exceeded', tool: 'write', risk: 'write', max: 2, per_seconds: 3600 } } });
+    expect(pins.maxResultBytes()).toBe(64);
   });
 });

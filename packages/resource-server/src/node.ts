@@ -5,7 +5,8 @@ import type { AccessTokenInfo } from './access-token-info.ts';
 import type { ChallengeResponse } from './challenge.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
-import { toolPinRefusal, type ToolPins } from './tool-pins.ts';
+import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
+import { recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
 
 /** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
@@ -75,10 +76,11 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
  *
  *   await auth(req, res, async () => { if (!(await pinGate(req, res))) await transport.handleRequest(req, res, req.body); });
  */
-export function nodeToolPinGate(pins: ToolPins) {
+export function nodeToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}) {
   return async (req: NodeRequest, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'POST' || !req.auth) return false;
-    const refusal = await toolPinRefusal(pins, req.body, req.auth.clientId);
+    const auth = req.auth;
+    const refusal = await toolPinRefusal(pins, req.body, auth.clientId, options.toolCalls && ((refused) => recordPinRefusals(options.toolCalls!, auth, req.body, refused)), toolCallerOf(auth));
     if (refusal === undefined) return false;
     send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) });
     return true;

@@ -11,8 +11,9 @@ import { createIntrospectionVerifier } from './introspection-verifier.ts';
 import { createJwtVerifier } from './jwt-verifier.ts';
 import { metadataPaths, metadataResponse, protectedResourceMetadata, type MetadataResponse, type ProtectedResourceMetadata } from './metadata.ts';
 import { resolveOptions, type ResourceServerOptions } from './options.ts';
-import { requireScopes } from './scopes.ts';
-import type { ToolScopes } from './tool-scopes.ts';
+import { missingScopes, requireScopes } from './scopes.ts';
+import { calledTools, type ToolScopes } from './tool-scopes.ts';
+import { recordRefusedCalls, type ToolCallRecorder } from './tool-calls.ts';
 
 /** What one protected route requires beyond a valid token: scopes for every request, scopes per tool. */
 export interface ProtectOptions {
@@ -23,6 +24,8 @@ export interface ProtectOptions {
    * for `authenticate`; the adapters read the body themselves when no body parser ran).
    */
   toolScopes?: ToolScopes;
+  /** Where the `tools/call`s refused for a missing scope are recorded (tool-calls.ts; issue 14 §6). */
+  toolCalls?: ToolCallRecorder;
 }
 
 /** One protected resource: verifies its tokens, answers its challenges and serves its RFC 9728 metadata. */
@@ -96,7 +99,16 @@ export function createResourceServer(input: ResourceServerOptions): ResourceServ
         throw new ResourceServerError('invalid_token', 'this resource accepts only DPoP-bound tokens', { dpop: true });
       }
       if (protect.requiredScopes) requireScopes(info, protect.requiredScopes);
-      protect.toolScopes?.check(info, request.body);
+      try {
+        protect.toolScopes?.check(info, request.body);
+      } catch (error) {
+        if (protect.toolCalls && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
+          const short = calledTools(request.body).filter((tool) => missingScopes(info.scopes, protect.toolScopes!.requiredFor(tool)).length > 0);
+          // None short of a scope it holds: a single-use scope already spent refused them all (single-use-scopes.ts).
+          recordRefusedCalls(protect.toolCalls, info, request.body, 'insufficient_scope', short.length > 0 ? short : undefined);
+        }
+        throw error;
+      }
       return info;
     },
     challenge(error, protect = {}) {

@@ -14,7 +14,17 @@ export interface ApprovedCatalog {
   /** Each scope of the resource with its risk class. */
   scopes: Record<string, ToolRisk>;
   tools: { name: string; digest: string }[];
+  /** Call budgets (issue 14 §7): at most `max` calls per `per_seconds` of a tool, or of every tool of a risk class. */
+  budgets?: ToolBudget[];
+  /** The largest JSON result a tool may return, in bytes (null: no cap). */
+  max_result_bytes?: number | null;
 }
+
+/** One budget as `GET {issuer}/resource/tools` answers it: exactly one of `tool` and `risk` is set. */
+export interface ToolBudget { tool: string | null; risk: ToolRisk | null; max: number; per_seconds: number }
+
+/** Who a call counts against: the grant when the token names one, else its subject with its client. */
+export interface ToolCaller { subject?: string | undefined; grantId?: string | undefined }
 
 /** How `createToolPins` reaches the approved catalog and learns what this server serves. */
 export interface ToolPinsOptions {
@@ -45,12 +55,16 @@ export interface ToolCallDecision {
   /** The risk of the scopes the served tool needs; `write` when it names none or one the catalog does not know. */
   risk: ToolRisk;
   reason?: string;
+  /** Set when refused for going over a budget (issue 14 §7). */
+  overBudget?: { max: number; perSeconds: number };
 }
 
 /** The pin check: one decision per `tools/call`. */
 export interface ToolPins {
   /** Whether `tool` may be called now by a token of `clientId`, and why not. */
-  decide(tool: string, clientId: string): Promise<ToolCallDecision>;
+  decide(tool: string, clientId: string, caller?: ToolCaller): Promise<ToolCallDecision>;
+  /** The result-size cap of the last fetched catalog, if any (`recordedTool` applies it). */
+  maxResultBytes(): number | undefined;
   /** Forgets the cached catalog (after an approval, say): the next call fetches it again. */
   invalidate(): void;
 }
@@ -67,7 +81,42 @@ function parseCatalog(body: unknown): ApprovedCatalog | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const { drift, scopes, tools } = body as Record<string, unknown>;
   if ((drift !== 'block' && drift !== 'warn') || typeof scopes !== 'object' || scopes === null || !Array.isArray(tools)) return undefined;
-  return { drift, scopes: scopes as Record<string, ToolRisk>, tools: tools.filter((t) => typeof t?.name === 'string' && typeof t?.digest === 'string') };
+  const { budgets, max_result_bytes: cap } = body as Record<string, unknown>;
+  const isRisk = (r: unknown): r is ToolRisk => r === 'read' || r === 'write' || r === 'irreversible';
+  return {
+    drift, scopes: scopes as Record<string, ToolRisk>, tools: tools.filter((t) => typeof t?.name === 'string' && typeof t?.digest === 'string'),
+    budgets: (Array.isArray(budgets) ? budgets : []).filter((b): b is ToolBudget => typeof b === 'object' && b !== null
+      && (typeof b.tool === 'string' || isRisk(b.risk)) && Number.isInteger(b.max) && b.max > 0 && Number.isInteger(b.per_seconds) && b.per_seconds > 0),
+    max_result_bytes: typeof cap === 'number' && Number.isInteger(cap) && cap > 0 ? cap : null,
+  };
+}
+
+/** Callers whose windows are kept at most (oldest forgotten first): memory stays bounded whatever the traffic. */
+const MAX_BUDGET_KEYS = 10_000;
+
+/**
+ * Counts calls per budget and caller in sliding windows, in memory (per process). A call is counted against
+ * every budget that matches it, and only when all of them have room.
+ */
+function createBudgetCounter() {
+  const windows = new Map<string, number[]>();
+  return {
+    admit(budgets: readonly ToolBudget[], key: string, now = Date.now()): ToolBudget | undefined {
+      const seen = budgets.map((budget) => {
+        const id = `${budget.tool ?? ''}\u0000${budget.risk ?? ''}\u0000${key}`;
+        const recent = (windows.get(id) ?? []).filter((at) => at > now - budget.per_seconds * 1000);
+        return { budget, id, recent };
+      });
+      const over = seen.find((s) => s.recent.length >= s.budget.max);
+      for (const { id, recent } of seen) {
+        if (!over) recent.push(now);
+        windows.delete(id);
+        windows.set(id, recent);
+      }
+      while (windows.size > MAX_BUDGET_KEYS) windows.delete(windows.keys().next().value!);
+      return over?.budget;
+    },
+  };
 }
 
 /** The pin check the adapters run on every `tools/call` (mcp-sdk-v2.ts: `mcpServerToolPinGate`). */
@@ -77,6 +126,7 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
   const doFetch = options.fetch ?? fetch;
   const warn = options.onWarning ?? ((message) => console.warn(message));
   let cached: { catalog: ApprovedCatalog; at: number } | undefined;
+  const counter = createBudgetCounter();
 
   async function catalog(): Promise<ApprovedCatalog | undefined> {
     if (cached && Date.now() - cached.at < ttlMs) return cached.catalog;
@@ -93,9 +143,24 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
     return cached?.catalog;
   }
 
+  /** The allowed decision, or a refusal when a budget of the tool or its risk class has no room for this caller. */
+  function withinBudget(decision: ToolCallDecision, approved: ApprovedCatalog | undefined, clientId: string, caller: ToolCaller | undefined): ToolCallDecision {
+    const budgets = (approved?.budgets ?? []).filter((b) => b.tool === decision.tool || (b.tool === null && b.risk === decision.risk));
+    if (!decision.allowed || budgets.length === 0) return decision;
+    const key = caller?.grantId ? `grant:${caller.grantId}` : `sub:${caller?.subject ?? ''}\u0000${clientId}`;
+    const over = counter.admit(budgets, key);
+    if (!over) return decision;
+    const what = over.tool !== null ? `the tool ${JSON.stringify(decision.tool)}` : `${over.risk} tools`;
+    return {
+      ...decision, allowed: false, overBudget: { max: over.max, perSeconds: over.per_seconds },
+      reason: `${what} may be called at most ${over.max} times per ${over.per_seconds} seconds for this grant; try again later`,
+    };
+  }
+
   return {
     invalidate: () => { cached = undefined; },
-    async decide(tool, clientId) {
+    maxResultBytes: () => cached?.catalog.max_result_bytes ?? undefined,
+    async decide(tool, clientId, caller) {
       if (clientId === INVENTORY_CLIENT_ID) {
         return { tool, allowed: false, status: 'unverified', risk: 'write', reason: 'the authorization server\'s inventory token may list tools, never call them' };
       }
@@ -105,7 +170,7 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
       const approved = await catalog();
       const risk = riskOf(served.scopes, approved);
       const pin = approved?.tools.find((t) => t.name === tool);
-      if (pin && pin.digest === toolDigest(served)) return { tool, allowed: true, status: 'approved', risk };
+      if (pin && pin.digest === toolDigest(served)) return withinBudget({ tool, allowed: true, status: 'approved', risk }, approved, clientId, caller);
       const status: ToolStatus = !approved ? 'unverified' : pin ? 'changed' : 'new';
       const what = status === 'unverified' ? 'could not be checked against the approved catalog (the authorization server is unreachable)'
         : status === 'changed' ? 'differs from the definition an operator approved' : 'has not been approved by an operator';
@@ -113,32 +178,45 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
       const decision: ToolCallDecision = { tool, allowed: !block, status, risk, reason: `the tool ${JSON.stringify(tool)} ${what}` };
       if (block) decision.reason = `${decision.reason}; calls to ${risk} tools are refused until it is approved`;
       else warn(`portcullis: ${decision.reason}; allowed (${risk === 'read' ? 'read tool' : 'drift policy warn'})`, decision);
-      return decision;
+      return withinBudget(decision, approved, clientId, caller);
     },
   };
 }
 
 /** The JSON-RPC error code of a `tools/call` refused by its pin (implementation-defined server error range). */
 export const TOOL_REFUSED_ERROR_CODE = -32003;
+/** The JSON-RPC error code of a `tools/call` refused for going over its budget (issue 14 §7). */
+export const TOOL_BUDGET_ERROR_CODE = -32004;
+
+/** The caller of a verified token (`AuthInfo` or `AccessTokenInfo`): its subject and any `grant_id` claim. */
+export function toolCallerOf(auth: { extra?: Record<string, unknown> | undefined } | undefined): ToolCaller {
+  const extra = auth?.extra ?? {};
+  const claims = (typeof extra.claims === 'object' && extra.claims !== null ? extra.claims : {}) as Record<string, unknown>;
+  const subject = typeof extra.subject === 'string' ? extra.subject : typeof claims.sub === 'string' ? claims.sub : undefined;
+  return { subject, grantId: typeof claims.grant_id === 'string' ? claims.grant_id : undefined };
+}
 
 /**
  * The JSON-RPC answer refusing the `tools/call`s in `body` (one message or a batch) that the pins do not
  * allow, or undefined when all may run. A batch with one refused call is refused whole: only the refused
  * calls get an error, none of the batch runs. The adapters send it with HTTP 200 (mcp-sdk-v2.ts, node.ts).
  */
-export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: string): Promise<unknown> {
+export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: string, onRefused?: (decisions: ToolCallDecision[]) => void, caller?: ToolCaller): Promise<unknown> {
   const messages = Array.isArray(body) ? body : [body];
   const refusals: { id: unknown; decision: ToolCallDecision }[] = [];
   for (const message of messages) {
     for (const tool of calledTools(message)) {
-      const decision = await pins.decide(tool, clientId);
+      const decision = await pins.decide(tool, clientId, caller);
       if (!decision.allowed) refusals.push({ id: (message as { id?: unknown }).id ?? null, decision });
     }
   }
   if (refusals.length === 0) return undefined;
+  onRefused?.(refusals.map((r) => r.decision));
   const errors = refusals.map(({ id, decision }) => ({
     jsonrpc: '2.0', id,
-    error: { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
+    error: decision.overBudget
+      ? { code: TOOL_BUDGET_ERROR_CODE, message: decision.reason, data: { reason: 'budget_exceeded', tool: decision.tool, risk: decision.risk, max: decision.overBudget.max, per_seconds: decision.overBudget.perSeconds } }
+      : { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
   }));
   return Array.isArray(body) ? errors : errors[0];
 }

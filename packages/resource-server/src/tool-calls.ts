@@ -1,0 +1,207 @@
+// Every tool call, end to end (issue 14 §6): the kit records each tools/call it admits or refuses (who, which
+// tool, a digest of the arguments, never their content, the decision, duration, result size) and sends the
+// records to the authorization server in batches, from a bounded buffer, never on the path of the call itself.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './tool-digest.ts';
+import type { ToolCallDecision } from './tool-pins.ts';
+
+/** What became of a call: run, refused for a missing scope, by its pin, or by a budget or the result-size cap (tool-pins.ts). */
+export type ToolCallOutcome = 'allowed' | 'insufficient_scope' | 'refused_by_pin' | 'refused_by_budget';
+
+/** One call as the adapters observe it; `recordToolCall` turns it into the record sent. */
+export interface ObservedToolCall {
+  tool: string;
+  /** The call's `arguments`: digested here, never kept nor sent. */
+  arguments: unknown;
+  /** The verified token's `clientId`, `extra.subject` and `extra.claims` (the MCP SDKs' AuthInfo shape). */
+  auth: { clientId: string; extra?: Record<string, unknown> | undefined } | undefined;
+  decision: ToolCallOutcome;
+  startedAt: number;
+  durationMs: number;
+  /** Bytes of the JSON result; null when the call was refused before it ran. */
+  resultBytes: number | null;
+}
+
+/** The wire record of `POST {issuer}/resource/tool-calls` (snake_case, like every Portcullis wire name). */
+export interface ToolCallRecord {
+  at: string;
+  sub: string | null;
+  client_id: string;
+  /** A grant id when the token carries one (`grant_id` claim); Portcullis's tokens do not (README "Tool governance"). */
+  grant_id: string | null;
+  tool: string;
+  arguments_digest: string;
+  decision: ToolCallOutcome;
+  duration_ms: number;
+  result_bytes: number | null;
+}
+
+/** Where the recorder delivers, as whom, and its buffer's bounds. */
+export interface ToolCallRecorderOptions {
+  /** The authorization server's issuer; records go to `{issuer}/resource/tool-calls` unless `endpoint` is set. */
+  issuer: string;
+  endpoint?: string;
+  /** This resource's own client (the introspection client: one credential per resource). */
+  clientId: string;
+  clientSecret: string;
+  /** This server's resource URI, sent with each batch: Portcullis refuses a batch naming another resource than the credential's. */
+  resource?: string;
+  /** Records kept at most while undelivered (default 1000); beyond it new ones are dropped and counted. */
+  maxBuffered?: number;
+  /** Records per POST (default 100; Portcullis takes at most 150); a full batch is sent at once. */
+  batchSize?: number;
+  /** How often the buffer is sent, in ms (default 5000). */
+  flushIntervalMs?: number;
+  httpTimeoutMs?: number;
+  fetch?: typeof fetch;
+  /** A delivery that failed (Portcullis down, a refused batch). Default console.warn. */
+  onError?: (message: string) => void;
+}
+
+/** The bounded buffer between the tool calls and the authorization server. */
+export interface ToolCallRecorder {
+  /** Buffers one call; returns at once (delivery runs later, on a timer). */
+  record(call: ObservedToolCall): void;
+  /** Sends what is buffered now, batch after batch; resolves when done or when a delivery failed. */
+  flush(): Promise<void>;
+  /** Stops the timer and makes a last delivery attempt. */
+  close(): Promise<void>;
+  /** Records waiting for delivery. */
+  readonly buffered: number;
+  /** Records dropped since the last delivery that reported them. */
+  readonly dropped: number;
+}
+
+/** `sha256:` and the base64url SHA-256 of the arguments' canonical JSON: equal arguments, equal digest. */
+export const argumentsDigest = (args: unknown): string =>
+  `sha256:${createHash('sha256').update(canonicalJson(args ?? {})).digest('base64url')}`;
+
+/** The bytes of `value` as JSON (UTF-8): what the result weighs on the wire. */
+export const jsonBytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value ?? null) ?? 'null').length;
+
+/** The `tools/call`s of a JSON-RPC message or batch: each tool's name and arguments. */
+export function toolCallsIn(body: unknown): { tool: string; arguments: unknown }[] {
+  return (Array.isArray(body) ? body : [body]).flatMap((message) => {
+    const { method, params } = (typeof message === 'object' && message !== null ? message : {}) as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    return method === 'tools/call' && typeof params?.name === 'string' ? [{ tool: params.name, arguments: params.arguments }] : [];
+  });
+}
+
+/** Records every call in `body` as refused before it ran (the gates: insufficient_scope, refused_by_pin). */
+export function recordRefusedCalls(recorder: ToolCallRecorder, auth: ObservedToolCall['auth'], body: unknown, decision: ToolCallOutcome, only?: readonly string[]): void {
+  const startedAt = Date.now();
+  for (const call of toolCallsIn(body)) {
+    if (only && !only.includes(call.tool)) continue;
+    recorder.record({ ...call, auth, decision, startedAt, durationMs: 0, resultBytes: null });
+  }
+}
+
+/** Records the calls the pin gate refused: `refused_by_budget` for a budget, `refused_by_pin` otherwise. */
+export function recordPinRefusals(recorder: ToolCallRecorder, auth: ObservedToolCall['auth'], body: unknown, refused: readonly ToolCallDecision[]): void {
+  const overBudget = refused.filter((d) => d.overBudget).map((d) => d.tool);
+  const unpinned = refused.filter((d) => !d.overBudget).map((d) => d.tool);
+  if (unpinned.length) recordRefusedCalls(recorder, auth, body, 'refused_by_pin', unpinned);
+  if (overBudget.length) recordRefusedCalls(recorder, auth, body, 'refused_by_budget', overBudget);
+}
+
+/** The wire record of one observed call: the subject and any `grant_id` read from the token, the arguments digested. */
+export function toolCallRecord(call: ObservedToolCall): ToolCallRecord {
+  const extra = call.auth?.extra ?? {};
+  const claims = (typeof extra.claims === 'object' && extra.claims !== null ? extra.claims : {}) as Record<string, unknown>;
+  const subject = typeof extra.subject === 'string' ? extra.subject : typeof claims.sub === 'string' ? claims.sub : null;
+  return {
+    at: new Date(call.startedAt).toISOString(), sub: subject, client_id: call.auth?.clientId ?? '',
+    grant_id: typeof claims.grant_id === 'string' ? claims.grant_id : null,
+    tool: call.tool, arguments_digest: argumentsDigest(call.arguments), decision: call.decision,
+    duration_ms: Math.max(0, Math.round(call.durationMs)), result_bytes: call.resultBytes,
+  };
+}
+
+/**
+ * A recorder that delivers to `POST {issuer}/resource/tool-calls` every `flushIntervalMs` and whenever a batch is
+ * full, never on a call's path. Portcullis down: records stay buffered (at most `maxBuffered`, then dropped and
+ * counted) and go with the next delivery that succeeds, with the count. Pass it to `recordedTool` and the gates.
+ */
+export function createToolCallRecorder(options: ToolCallRecorderOptions): ToolCallRecorder {
+  const endpoint = options.endpoint ?? `${options.issuer.replace(/\/+$/, '')}/resource/tool-calls`;
+  const maxBuffered = options.maxBuffered ?? 1000;
+  const batchSize = Math.min(options.batchSize ?? 100, 150);
+  const doFetch = options.fetch ?? fetch;
+  const onError = options.onError ?? ((message) => console.warn(message));
+  const authorization = `Basic ${btoa(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`)}`;
+  let buffer: ToolCallRecord[] = [];
+  let dropped = 0;
+  let inFlight: Promise<void> | undefined;
+  let soon: ReturnType<typeof setTimeout> | undefined;
+
+  /** One POST of up to batchSize records with the dropped count; false when it should be retried later. */
+  async function deliverOne(): Promise<boolean> {
+    const batch = buffer.slice(0, batchSize);
+    const reported = dropped;
+    let status: number;
+    try {
+      const response = await doFetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization },
+        body: JSON.stringify({ ...(options.resource ? { resource: options.resource } : {}), records: batch, dropped: reported }),
+        signal: AbortSignal.timeout(options.httpTimeoutMs ?? 5000),
+      });
+      status = response.status;
+      await response.body?.cancel();
+    } catch (error) {
+      onError(`portcullis: tool-call records not delivered (${(error as Error).message}); ${buffer.length} kept for retry`);
+      return false;
+    }
+    // Down or overloaded: keep everything for the next attempt (the buffer stays bounded by record()).
+    if (status >= 500 || status === 429 || status === 408) {
+      onError(`portcullis: tool-call records not delivered (HTTP ${status}); ${buffer.length} kept for retry`);
+      return false;
+    }
+    buffer = buffer.slice(batch.length);
+    dropped -= reported;
+    // A refused batch (bad credential, bad records) would be refused again: discarded, and counted as dropped.
+    if (status !== 200) {
+      dropped += batch.length;
+      onError(`portcullis: the authorization server refused ${batch.length} tool-call records (HTTP ${status}); dropped`);
+      return false;
+    }
+    return true;
+  }
+
+  function flush(): Promise<void> {
+    inFlight ??= (async () => {
+      try {
+        while ((buffer.length > 0 || dropped > 0) && await deliverOne());
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  }
+
+  const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 5000);
+  timer.unref?.();
+
+  return {
+    get buffered() { return buffer.length; },
+    get dropped() { return dropped; },
+    record(call) {
+      if (buffer.length >= maxBuffered) {
+        dropped += 1;
+        return;
+      }
+      buffer.push(toolCallRecord(call));
+      // A full batch goes out on the next turn of the event loop, after the call's own answer.
+      if (buffer.length >= batchSize && !soon) {
+        soon = setTimeout(() => { soon = undefined; void flush(); }, 0);
+        soon.unref?.();
+      }
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      if (soon) clearTimeout(soon);
+      await flush();
+    },
+  };
+}
