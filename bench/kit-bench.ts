@@ -1,5 +1,6 @@
-// The resource-server kit's figures: verifications per second beside bare jose.jwtVerify, and MCP
-// tools/call requests per second through the kit beside the same example server without auth.
+// The resource-server kit's figures: verifications per second beside bare jose.jwtVerify, MCP tools/call
+// requests per second through the kit beside the same example server without auth, and tools/call with the
+// kit's tool-call recording on beside the same server with it off (issue 14 §6: target ≥ 0.95×).
 import type { Child } from './child-process.ts';
 import { HttpConnection } from './http-connection.ts';
 import type { FixedRequest, Timing } from './load-generator.ts';
@@ -68,7 +69,25 @@ export async function runKitBench({ start, alternate, load, concurrency }: KitBe
     { label: 'tools/call, kit', unit: 'req/s', server: protectedServer, run: fixed(requests.kit) },
   ]);
 
-  const s = { jose: summarise(jose!), kit: summarise(kit!), kitCached: summarise(kitCached!), open: summarise(open!), guarded: summarise(guarded!) };
+  // Tool-call auditing: the same small server with the recorder on and off (recorded-tools-server.ts).
+  const recording = start<{ port: number; token: string }>('tools, recording on', 'recorded-tools-server.ts', { BENCH_RECORD: 'on' });
+  const silent = start<{ port: number; token: string }>('tools, recording off', 'recorded-tools-server.ts', { BENCH_RECORD: 'off' });
+  const [recordingReady, silentReady] = await Promise.all([recording.ready, silent.ready]);
+  const recordRequests = { on: toolsCall(recordingReady.port, recordingReady.token), off: toolsCall(silentReady.port, silentReady.token) };
+  await assertToolAnswers(recordRequests.on);
+  await assertToolAnswers(recordRequests.off);
+  const [recordOff, recordOn] = await alternate(`MCP tools/call with tool-call recording off and on, concurrency ${concurrency}:`, [
+    { label: 'tools/call, recording off', unit: 'req/s', server: silent, run: fixed(recordRequests.off) },
+    { label: 'tools/call, recording on', unit: 'req/s', server: recording, run: fixed(recordRequests.on) },
+  ]);
+  const delivered = await recording.call<{ records: number; dropped: number }>('delivered', {});
+  await Promise.all([recording.stop(), silent.stop()]);
+
+  const s = {
+    jose: summarise(jose!), kit: summarise(kit!), kitCached: summarise(kitCached!), open: summarise(open!), guarded: summarise(guarded!),
+    recordOff: summarise(recordOff!), recordOn: summarise(recordOn!),
+  };
+  const recordingRatio = pairedRatio(recordOn!, recordOff!);
   const verifyRatio = pairedRatio(kit!, jose!);
   // What the kit costs a round trip: throughput lost, and (less noisy) server CPU added per request.
   const throughputCost = 1 - pairedRatio(guarded!, open!);
@@ -90,6 +109,9 @@ export async function runKitBench({ start, alternate, load, concurrency }: KitBe
   console.log(costLine('kit authenticate, repeated token', kitCached!));
   console.log(costLine('tools/call, no auth', open!));
   console.log(costLine('tools/call, kit', guarded!));
+  console.log(costLine('tools/call, recording off', recordOff!));
+  console.log(costLine('tools/call, recording on', recordOn!));
+  console.log(`  tool-call records delivered to the stand-in issuer: ${delivered.records}, dropped by the kit: ${delivered.dropped}`);
   console.log(`  kit share of a tools/call round trip: ${pct(verificationShare)} (repeated token), ${pct(firstVerificationShare)} (new token: a full signature check), `
     + `${pct(cpuCost)} (server CPU added per call), ${pct(throughputCost)} (throughput lost); target < ${pct(TARGET_COST)}`);
   const rows: Row[] = [
@@ -107,6 +129,11 @@ export async function runKitBench({ start, alternate, load, concurrency }: KitBe
       figure: 'tools/call through the kit, c=' + concurrency, measured: `${int(s.guarded.rate)} req/s, p99 ${ms(s.guarded.p99Ms)}${errors(s.guarded)}`,
       // Throughput on a shared 2-core machine swings by more than the kit costs: shown, not judged.
       yardstick: `no auth ${int(s.open.rate)}/s`, ratio: `${(1 - throughputCost).toFixed(2)}×`, target: '', verdict: '',
+    },
+    {
+      figure: 'tools/call with tool-call recording on, c=' + concurrency, measured: `${int(s.recordOn.rate)} req/s, p99 ${ms(s.recordOn.p99Ms)}${errors(s.recordOn)}`,
+      yardstick: `recording off ${int(s.recordOff.rate)}/s`, ratio: `${recordingRatio.toFixed(2)}×`, target: '≥ 0.95×',
+      verdict: recordingRatio >= 0.95 ? 'PASS' : 'BELOW',
     },
     {
       figure: 'kit verification (repeated token) ÷ guarded tools/call, CPU', measured: `${cpuPerVerification.toFixed(3)} ms ÷ ${cpuKit.toFixed(3)} ms`,
