@@ -29,7 +29,7 @@ export async function startFakeIssuer(): Promise<FakeIssuer> {
       req.on('end', () => {
         const batch = JSON.parse(Buffer.concat(chunks).toString()) as { records: unknown[]; dropped: number };
         delivered.records += batch.records.length;
-        delivered.dropped = batch.dropped;
+        delivered.dropped += batch.dropped; // the kit reports the drops since its last delivered batch
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ stored: batch.records.length, dropped: batch.dropped }));
       });
     } else if (req.url === '/.well-known/oauth-authorization-server') {
