@@ -47,6 +47,25 @@ describe('tool-call recorder', () => {
     await recorder.close();
   });
 
+  // Found by the bench: a flush with nothing to send (the interval's, while the server is idle) used to leave
+  // a settled promise behind as "in flight", and nothing was ever delivered again.
+  it('keeps delivering after a flush that had nothing to send, by timer and by full batch', async () => {
+    const as = authorizationServer(ok);
+    const recorder = recorderWith(as.fetch, { batchSize: 2, flushIntervalMs: 20 });
+    await recorder.flush();
+    await new Promise((resolve) => setTimeout(resolve, 60)); // idle intervals, each flushing an empty buffer
+    recorder.record(call('list_notes'));
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the interval sends it
+    expect(as.sent.flatMap((batch) => batch.records)).toHaveLength(1);
+    recorder.record(call('list_notes'));
+    recorder.record(call('add_note'));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the full batch goes out on the next turn
+    await recorder.flush();
+    expect(as.sent.flatMap((batch) => batch.records.map((r) => r.tool))).toEqual(['list_notes', 'list_notes', 'add_note']);
+    expect(recorder.buffered).toBe(0);
+    await recorder.close();
+  });
+
   it('the digest is of canonical JSON: key order does not matter, values do', () => {
     expect(argumentsDigest({ a: 1, b: 2 })).toBe(argumentsDigest({ b: 2, a: 1 }));
     expect(argumentsDigest({ a: 1 })).not.toBe(argumentsDigest({ a: 2 }));

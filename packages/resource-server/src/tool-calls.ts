@@ -168,14 +168,15 @@ export function createToolCallRecorder(options: ToolCallRecorderOptions): ToolCa
     return true;
   }
 
+  async function drain(): Promise<void> {
+    while ((buffer.length > 0 || dropped > 0) && await deliverOne());
+  }
+
   function flush(): Promise<void> {
-    inFlight ??= (async () => {
-      try {
-        while ((buffer.length > 0 || dropped > 0) && await deliverOne());
-      } finally {
-        inFlight = undefined;
-      }
-    })();
+    // Cleared by a `.finally` on the stored promise, never inside drain: with nothing to send, drain
+    // finishes before its promise could be stored, and a `finally` inside it would run first and leave a
+    // settled promise behind as "in flight", so no later flush would ever send again.
+    inFlight ??= drain().finally(() => { inFlight = undefined; });
     return inFlight;
   }
 
