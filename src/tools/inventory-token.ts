@@ -2,6 +2,8 @@
 // access token (RFC 9068) signed with our current signing key, audience exactly the resource, the resource's
 // read scopes only, `client_id` and `sub` the reserved INVENTORY_CLIENT_ID, 60 s of life, one `jti` per listing.
 // No client can obtain it; the kit refuses every tools/call made with it (packages/resource-server/src/tool-pins.ts).
+// An opaque-token resource's server introspects it instead: /token/introspection answers our JWT access tokens
+// (oidc/introspection-endpoint.ts), active for that resource's own introspection client only.
 import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT } from 'jose';
 import { INVENTORY_CLIENT_ID } from '@portcullis/resource-server';
