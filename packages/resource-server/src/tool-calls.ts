@@ -76,8 +76,8 @@ export interface ToolCallRecorder {
 export const argumentsDigest = (args: unknown): string =>
   `sha256:${createHash('sha256').update(canonicalJson(args ?? {})).digest('base64url')}`;
 
-/** The bytes of `value` as JSON (UTF-8): what the result weighs on the wire. */
-export const jsonBytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value ?? null) ?? 'null').length;
+/** The bytes of `value` as JSON (UTF-8): what the result weighs on the wire (counted, not encoded: half the CPU). */
+export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value ?? null) ?? 'null', 'utf8');
 
 /** The `tools/call`s of a JSON-RPC message or batch: each tool's name and arguments. */
 export function toolCallsIn(body: unknown): { tool: string; arguments: unknown }[] {
