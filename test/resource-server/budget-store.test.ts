@@ -33,10 +33,10 @@ const catalogFetch = (budgets: ToolBudget[]) => (async () => Response.json({
 
 const tool = (name: string, max: number, perSeconds: number): ToolBudget => ({ tool: name, risk: null, max, per_seconds: perSeconds });
 
-function pinsWith(budgetStore: BudgetStore, budgets: ToolBudget[], options: { clientId?: string; warnings?: ToolCallDecision[] } = {}): ToolPins {
+function pinsWith(budgetStore: BudgetStore, budgets: ToolBudget[], options: { clientId?: string; warnings?: [string, ToolCallDecision][] } = {}): ToolPins {
   return createToolPins({
     issuer: 'https://as.example', clientId: options.clientId ?? 'notes-rs', clientSecret: 's3cret', servedTools: () => served,
-    fetch: catalogFetch(budgets), budgetStore, onWarning: (_message, decision) => void options.warnings?.push(decision),
+    fetch: catalogFetch(budgets), budgetStore, onWarning: (message, decision) => void options.warnings?.push([message, decision]),
   });
 }
 
@@ -189,14 +189,15 @@ describe('a budget store that fails or does not answer', () => {
 
   it('refuses calls that have a budget within the timeout, as -32004 budget_unavailable; calls without one run', async () => {
     for (const port of [await closedPort(), await silentPort()]) {
-      const warnings: ToolCallDecision[] = [];
+      const warnings: [string, ToolCallDecision][] = [];
       const pins = pinsWith(processStore(`redis://127.0.0.1:${port}`, 300), [tool('read', 5, 3600)], { warnings });
       const started = Date.now();
       const decision = await pins.decide('read', 'client', { subject: 'alice' });
       expect(Date.now() - started).toBeLessThan(1_500);
       expect(decision).toMatchObject({ allowed: false, budgetUnavailable: true, status: 'approved' });
-      expect(decision.reason).toBe('the budget of the tool "read" could not be checked (the budget store did not answer within 300 ms); try again later');
-      expect(warnings).toEqual([decision]);
+      expect(decision.reason).toBe('the budget of the tool "read" could not be checked (the budget store is unavailable); try again later');
+      // Why goes to the operator, not to the caller.
+      expect(warnings).toEqual([['portcullis: budget store failed (the budget store did not answer within 300 ms); refused the call to "read"', decision]]);
       // A tool with no budget does not need the store.
       expect((await pins.decide('write', 'client', { subject: 'alice' })).allowed).toBe(true);
 
@@ -206,9 +207,10 @@ describe('a budget store that fails or does not answer', () => {
     }
   });
 
-  it('a store that throws refuses the call the same way, and its record says refused_by_budget', async () => {
-    const broken: BudgetStore = { admit: async () => { throw new Error('READONLY You can\'t write against a read only replica.'); } };
-    const pins = pinsWith(broken, [tool('read', 5, 3600)]);
+  it('a store that throws refuses the call the same way, without its error, and its record says refused_by_budget', async () => {
+    const broken: BudgetStore = { admit: async () => { throw new Error('NOAUTH Authentication required.'); } };
+    const warnings: [string, ToolCallDecision][] = [];
+    const pins = pinsWith(broken, [tool('read', 5, 3600)], { warnings });
     const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read', arguments: {} } };
     const sent: unknown[] = [];
     const recorder = createToolCallRecorder({
@@ -218,8 +220,27 @@ describe('a budget store that fails or does not answer', () => {
     const auth = { clientId: 'client', extra: { subject: 'alice' } };
     const refusal = await toolPinRefusal(pins, body, 'client', (refused) => recordPinRefusals(recorder, auth, body, refused), { subject: 'alice' });
     expect(refusal).toMatchObject({ error: { code: TOOL_BUDGET_ERROR_CODE, data: { reason: 'budget_unavailable' } } });
+    expect(JSON.stringify(refusal)).not.toContain('NOAUTH');
+    expect(warnings[0]![0]).toContain('NOAUTH Authentication required.');
     await recorder.close();
     expect(sent).toMatchObject([{ records: [{ tool: 'read', sub: 'alice', decision: 'refused_by_budget', result_bytes: null }] }]);
+  });
+});
+
+describe('createRedisBudgetStore options', () => {
+  it('refuses bad options at start', () => {
+    const evalFn = async () => 0;
+    expect(() => createRedisBudgetStore({ eval: undefined as never })).toThrow(/eval must be a function/);
+    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createRedisBudgetStore({ eval: evalFn, timeoutMs }), String(timeoutMs)).toThrow(/timeoutMs/);
+    }
+  });
+
+  it('refuses a call when Redis answers something other than the script\'s reply', async () => {
+    for (const reply of ['OK', 2, -1, null]) {
+      const store = createRedisBudgetStore({ eval: async () => reply });
+      await expect(store.admit({ resource: 'r', caller: 'c', budgets: [tool('read', 1, 60)] }), String(reply)).rejects.toThrow(/answered/);
+    }
   });
 });
 

@@ -57,6 +57,10 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
   const prefix = options.keyPrefix ?? 'portcullis:budget:';
   const timeoutMs = options.timeoutMs ?? 1000;
+  // Bad options fail at start, not as a refusal of every budgeted call later.
+  if (typeof options.eval !== 'function') throw new TypeError('createRedisBudgetStore: eval must be a function (script, keys, args) => Promise');
+  if (typeof prefix !== 'string') throw new TypeError('createRedisBudgetStore: keyPrefix must be a string');
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError('createRedisBudgetStore: timeoutMs must be a positive number of milliseconds');
   const keyOf = (resource: string, caller: string, budget: ToolBudget) =>
     `${prefix}${hashed(resource)}:{${hashed(caller)}}:${budget.tool !== null ? `t:${hashed(budget.tool)}` : `r:${budget.risk}`}`;
   return {
@@ -64,7 +68,8 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       const keys = budgets.map((budget) => keyOf(resource, caller, budget));
       const args = [...budgets.flatMap((budget) => [String(budget.max), String(budget.per_seconds * 1000)]), randomUUID()];
       const reply = await withTimeout(Promise.resolve().then(() => options.eval(ADMIT, keys, args)), timeoutMs);
-      const index = Number(reply);
+      // An integer reply only (ioredis and node-redis give a number): a null or an 'OK' must never read as 0, admitted.
+      const index = typeof reply === 'number' || typeof reply === 'bigint' ? Number(reply) : Number.NaN;
       if (!Number.isInteger(index) || index < 0 || index > budgets.length) throw new Error(`the budget store answered ${String(reply)}`);
       return index === 0 ? undefined : budgets[index - 1];
     },

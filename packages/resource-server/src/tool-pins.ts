@@ -137,11 +137,12 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
       over = await budgetStore.admit({ resource, caller: key, budgets });
     } catch (error) {
       // Fail closed: a budget is an operator's limit on what agents may do; an outage of its store must not lift it.
+      // The store's own error goes to the operator only: the caller learns that the check failed, not why.
       const refused: ToolCallDecision = {
         ...decision, allowed: false, budgetUnavailable: true,
-        reason: `the budget of the tool ${JSON.stringify(decision.tool)} could not be checked (${error instanceof Error ? error.message : String(error)}); try again later`,
+        reason: `the budget of the tool ${JSON.stringify(decision.tool)} could not be checked (the budget store is unavailable); try again later`,
       };
-      warn(`portcullis: budget store failed; refused: ${refused.reason}`, refused);
+      warn(`portcullis: budget store failed (${error instanceof Error ? error.message : String(error)}); refused the call to ${JSON.stringify(decision.tool)}`, refused);
       return refused;
     }
     if (!over) return decision;
