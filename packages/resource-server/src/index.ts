@@ -33,6 +33,10 @@ export { TOOL_SCOPES_META_KEY, INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest
 export type { ToolDefinition } from './tool-digest.ts';
 export { createToolPins, toolPinRefusal, toolCallerOf, TOOL_REFUSED_ERROR_CODE, TOOL_BUDGET_ERROR_CODE } from './tool-pins.ts';
 export type { ToolPins, ToolPinsOptions, ToolCallDecision, ToolStatus, ToolRisk, DriftPolicy, ApprovedCatalog, ToolBudget, ToolCaller } from './tool-pins.ts';
+export { createMemoryBudgetStore } from './budget-store.ts';
+export type { BudgetStore, BudgetCall, MemoryBudgetStoreOptions } from './budget-store.ts';
+export { createRedisBudgetStore } from './redis-budget-store.ts';
+export type { RedisBudgetStoreOptions } from './redis-budget-store.ts';
 export { reportTools } from './report-tools.ts';
 export type { ReportToolsOptions, ReportedTools } from './report-tools.ts';
 export { createToolCallRecorder, argumentsDigest, toolCallRecord, recordRefusedCalls, recordPinRefusals, toolCallsIn, jsonBytes } from './tool-calls.ts';

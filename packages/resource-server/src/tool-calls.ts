@@ -96,10 +96,11 @@ export function recordRefusedCalls(recorder: ToolCallRecorder, auth: ObservedToo
   }
 }
 
-/** Records the calls the pin gate refused: `refused_by_budget` for a budget, `refused_by_pin` otherwise. */
+/** Records the calls the pin gate refused: `refused_by_budget` for a budget (over it, or unchecked), `refused_by_pin` otherwise. */
 export function recordPinRefusals(recorder: ToolCallRecorder, auth: ObservedToolCall['auth'], body: unknown, refused: readonly ToolCallDecision[]): void {
-  const overBudget = refused.filter((d) => d.overBudget).map((d) => d.tool);
-  const unpinned = refused.filter((d) => !d.overBudget).map((d) => d.tool);
+  const byBudget = (d: ToolCallDecision) => d.overBudget !== undefined || d.budgetUnavailable === true;
+  const overBudget = refused.filter(byBudget).map((d) => d.tool);
+  const unpinned = refused.filter((d) => !byBudget(d)).map((d) => d.tool);
   if (unpinned.length) recordRefusedCalls(recorder, auth, body, 'refused_by_pin', unpinned);
   if (overBudget.length) recordRefusedCalls(recorder, auth, body, 'refused_by_budget', overBudget);
 }

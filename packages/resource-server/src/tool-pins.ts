@@ -1,5 +1,6 @@
 // Pinned tools (issue 14 §3, rug pulls): the catalog an operator approved at the authorization server, fetched
 // with this resource's own client and cached briefly, against the definitions this server serves right now.
+import { createMemoryBudgetStore, type BudgetStore } from './budget-store.ts';
 import { INVENTORY_CLIENT_ID, toolDefinitionOf, toolDigest } from './tool-digest.ts';
 import { calledTools } from './tool-scopes.ts';
 
@@ -40,8 +41,14 @@ export interface ToolPinsOptions {
   cacheSeconds?: number;
   httpTimeoutMs?: number;
   fetch?: typeof fetch;
-  /** Where warnings go (a read tool that drifted; `--drift warn`). Default console.warn. */
+  /** Where warnings go (a read tool that drifted; `--drift warn`; a budget store that failed). Default console.warn. */
   onWarning?: (message: string, decision: ToolCallDecision) => void;
+  /**
+   * Where calls are counted against their budgets: default this process's memory (`createMemoryBudgetStore`);
+   * `createRedisBudgetStore` shares the counts between the server's processes. A store that fails or times out
+   * refuses the calls that have a budget (`budgetUnavailable`), never lets them through uncounted.
+   */
+  budgetStore?: BudgetStore;
 }
 
 /** A called tool against its pin: `unverified` when no catalog could be fetched yet. */
@@ -57,6 +64,8 @@ export interface ToolCallDecision {
   reason?: string;
   /** Set when refused for going over a budget (issue 14 §7). */
   overBudget?: { max: number; perSeconds: number };
+  /** Set when refused because the budget store failed or did not answer in time: the budget could not be checked. */
+  budgetUnavailable?: true;
 }
 
 /** The pin check: one decision per `tools/call`. */
@@ -91,34 +100,6 @@ function parseCatalog(body: unknown): ApprovedCatalog | undefined {
   };
 }
 
-/** Callers whose windows are kept at most (oldest forgotten first): memory stays bounded whatever the traffic. */
-const MAX_BUDGET_KEYS = 10_000;
-
-/**
- * Counts calls per budget and caller in sliding windows, in memory (per process). A call is counted against
- * every budget that matches it, and only when all of them have room.
- */
-function createBudgetCounter() {
-  const windows = new Map<string, number[]>();
-  return {
-    admit(budgets: readonly ToolBudget[], key: string, now = Date.now()): ToolBudget | undefined {
-      const seen = budgets.map((budget) => {
-        const id = `${budget.tool ?? ''}\u0000${budget.risk ?? ''}\u0000${key}`;
-        const recent = (windows.get(id) ?? []).filter((at) => at > now - budget.per_seconds * 1000);
-        return { budget, id, recent };
-      });
-      const over = seen.find((s) => s.recent.length >= s.budget.max);
-      for (const { id, recent } of seen) {
-        if (!over) recent.push(now);
-        windows.delete(id);
-        windows.set(id, recent);
-      }
-      while (windows.size > MAX_BUDGET_KEYS) windows.delete(windows.keys().next().value!);
-      return over?.budget;
-    },
-  };
-}
-
 /** The pin check the adapters run on every `tools/call` (mcp-sdk-v2.ts: `mcpServerToolPinGate`). */
 export function createToolPins(options: ToolPinsOptions): ToolPins {
   const endpoint = options.endpoint ?? `${options.issuer.replace(/\/+$/, '')}/resource/tools`;
@@ -126,7 +107,9 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
   const doFetch = options.fetch ?? fetch;
   const warn = options.onWarning ?? ((message) => console.warn(message));
   let cached: { catalog: ApprovedCatalog; at: number } | undefined;
-  const counter = createBudgetCounter();
+  const budgetStore = options.budgetStore ?? createMemoryBudgetStore();
+  // One credential per resource: the catalog and the client name whose budgets these are (budget-store.ts).
+  const resource = `${endpoint} ${options.clientId}`;
 
   async function catalog(): Promise<ApprovedCatalog | undefined> {
     if (cached && Date.now() - cached.at < ttlMs) return cached.catalog;
@@ -144,11 +127,24 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
   }
 
   /** The allowed decision, or a refusal when a budget of the tool or its risk class has no room for this caller. */
-  function withinBudget(decision: ToolCallDecision, approved: ApprovedCatalog | undefined, clientId: string, caller: ToolCaller | undefined): ToolCallDecision {
+  async function withinBudget(decision: ToolCallDecision, approved: ApprovedCatalog | undefined, clientId: string, caller: ToolCaller | undefined): Promise<ToolCallDecision> {
     const budgets = (approved?.budgets ?? []).filter((b) => b.tool === decision.tool || (b.tool === null && b.risk === decision.risk));
     if (!decision.allowed || budgets.length === 0) return decision;
+    // A budget shared by many must not be spendable by a stranger: per grant, else per person and client.
     const key = caller?.grantId ? `grant:${caller.grantId}` : `sub:${caller?.subject ?? ''}\u0000${clientId}`;
-    const over = counter.admit(budgets, key);
+    let over: ToolBudget | undefined;
+    try {
+      over = await budgetStore.admit({ resource, caller: key, budgets });
+    } catch (error) {
+      // Fail closed: a budget is an operator's limit on what agents may do; an outage of its store must not lift it.
+      // The store's own error goes to the operator only: the caller learns that the check failed, not why.
+      const refused: ToolCallDecision = {
+        ...decision, allowed: false, budgetUnavailable: true,
+        reason: `the budget of the tool ${JSON.stringify(decision.tool)} could not be checked (the budget store is unavailable); try again later`,
+      };
+      warn(`portcullis: budget store failed (${error instanceof Error ? error.message : String(error)}); refused the call to ${JSON.stringify(decision.tool)}`, refused);
+      return refused;
+    }
     if (!over) return decision;
     const what = over.tool !== null ? `the tool ${JSON.stringify(decision.tool)}` : `${over.risk} tools`;
     return {
@@ -185,7 +181,7 @@ export function createToolPins(options: ToolPinsOptions): ToolPins {
 
 /** The JSON-RPC error code of a `tools/call` refused by its pin (implementation-defined server error range). */
 export const TOOL_REFUSED_ERROR_CODE = -32003;
-/** The JSON-RPC error code of a `tools/call` refused for going over its budget (issue 14 §7). */
+/** The JSON-RPC error code of a `tools/call` refused by its budget (issue 14 §7): over it (`budget_exceeded`) or unchecked (`budget_unavailable`). */
 export const TOOL_BUDGET_ERROR_CODE = -32004;
 
 /** The caller of a verified token (`AuthInfo` or `AccessTokenInfo`): its subject and any `grant_id` claim. */
@@ -216,7 +212,9 @@ export async function toolPinRefusal(pins: ToolPins, body: unknown, clientId: st
     jsonrpc: '2.0', id,
     error: decision.overBudget
       ? { code: TOOL_BUDGET_ERROR_CODE, message: decision.reason, data: { reason: 'budget_exceeded', tool: decision.tool, risk: decision.risk, max: decision.overBudget.max, per_seconds: decision.overBudget.perSeconds } }
-      : { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
+      : decision.budgetUnavailable
+        ? { code: TOOL_BUDGET_ERROR_CODE, message: decision.reason, data: { reason: 'budget_unavailable', tool: decision.tool, risk: decision.risk } }
+        : { code: TOOL_REFUSED_ERROR_CODE, message: decision.reason, data: { reason: 'tool_not_approved', tool: decision.tool, status: decision.status, risk: decision.risk } },
   }));
   return Array.isArray(body) ? errors : errors[0];
 }
