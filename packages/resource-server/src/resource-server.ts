@@ -12,6 +12,7 @@ import { createJwtVerifier } from './jwt-verifier.ts';
 import { metadataPaths, metadataResponse, protectedResourceMetadata, type MetadataResponse, type ProtectedResourceMetadata } from './metadata.ts';
 import { resolveOptions, type ResourceServerOptions } from './options.ts';
 import { missingScopes, requireScopes } from './scopes.ts';
+import { INVENTORY_CLIENT_ID } from './tool-digest.ts';
 import { calledTools, type ToolScopes } from './tool-scopes.ts';
 import { recordRefusedCalls, type ToolCallRecorder } from './tool-calls.ts';
 
@@ -100,6 +101,11 @@ export function createResourceServer(input: ResourceServerOptions): ResourceServ
       }
       if (protect.requiredScopes) requireScopes(info, protect.requiredScopes);
       try {
+        // The authorization server's own inventory token (issue 14 §1) may list tools, never call one: refused
+        // here too, so a server that checks scopes without the pin gate refuses it as well (tool-pins.ts).
+        if (info.clientId === INVENTORY_CLIENT_ID && calledTools(request.body).length > 0) {
+          throw new ResourceServerError('insufficient_scope', 'the authorization server\'s inventory token may list tools, never call them');
+        }
         protect.toolScopes?.check(info, request.body);
       } catch (error) {
         if (protect.toolCalls && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
