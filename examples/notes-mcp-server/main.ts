@@ -18,10 +18,17 @@ const env = z.object({
   MCP_DOWNSTREAM_RESOURCE: z.url().optional(),
   MCP_DOWNSTREAM_CLIENT_ID: z.string().min(1).optional(),
   MCP_DOWNSTREAM_CLIENT_SECRET: z.string().min(1).optional(),
+  // Set both for tool governance: the resource's own client (`client add --introspection --resource <this
+  // server>`, the same one the two pairs above may name). Unapproved or drifted write tools are then refused,
+  // budgets apply and every tool call is recorded at Portcullis; unset, governance is off.
+  MCP_RESOURCE_CLIENT_ID: z.string().min(1).optional(),
+  MCP_RESOURCE_CLIENT_SECRET: z.string().min(1).optional(),
 }).refine((e) => (e.MCP_INTROSPECTION_CLIENT_ID === undefined) === (e.MCP_INTROSPECTION_CLIENT_SECRET === undefined),
   'set both MCP_INTROSPECTION_CLIENT_ID and MCP_INTROSPECTION_CLIENT_SECRET, or neither')
   .refine((e) => new Set([e.MCP_DOWNSTREAM_RESOURCE, e.MCP_DOWNSTREAM_CLIENT_ID, e.MCP_DOWNSTREAM_CLIENT_SECRET].map((v) => v === undefined)).size === 1,
-    'set MCP_DOWNSTREAM_RESOURCE, MCP_DOWNSTREAM_CLIENT_ID and MCP_DOWNSTREAM_CLIENT_SECRET together, or none');
+    'set MCP_DOWNSTREAM_RESOURCE, MCP_DOWNSTREAM_CLIENT_ID and MCP_DOWNSTREAM_CLIENT_SECRET together, or none')
+  .refine((e) => (e.MCP_RESOURCE_CLIENT_ID === undefined) === (e.MCP_RESOURCE_CLIENT_SECRET === undefined),
+    'set both MCP_RESOURCE_CLIENT_ID and MCP_RESOURCE_CLIENT_SECRET, or neither');
 
 const parsed = env.safeParse(process.env);
 if (!parsed.success) {
@@ -35,14 +42,21 @@ const introspection = config.MCP_INTROSPECTION_CLIENT_ID && config.MCP_INTROSPEC
 const downstream = config.MCP_DOWNSTREAM_RESOURCE && config.MCP_DOWNSTREAM_CLIENT_ID && config.MCP_DOWNSTREAM_CLIENT_SECRET
   ? { resource: config.MCP_DOWNSTREAM_RESOURCE, clientId: config.MCP_DOWNSTREAM_CLIENT_ID, clientSecret: config.MCP_DOWNSTREAM_CLIENT_SECRET }
   : undefined;
+const governance = config.MCP_RESOURCE_CLIENT_ID && config.MCP_RESOURCE_CLIENT_SECRET
+  ? { clientId: config.MCP_RESOURCE_CLIENT_ID, clientSecret: config.MCP_RESOURCE_CLIENT_SECRET }
+  : undefined;
 
 try {
   const server = await startNotesServer({
-    port: config.MCP_PORT, host: config.MCP_HOST, issuer: config.ISSUER, introspection, dpop: config.MCP_DPOP, ...(downstream ? { downstream } : {}),
+    port: config.MCP_PORT, host: config.MCP_HOST, issuer: config.ISSUER, introspection, dpop: config.MCP_DPOP,
+    ...(downstream ? { downstream } : {}), ...(governance ? { governance } : {}),
   });
   console.log(`Notes MCP server on ${server.url} (tokens from ${config.ISSUER}, ${introspection ? 'checked by introspection' : 'JWTs verified locally'})`);
   console.log(`Protected resource metadata: ${server.resourceMetadataUrl}`);
   if (downstream) console.log(`list_events calls ${downstream.resource} with exchanged tokens`);
+  console.log(governance
+    ? `Tool governance on (client ${governance.clientId}): unapproved write tools refused, budgets applied, tool calls recorded at ${config.ISSUER}`
+    : 'Tool governance off: tools are not pinned, budgeted or recorded (set MCP_RESOURCE_CLIENT_ID and MCP_RESOURCE_CLIENT_SECRET)');
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -49,15 +49,25 @@ export class NotesStore {
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
 
+/** The downstream call list_events makes, bound to this request's token (server.ts: token exchange, then GET). */
+export type ListEvents = () => Promise<{ ok: true; events: string[]; actor: string | null } | { ok: false; error: string }>;
+
+/** Wraps each tool's handler (governance.ts: the kit's `recordedTool`, which records the call and caps its result). */
+export type ToolWrapper = <A extends unknown[], R>(tool: string, handler: (...params: A) => R | Promise<R>) => (...params: A) => R | Promise<R>;
+
+export interface NotesMcpOptions {
+  /** Registers list_events, which calls this (only with a downstream API configured). */
+  listEvents?: ListEvents;
+  wrapTool?: ToolWrapper;
+}
+
 /**
  * One MCP server instance for one request, bound to the subject of the token that made it. The tools
  * do not check scopes themselves: the HTTP layer did, before the request reached them (server.ts).
  */
-/** The downstream call list_events makes, bound to this request's token (server.ts: token exchange, then GET). */
-export type ListEvents = () => Promise<{ ok: true; events: string[]; actor: string | null } | { ok: false; error: string }>;
-
-export function createNotesMcpServer(store: NotesStore, subject: string, downstream?: { listEvents: ListEvents }): McpServer {
+export function createNotesMcpServer(store: NotesStore, subject: string, options: NotesMcpOptions = {}): McpServer {
   const server = new McpServer({ name: 'portcullis-notes-example', version: '1.0.0' });
+  const wrap: ToolWrapper = options.wrapTool ?? ((_tool, handler) => handler);
 
   server.registerTool('list_notes', {
     title: 'List notes',
@@ -66,10 +76,10 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
     annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: false },
     // Reported through tools/list, so Portcullis's inventory knows the scope (issue 14).
     _meta: toolScopesMeta(TOOL_SCOPES.list_notes),
-  }, ({ limit }) => {
+  }, wrap('list_notes', ({ limit }: { limit?: number | undefined }) => {
     const notes = store.list(subject).slice(0, limit ?? 100);
     return { ...text(notes.length ? notes.map((n, i) => `${i + 1}. ${n}`).join('\n') : 'You have no notes.'), structuredContent: { notes } };
-  });
+  }));
 
   server.registerTool('add_note', {
     title: 'Add a note',
@@ -77,7 +87,7 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
     inputSchema: z.object({ text: z.string().trim().min(1).max(2000).describe('the note') }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     _meta: toolScopesMeta(TOOL_SCOPES.add_note),
-  }, ({ text: note }) => text(`Added note ${store.add(subject, note)}.`));
+  }, wrap('add_note', ({ text: note }: { text: string }) => text(`Added note ${store.add(subject, note)}.`)));
 
   server.registerTool('delete_all_notes', {
     title: 'Delete all notes',
@@ -86,20 +96,21 @@ export function createNotesMcpServer(store: NotesStore, subject: string, downstr
     inputSchema: z.object({ confirm: z.literal(true).describe('must be true: deletion cannot be undone') }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     _meta: toolScopesMeta(TOOL_SCOPES.delete_all_notes),
-  }, () => text(`Deleted ${store.deleteAll(subject)} notes.`));
+  }, wrap('delete_all_notes', (_args: { confirm: true }) => text(`Deleted ${store.deleteAll(subject)} notes.`)));
 
-  if (downstream) {
+  const { listEvents } = options;
+  if (listEvents) {
     server.registerTool('list_events', {
       title: 'List calendar events',
       description: 'Lists your events from the calendar API, which this server calls for you with a token of its own.',
       inputSchema: z.object({}),
       annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
     _meta: toolScopesMeta(TOOL_SCOPES.list_events),
-    }, async () => {
-      const answer = await downstream.listEvents();
+    }, wrap('list_events', async (_args: Record<string, never>) => {
+      const answer = await listEvents();
       if (!answer.ok) return { ...text(`The calendar could not be reached: ${answer.error}`), isError: true };
       return { ...text(answer.events.length ? answer.events.join('\n') : 'You have no events.'), structuredContent: { events: answer.events, actor: answer.actor } };
-    });
+    }));
   }
 
   return server;

@@ -1,11 +1,13 @@
 // The example MCP server's HTTP side: DNS-rebinding guards, RFC 9728 metadata, bearer tokens checked by
-// the resource-server kit with a scope per tool, then MCP over Streamable HTTP (MCP TypeScript SDK v2).
+// the resource-server kit with a scope per tool, tool governance when given the resource's credential,
+// then MCP over Streamable HTTP (MCP TypeScript SDK v2).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostHeaderValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
 import { createResourceServer, createToolScopes, exchangeToken, TokenExchangeError, type IntrospectionOptions } from '@portcullis/resource-server';
 import { nodeBearerAuth, nodeProtectedResourceMetadata, type NodeRequest } from '@portcullis/resource-server/node';
+import { createNotesGovernance, type NotesGovernance, type NotesGovernanceOptions } from './governance.ts';
 import { BASELINE_SCOPES, createNotesMcpServer, NotesStore, SINGLE_USE_SCOPES, TOOL_SCOPES, type ListEvents } from './notes.ts';
 
 export interface NotesServerOptions {
@@ -26,11 +28,18 @@ export interface NotesServerOptions {
    * (`client add --introspection --resource <this server>`), which exchanges the received token (RFC 8693).
    */
   downstream?: { resource: string; clientId: string; clientSecret: string };
+  /**
+   * Tool governance (README "Tool governance"), with the resource's one credential: its introspection client
+   * (`client add --introspection --resource <this server>`). tools/call of a write or irreversible tool an
+   * operator has not approved, or that drifted, is refused (JSON-RPC -32003), budgets apply (-32004), and every
+   * call is recorded and sent to Portcullis. Without it governance is off: nothing is pinned, budgeted or recorded.
+   */
+  governance?: NotesGovernanceOptions;
   /** How to reach the authorization server (default: the global fetch); tests route the issuer in process. */
   fetch?: typeof fetch;
   /**
-   * No token checks at all. Only for the benchmark's baseline (what the kit costs is measured against
-   * it); main.ts never sets it.
+   * No token checks at all (and so no governance). Only for the benchmark's baseline (what the kit costs is
+   * measured against it); main.ts never sets it.
    */
   unprotected?: boolean;
 }
@@ -41,6 +50,9 @@ export interface NotesServer {
   resourceMetadataUrl: string;
   port: number;
   store: NotesStore;
+  /** The pins and the tool-call recorder, with `governance` (tests flush the recorder). */
+  governance: Pick<NotesGovernance, 'pins' | 'recorder'> | undefined;
+  /** Stops listening and delivers the tool-call records still buffered. */
   close(): Promise<void>;
 }
 
@@ -105,8 +117,12 @@ function listEventsWith(options: NotesServerOptions, receivedToken: string): Lis
 
 export async function startNotesServer(options: NotesServerOptions): Promise<NotesServer> {
   const store = new NotesStore();
-  const mcp = toNodeHandler(createMcpHandler(({ authInfo }) => createNotesMcpServer(store, subjectOf(authInfo),
-    options.downstream && authInfo ? { listEvents: listEventsWith(options, authInfo.token) } : undefined)));
+  // Set once listening (it needs the resource URI); requests before then are answered 404.
+  let governance: NotesGovernance | undefined;
+  const mcp = toNodeHandler(createMcpHandler(({ authInfo }) => createNotesMcpServer(store, subjectOf(authInfo), {
+    ...(options.downstream && authInfo ? { listEvents: listEventsWith(options, authInfo.token) } : {}),
+    ...(governance ? { wrapTool: governance.wrapTool } : {}),
+  })));
   // The request handler needs the resource URI, which needs the port: it is filled in once listening.
   let handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => notFound(res);
   const http = createServer((req, res) => {
@@ -131,10 +147,21 @@ export async function startNotesServer(options: NotesServerOptions): Promise<Not
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.dpop ? { dpop: options.dpop } : {}),
   });
+  if (options.governance && !options.unprotected) {
+    governance = createNotesGovernance({
+      ...options.governance, issuer: options.issuer, resource: kit.resource, fetch: options.fetch,
+      // The tools this process serves: list_events only with a downstream API (never called from here).
+      toolsServer: () => createNotesMcpServer(new NotesStore(), '', options.downstream ? { listEvents: async () => ({ ok: false, error: 'not called' }) } : {}),
+    });
+  }
   const validateHost = hostHeaderValidation(allowedHostnames(resource));
   const validateOrigin = originValidation(allowedHostnames(resource));
   const serveMetadata = nodeProtectedResourceMetadata(kit);
-  const requireToken = nodeBearerAuth(kit, { toolScopes: createToolScopes(TOOL_SCOPES, { singleUseScopes: SINGLE_USE_SCOPES }) });
+  const requireToken = nodeBearerAuth(kit, {
+    toolScopes: createToolScopes(TOOL_SCOPES, { singleUseScopes: SINGLE_USE_SCOPES }),
+    // With governance, the calls refused for a missing scope are recorded too.
+    ...(governance ? { toolCalls: governance.recorder } : {}),
+  });
   const mcpPath = resource.pathname.replace(/\/+$/, '') || '/';
 
   handle = async (req: NodeRequest, res) => {
@@ -147,7 +174,10 @@ export async function startNotesServer(options: NotesServerOptions): Promise<Not
     let verified = false;
     await requireToken(req, res, () => { verified = true; });
     // The kit has answered with a challenge when the token fell short; otherwise req.auth is set.
-    if (verified) await mcp(req, res, req.body);
+    if (!verified) return;
+    // The pin gate (after the token and scopes): refuses unapproved or drifted write tools, and calls over a budget.
+    if (governance && await governance.pinGate(req, res)) return;
+    await mcp(req, res, req.body);
   };
 
   return {
@@ -155,9 +185,11 @@ export async function startNotesServer(options: NotesServerOptions): Promise<Not
     resourceMetadataUrl: kit.resourceMetadataUrl,
     port,
     store,
+    governance: governance && { pins: governance.pins, recorder: governance.recorder },
     async close() {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await governance?.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import type { ChallengeResponse } from './challenge.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
-import { recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
+import { checkToolScopes, recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
 
 /** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
@@ -59,7 +59,8 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
           }
           req.body = body.value;
         }
-        toolScopes.check(auth, req.body);
+        // Checked here, not by the core (the body may be read only now); refusals recorded as the core records them.
+        checkToolScopes(toolScopes, auth, req.body, options.toolCalls);
       }
     } catch (error) {
       sendChallenge(res, server.challenge(error, options));

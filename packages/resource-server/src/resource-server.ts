@@ -11,10 +11,9 @@ import { createIntrospectionVerifier } from './introspection-verifier.ts';
 import { createJwtVerifier } from './jwt-verifier.ts';
 import { metadataPaths, metadataResponse, protectedResourceMetadata, type MetadataResponse, type ProtectedResourceMetadata } from './metadata.ts';
 import { resolveOptions, type ResourceServerOptions } from './options.ts';
-import { missingScopes, requireScopes } from './scopes.ts';
-import { INVENTORY_CLIENT_ID } from './tool-digest.ts';
-import { calledTools, type ToolScopes } from './tool-scopes.ts';
-import { recordRefusedCalls, type ToolCallRecorder } from './tool-calls.ts';
+import { requireScopes } from './scopes.ts';
+import type { ToolScopes } from './tool-scopes.ts';
+import { checkToolScopes, type ToolCallRecorder } from './tool-calls.ts';
 
 /** What one protected route requires beyond a valid token: scopes for every request, scopes per tool. */
 export interface ProtectOptions {
@@ -100,21 +99,7 @@ export function createResourceServer(input: ResourceServerOptions): ResourceServ
         throw new ResourceServerError('invalid_token', 'this resource accepts only DPoP-bound tokens', { dpop: true });
       }
       if (protect.requiredScopes) requireScopes(info, protect.requiredScopes);
-      try {
-        // The authorization server's own inventory token (issue 14 §1) may list tools, never call one: refused
-        // here too, so a server that checks scopes without the pin gate refuses it as well (tool-pins.ts).
-        if (info.clientId === INVENTORY_CLIENT_ID && calledTools(request.body).length > 0) {
-          throw new ResourceServerError('insufficient_scope', 'the authorization server\'s inventory token may list tools, never call them');
-        }
-        protect.toolScopes?.check(info, request.body);
-      } catch (error) {
-        if (protect.toolCalls && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
-          const short = calledTools(request.body).filter((tool) => missingScopes(info.scopes, protect.toolScopes!.requiredFor(tool)).length > 0);
-          // None short of a scope it holds: a single-use scope already spent refused them all (single-use-scopes.ts).
-          recordRefusedCalls(protect.toolCalls, info, request.body, 'insufficient_scope', short.length > 0 ? short : undefined);
-        }
-        throw error;
-      }
+      checkToolScopes(protect.toolScopes, info, request.body, protect.toolCalls);
       return info;
     },
     challenge(error, protect = {}) {
