@@ -5,11 +5,14 @@ import type { AccessTokenInfo } from './access-token-info.ts';
 import type { ChallengeResponse } from './challenge.ts';
 import { readJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
-import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
-import { recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
+import type { ToolPins } from './tool-pins.ts';
+import type { ObservedToolCall, ToolCallRecorder } from './tool-calls.ts';
+import { checkToolScopes, pinRefusalOf } from './tool-call-gates.ts';
 
 /** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
+/** A verified token as the pin gate reads it: the kit's `AccessTokenInfo` or the MCP SDK v1's `AuthInfo`. */
+type VerifiedToken = NonNullable<ObservedToolCall['auth']>;
 /** What `nodeBearerAuth` calls when the request may go on (express's `next` fits). */
 export type NodeNext = () => void;
 
@@ -21,6 +24,21 @@ function send(res: ServerResponse, answer: { status: number; headers: Record<str
 /** Writes a `challenge` answer (status, WWW-Authenticate, JSON body) on a node `ServerResponse`. */
 export const sendChallenge = (res: ServerResponse, challenge: ChallengeResponse) =>
   send(res, { ...challenge, body: challenge.body && JSON.stringify(challenge.body) });
+
+/**
+ * Reads the JSON body onto `req.body` unless a body parser (or an earlier adapter) already did; on a body too
+ * large or not JSON, answers the JSON-RPC parse error and returns false.
+ */
+async function ensureBody(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<boolean> {
+  if (req.body !== undefined) return true;
+  const body = await readJsonBody(req);
+  if (!body.ok) {
+    send(res, { status: body.status, headers: { 'Content-Type': 'application/json' }, body: body.body });
+    return false;
+  }
+  req.body = body.value;
+  return true;
+}
 
 /**
  * Serves the protected resource metadata at its paths and returns true; otherwise calls `next` (if
@@ -51,15 +69,8 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
     try {
       auth = await server.authenticate({ authorization: req.headers.authorization, url: req.url, body: req.body, method: req.method, dpop: req.headers.dpop }, tokenOptions);
       if (toolScopes && req.method === 'POST') {
-        if (req.body === undefined) {
-          const body = await readJsonBody(req);
-          if (!body.ok) {
-            send(res, { status: body.status, headers: { 'Content-Type': 'application/json' }, body: body.body });
-            return;
-          }
-          req.body = body.value;
-        }
-        toolScopes.check(auth, req.body);
+        if (!(await ensureBody(req, res))) return;
+        checkToolScopes(toolScopes, auth, req.body, options.toolCalls);
       }
     } catch (error) {
       sendChallenge(res, server.challenge(error, options));
@@ -71,16 +82,21 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
 }
 
 /**
- * After `nodeBearerAuth` (with `toolScopes`, so `req.body` is read): answers the `tools/call`s the approved
- * catalog does not cover with JSON-RPC errors and returns true; returns false when the request may go on.
+ * After `nodeBearerAuth` (or anything that put the verified token on `req.auth`, such as `mcpSdkV1BearerAuth`):
+ * answers the `tools/call`s the approved catalog does not cover with JSON-RPC errors (HTTP 200) and returns
+ * true; returns false when the request may go on. It takes the JSON-RPC body from `req.body`, reading it there
+ * itself when no body parser ran, so pass `req.body` on to the transport:
  *
  *   await auth(req, res, async () => { if (!(await pinGate(req, res))) await transport.handleRequest(req, res, req.body); });
+ *
+ * A request without `req.auth` is not its to judge (returns false): put it after the bearer gate.
  */
 export function nodeToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}) {
-  return async (req: NodeRequest, res: ServerResponse): Promise<boolean> => {
+  return async (req: IncomingMessage & { auth?: VerifiedToken; body?: unknown }, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'POST' || !req.auth) return false;
-    const auth = req.auth;
-    const refusal = await toolPinRefusal(pins, req.body, auth.clientId, options.toolCalls && ((refused) => recordPinRefusals(options.toolCalls!, auth, req.body, refused)), toolCallerOf(auth));
+    // A body left unread would look like no tools/call at all, and pass.
+    if (!(await ensureBody(req, res))) return true;
+    const refusal = await pinRefusalOf(pins, req.body, req.auth, options.toolCalls);
     if (refusal === undefined) return false;
     send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) });
     return true;

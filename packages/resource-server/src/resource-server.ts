@@ -11,9 +11,10 @@ import { createIntrospectionVerifier } from './introspection-verifier.ts';
 import { createJwtVerifier } from './jwt-verifier.ts';
 import { metadataPaths, metadataResponse, protectedResourceMetadata, type MetadataResponse, type ProtectedResourceMetadata } from './metadata.ts';
 import { resolveOptions, type ResourceServerOptions } from './options.ts';
-import { missingScopes, requireScopes } from './scopes.ts';
-import { calledTools, type ToolScopes } from './tool-scopes.ts';
-import { recordRefusedCalls, type ToolCallRecorder } from './tool-calls.ts';
+import { requireScopes } from './scopes.ts';
+import type { ToolScopes } from './tool-scopes.ts';
+import type { ToolCallRecorder } from './tool-calls.ts';
+import { checkToolScopes } from './tool-call-gates.ts';
 
 /** What one protected route requires beyond a valid token: scopes for every request, scopes per tool. */
 export interface ProtectOptions {
@@ -99,16 +100,7 @@ export function createResourceServer(input: ResourceServerOptions): ResourceServ
         throw new ResourceServerError('invalid_token', 'this resource accepts only DPoP-bound tokens', { dpop: true });
       }
       if (protect.requiredScopes) requireScopes(info, protect.requiredScopes);
-      try {
-        protect.toolScopes?.check(info, request.body);
-      } catch (error) {
-        if (protect.toolCalls && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
-          const short = calledTools(request.body).filter((tool) => missingScopes(info.scopes, protect.toolScopes!.requiredFor(tool)).length > 0);
-          // None short of a scope it holds: a single-use scope already spent refused them all (single-use-scopes.ts).
-          recordRefusedCalls(protect.toolCalls, info, request.body, 'insufficient_scope', short.length > 0 ? short : undefined);
-        }
-        throw error;
-      }
+      if (protect.toolScopes) checkToolScopes(protect.toolScopes, info, request.body, protect.toolCalls);
       return info;
     },
     challenge(error, protect = {}) {

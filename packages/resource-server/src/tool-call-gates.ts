@@ -1,0 +1,35 @@
+// The two checks every adapter runs on a parsed JSON-RPC body once the token checked out, each reporting its
+// refusals to the tool-call recorder: per-tool scopes (insufficient_scope) and the pins (by pin or by budget).
+// One implementation, so node, koa, express (SDK v1) and the SDK v2 gate refuse and record alike.
+import type { AccessTokenInfo } from './access-token-info.ts';
+import { ResourceServerError } from './errors.ts';
+import { missingScopes } from './scopes.ts';
+import { calledTools, type ToolScopes } from './tool-scopes.ts';
+import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
+import { recordPinRefusals, recordRefusedCalls, type ObservedToolCall, type ToolCallRecorder } from './tool-calls.ts';
+
+/**
+ * `toolScopes.check`, recording the calls it refuses as `insufficient_scope` when a recorder is given; rethrows
+ * the refusal for the adapter's challenge.
+ */
+export function checkToolScopes(toolScopes: ToolScopes, info: AccessTokenInfo, body: unknown, toolCalls?: ToolCallRecorder): void {
+  try {
+    toolScopes.check(info, body);
+  } catch (error) {
+    if (toolCalls && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
+      const short = calledTools(body).filter((tool) => missingScopes(info.scopes, toolScopes.requiredFor(tool)).length > 0);
+      // None short of a scope it holds: a single-use scope already spent refused them all (single-use-scopes.ts).
+      recordRefusedCalls(toolCalls, info, body, 'insufficient_scope', short.length > 0 ? short : undefined);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The JSON-RPC answer (to send with HTTP 200) refusing the `tools/call`s of `body` the pins do not allow, the
+ * refusals recorded; undefined when every call may run. `auth` is the verified token (`AuthInfo` shape).
+ */
+export function pinRefusalOf(pins: ToolPins, body: unknown, auth: NonNullable<ObservedToolCall['auth']>, toolCalls?: ToolCallRecorder): Promise<unknown> {
+  const record = toolCalls && ((refused: Parameters<typeof recordPinRefusals>[3]) => recordPinRefusals(toolCalls, auth, body, refused));
+  return toolPinRefusal(pins, body, auth.clientId, record, toolCallerOf(auth));
+}
