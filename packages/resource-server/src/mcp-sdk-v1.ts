@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTokenInfo } from './access-token-info.ts';
 import { ResourceServerError } from './errors.ts';
 import { nodeToolPinGate, sendChallenge } from './node.ts';
+import { ensureJsonBody } from './read-json-body.ts';
+import { checkToolScopes } from './tool-call-gates.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import type { ToolPins } from './tool-pins.ts';
 import type { ToolCallRecorder } from './tool-calls.ts';
@@ -48,11 +50,14 @@ type ExpressRequest = IncomingMessage & { originalUrl?: string; body?: unknown; 
  * In place of the SDK's `requireBearerAuth(...)` on express: accepts `Authorization: Bearer` tokens and
  * DPoP-bound ones (`Authorization: DPoP` with a `DPoP` proof checked against the method and the request's
  * path on the resource's origin, RFC 9449 §4.3), puts the token on `req.auth` (where the SDK's transport
- * looks) and answers refusals with the kit's challenges (`WWW-Authenticate: DPoP … algs=` for DPoP).
+ * looks) and answers refusals with the kit's challenges (`WWW-Authenticate: DPoP … algs=` for DPoP). With
+ * `toolScopes` it checks each `tools/call`'s scopes on `req.body` (from `express.json()`, or read here and left
+ * there), recording refusals as `insufficient_scope` with `toolCalls`.
  *
  *   app.post('/mcp', express.json(), mcpSdkV1BearerAuth(rs), (req, res) => transport.handleRequest(req, res, req.body));
  */
 export function mcpSdkV1BearerAuth(server: ResourceServer, options: ProtectOptions = {}) {
+  const { toolScopes, ...tokenOptions } = options;
   return async (req: ExpressRequest, res: ServerResponse, next: () => void): Promise<void> => {
     let auth: AccessTokenInfo;
     try {
@@ -60,7 +65,12 @@ export function mcpSdkV1BearerAuth(server: ResourceServer, options: ProtectOptio
         authorization: req.headers.authorization, dpop: req.headers.dpop, method: req.method,
         // express strips a mount point from req.url; the proof's htu names the whole path.
         url: req.originalUrl ?? req.url, body: req.body,
-      }, options);
+      }, tokenOptions);
+      // Without express.json() the body is read here (after the token checked out): unread, it would hold no tools/call and pass.
+      if (toolScopes && req.method === 'POST') {
+        if (!(await ensureJsonBody(req, res))) return;
+        checkToolScopes(toolScopes, auth, req.body, options.toolCalls);
+      }
     } catch (error) {
       sendChallenge(res, server.challenge(error, options));
       return;

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTokenInfo } from './access-token-info.ts';
 import type { ChallengeResponse } from './challenge.ts';
-import { readJsonBody } from './read-json-body.ts';
+import { ensureJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import type { ToolPins } from './tool-pins.ts';
 import type { ObservedToolCall, ToolCallRecorder } from './tool-calls.ts';
@@ -24,21 +24,6 @@ function send(res: ServerResponse, answer: { status: number; headers: Record<str
 /** Writes a `challenge` answer (status, WWW-Authenticate, JSON body) on a node `ServerResponse`. */
 export const sendChallenge = (res: ServerResponse, challenge: ChallengeResponse) =>
   send(res, { ...challenge, body: challenge.body && JSON.stringify(challenge.body) });
-
-/**
- * Reads the JSON body onto `req.body` unless a body parser (or an earlier adapter) already did; on a body too
- * large or not JSON, answers the JSON-RPC parse error and returns false.
- */
-async function ensureBody(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<boolean> {
-  if (req.body !== undefined) return true;
-  const body = await readJsonBody(req);
-  if (!body.ok) {
-    send(res, { status: body.status, headers: { 'Content-Type': 'application/json' }, body: body.body });
-    return false;
-  }
-  req.body = body.value;
-  return true;
-}
 
 /**
  * Serves the protected resource metadata at its paths and returns true; otherwise calls `next` (if
@@ -69,7 +54,7 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
     try {
       auth = await server.authenticate({ authorization: req.headers.authorization, url: req.url, body: req.body, method: req.method, dpop: req.headers.dpop }, tokenOptions);
       if (toolScopes && req.method === 'POST') {
-        if (!(await ensureBody(req, res))) return;
+        if (!(await ensureJsonBody(req, res))) return;
         checkToolScopes(toolScopes, auth, req.body, options.toolCalls);
       }
     } catch (error) {
@@ -95,7 +80,7 @@ export function nodeToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallR
   return async (req: IncomingMessage & { auth?: VerifiedToken; body?: unknown }, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'POST' || !req.auth) return false;
     // A body left unread would look like no tools/call at all, and pass.
-    if (!(await ensureBody(req, res))) return true;
+    if (!(await ensureJsonBody(req, res))) return true;
     const refusal = await pinRefusalOf(pins, req.body, req.auth, options.toolCalls);
     if (refusal === undefined) return false;
     send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) });
