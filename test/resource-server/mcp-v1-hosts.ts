@@ -74,6 +74,8 @@ export interface NotesServerOptions {
   recorder: ToolCallRecorder;
   /** false: the bearer gate checks no per-tool scopes (and so reads no body): the pin gate is first to need it. */
   toolScopes?: boolean;
+  /** The port to listen on (a resource registered at Portcullis before its server starts); default any free one. */
+  port?: number;
 }
 
 /** A fresh McpServer and stateless transport per POST, as the SDK's stateless examples do; answers it on node `req`/`res`. */
@@ -117,9 +119,9 @@ export async function startNotesServer(host: Host, options: NotesServerOptions):
     app.all('/mcp', (_req, res) => void res.status(405).end());
     http = createServer(app);
   }
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, ...state,
+    url: `http://localhost:${(http.address() as AddressInfo).port}/mcp`, ...state,
     close: () => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }),
   };
 }
