@@ -1,12 +1,18 @@
 // The kit's pin gate and tool-call recording (issue 14 §3, §6, §7) on the MCP SDK v1 and on koa: a real SDK v1
 // McpServer on express (with and without a body parser) and inside a koa app, called by a real SDK v1 client.
-// The authorization server is the loopback stand-in (tokens, the approved catalog, the records sink).
+// The authorization server is the loopback stand-in (tokens, the approved catalog, the records sink). And the
+// pin gates mounted without a bearer gate: they fail closed.
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import express from 'express';
+import Koa from 'koa';
+import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   argumentsDigest, createResourceServer, createToolCallRecorder, createToolPins, INVENTORY_CLIENT_ID, TOOL_BUDGET_ERROR_CODE,
-  TOOL_REFUSED_ERROR_CODE, toolDefinitionOf, toolDigest, type ToolBudget, type ToolCallRecorder,
+  TOOL_REFUSED_ERROR_CODE, toolDefinitionOf, toolDigest, toolScopesMeta, type ToolBudget, type ToolCallRecorder,
 } from '@portcullis/resource-server';
+import { koaToolPinGate } from '@portcullis/resource-server/koa';
+import { mcpSdkV1ToolPinGate } from '@portcullis/resource-server/mcp-sdk-v1';
 import { INTROSPECTION_CLIENT, RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 import { callTool, HOSTS, listedTools, startNotesServer, withClient, type NotesServer } from './mcp-v1-hosts.ts';
 
@@ -160,6 +166,36 @@ describe.each(['express without a body parser', 'koa'] as const)('the pin gate o
     } finally {
       await recorder.close();
       await notes.close();
+      await as.close();
+    }
+  });
+});
+
+describe('a pin gate mounted with no bearer gate before it', () => {
+  it('fails closed: it still refuses an unapproved write tool (recording nothing) and lets an approved one through', async () => {
+    const as = await startFakeAs();
+    const served = [{ name: 'read_note', inputSchema: { type: 'object' }, _meta: toolScopesMeta(['notes:read']) }, { name: 'add_note', inputSchema: { type: 'object' }, _meta: toolScopesMeta(['notes:write']) }];
+    as.tools.catalog = { drift: 'block', scopes: { 'notes:read': 'read', 'notes:write': 'write' }, tools: [{ name: 'read_note', digest: toolDigest(toolDefinitionOf(served[0])!) }] };
+    const credential = { issuer: as.issuer, clientId: INTROSPECTION_CLIENT.clientId, clientSecret: INTROSPECTION_CLIENT.clientSecret };
+    const recorder = createToolCallRecorder({ ...credential, flushIntervalMs: 3_600_000, onError: () => {} });
+    const pins = createToolPins({ ...credential, servedTools: () => served, cacheSeconds: 0 });
+    const ran: string[] = [];
+    const koa = new Koa();
+    koa.use(koaToolPinGate(pins, { toolCalls: recorder }));
+    koa.use((ctx) => { ran.push('handler'); ctx.body = { ran: true }; });
+    const express_ = express().post('/mcp', mcpSdkV1ToolPinGate(pins, { toolCalls: recorder }), (_req, res) => { ran.push('handler'); res.json({ ran: true }); });
+    const call = (name: string) => ({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: {} } });
+    try {
+      for (const server of [koa.callback(), express_]) {
+        const refused = await request(server).post('/mcp').send(call('add_note'));
+        expect(refused.status).toBe(200);
+        expect(refused.body).toMatchObject({ id: 3, error: { code: TOOL_REFUSED_ERROR_CODE, data: { tool: 'add_note', status: 'new' } } });
+        expect((await request(server).post('/mcp').send(call('read_note'))).body).toEqual({ ran: true });
+      }
+      expect(ran).toEqual(['handler', 'handler']);
+      expect(recorder.buffered).toBe(0);
+    } finally {
+      await recorder.close();
       await as.close();
     }
   });

@@ -74,14 +74,15 @@ export function koaBearerAuth(server: ResourceServer, options: ProtectOptions = 
  * catalog does not cover, or over a budget, as the node gate does: HTTP 200 with one JSON-RPC error per refused
  * call (`-32003` `tool_not_approved`, `-32004` `budget_exceeded`; a batch with one refused call runs none), the
  * refusals recorded with `toolCalls`. Other requests go on to the MCP handler. The body is `ctx.request.body`
- * (read here when neither a body parser nor `koaBearerAuth` with `toolScopes` did).
+ * (read here when neither a body parser nor `koaBearerAuth` with `toolScopes` did). Without a token on
+ * `ctx.state.auth` it still refuses what the pins refuse (fail closed) and records nothing.
  *
  *   router.post('/mcp', koaBearerAuth(rs, { toolScopes }), koaToolPinGate(pins, { toolCalls: recorder }), mcpHandler);
  */
 export function koaToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}): Middleware<KoaAuthState> {
   return async (ctx, next) => {
     const auth = ctx.state.auth as AccessTokenInfo | undefined;
-    if (ctx.method !== 'POST' || !auth) return next();
+    if (ctx.method !== 'POST') return next();
     if (!(await ensureBody(ctx))) return;
     const refusal = await pinRefusalOf(pins, (ctx.request as typeof ctx.request & { body?: unknown }).body, auth, options.toolCalls);
     if (refusal === undefined) return next();

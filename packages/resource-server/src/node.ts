@@ -74,11 +74,12 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
  *
  *   await auth(req, res, async () => { if (!(await pinGate(req, res))) await transport.handleRequest(req, res, req.body); });
  *
- * A request without `req.auth` is not its to judge (returns false): put it after the bearer gate.
+ * Put it after the bearer gate: without `req.auth` it still refuses what the pins refuse (fail closed), as a caller
+ * with no client, but records nothing (a record names its client).
  */
 export function nodeToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}) {
   return async (req: IncomingMessage & { auth?: VerifiedToken; body?: unknown }, res: ServerResponse): Promise<boolean> => {
-    if (req.method !== 'POST' || !req.auth) return false;
+    if (req.method !== 'POST') return false;
     // A body left unread would look like no tools/call at all, and pass.
     if (!(await ensureJsonBody(req, res))) return true;
     const refusal = await pinRefusalOf(pins, req.body, req.auth, options.toolCalls);

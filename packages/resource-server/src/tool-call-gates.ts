@@ -27,9 +27,11 @@ export function checkToolScopes(toolScopes: ToolScopes, info: AccessTokenInfo, b
 
 /**
  * The JSON-RPC answer (to send with HTTP 200) refusing the `tools/call`s of `body` the pins do not allow, the
- * refusals recorded; undefined when every call may run. `auth` is the verified token (`AuthInfo` shape).
+ * refusals recorded; undefined when every call may run. `auth` is the verified token (`AuthInfo` shape); without
+ * one (a gate mounted with no bearer gate before it) the pins still judge the calls, as of no client, so the gate
+ * fails closed, and nothing is recorded (a record names its client).
  */
-export function pinRefusalOf(pins: ToolPins, body: unknown, auth: NonNullable<ObservedToolCall['auth']>, toolCalls?: ToolCallRecorder): Promise<unknown> {
-  const record = toolCalls && ((refused: Parameters<typeof recordPinRefusals>[3]) => recordPinRefusals(toolCalls, auth, body, refused));
-  return toolPinRefusal(pins, body, auth.clientId, record, toolCallerOf(auth));
+export function pinRefusalOf(pins: ToolPins, body: unknown, auth: NonNullable<ObservedToolCall['auth']> | undefined, toolCalls?: ToolCallRecorder): Promise<unknown> {
+  const record = auth && toolCalls && ((refused: Parameters<typeof recordPinRefusals>[3]) => recordPinRefusals(toolCalls, auth, body, refused));
+  return toolPinRefusal(pins, body, auth?.clientId ?? '', record, toolCallerOf(auth));
 }
