@@ -1,8 +1,12 @@
 // The kit's pin gate and tool-call recording (issue 14 §3, §6, §7) on the MCP SDK v1 and on koa: a real SDK v1
 // McpServer on express (with and without a body parser) and inside a koa app, called by a real SDK v1 client.
 // The authorization server is the loopback stand-in (tokens, the approved catalog, the records sink). And the
-// pin gates mounted without a bearer gate: they fail closed.
+// pin gates mounted without a bearer gate: they fail closed. And koa hosting an SDK v2 server, the same wrapper.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { createMcpHandler, fromJsonSchema, McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
@@ -11,10 +15,11 @@ import {
   argumentsDigest, createResourceServer, createToolCallRecorder, createToolPins, INVENTORY_CLIENT_ID, TOOL_BUDGET_ERROR_CODE,
   TOOL_REFUSED_ERROR_CODE, toolDefinitionOf, toolDigest, toolScopesMeta, type ToolBudget, type ToolCallRecorder,
 } from '@portcullis/resource-server';
-import { koaToolPinGate } from '@portcullis/resource-server/koa';
+import { koaBearerAuth, koaToolPinGate, type KoaAuthState } from '@portcullis/resource-server/koa';
 import { mcpSdkV1ToolPinGate } from '@portcullis/resource-server/mcp-sdk-v1';
+import { recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
 import { INTROSPECTION_CLIENT, RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
-import { callTool, HOSTS, listedTools, startNotesServer, withClient, type NotesServer } from './mcp-v1-hosts.ts';
+import { callTool, HOSTS, listedTools, NOTES_TOOL_SCOPES, startNotesServer, withClient, type NotesServer } from './mcp-v1-hosts.ts';
 
 const SECRET = 'my-secret-diary-entry-5521';
 const resultBytes = (value: string) => JSON.stringify({ content: [{ type: 'text', text: value }] }).length;
@@ -196,6 +201,59 @@ describe('a pin gate mounted with no bearer gate before it', () => {
       expect(recorder.buffered).toBe(0);
     } finally {
       await recorder.close();
+      await as.close();
+    }
+  });
+});
+
+describe('koa hosting an MCP SDK v2 server (@modelcontextprotocol/server through @modelcontextprotocol/node)', () => {
+  it('the same recordedTool records its calls (the token is ctx.http.authInfo there), the cap applies, the koa pin gate refuses drift', async () => {
+    const as = await startFakeAs();
+    const credential = { issuer: as.issuer, clientId: INTROSPECTION_CLIENT.clientId, clientSecret: INTROSPECTION_CLIENT.clientSecret };
+    const recorder = createToolCallRecorder({ ...credential, flushIntervalMs: 3_600_000, onError: () => {} });
+    const schema = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
+    const tools = { add_note: 'Adds a note.' };
+    const wire = () => [{ name: 'add_note', description: tools.add_note, inputSchema: schema, _meta: toolScopesMeta(['notes:write']) }];
+    const pins = createToolPins({ ...credential, servedTools: wire, cacheSeconds: 0 });
+    const mcp = createMcpHandler(() => {
+      const server = new McpServerV2({ name: 'notes-sdk-v2-on-koa', version: '1.0.0' });
+      server.registerTool('add_note', { description: tools.add_note, inputSchema: fromJsonSchema<{ text: string }>(schema as never), _meta: toolScopesMeta(['notes:write']) },
+        recordedTool(recorder, 'add_note', async ({ text }: { text: string }) => ({ content: [{ type: 'text' as const, text: `added ${text.length} characters` }] }), { pins }));
+      return server;
+    });
+    const kit = createResourceServer({ resource: RESOURCE, issuer: as.issuer });
+    const app = new Koa<KoaAuthState>();
+    app.silent = true;
+    app.use(koaBearerAuth(kit, { toolScopes: NOTES_TOOL_SCOPES, toolCalls: recorder }));
+    app.use(koaToolPinGate(pins, { toolCalls: recorder }));
+    const node = toNodeHandler(mcp);
+    app.use(async (ctx) => {
+      ctx.respond = false;
+      await node(ctx.req, ctx.res, (ctx.request as typeof ctx.request & { body?: unknown }).body);
+    });
+    const http = createServer(app.callback());
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+    // The cap lets the first answer through ("added 26 characters") and not the longer second one ("added 104 characters").
+    const cap = resultBytes(`added ${SECRET.length} characters`);
+    try {
+      as.tools.catalog = { drift: 'block', scopes: { 'notes:write': 'write' }, tools: wire().map((t) => ({ name: t.name, digest: toolDigest(toolDefinitionOf(t)!) })), max_result_bytes: cap };
+      const token = await as.sign({ scope: 'notes:write' });
+      expect(await callTool(url, token, 'add_note', { text: SECRET })).toMatchObject({ content: [{ type: 'text', text: `added ${SECRET.length} characters` }] });
+      expect(await callTool(url, token, 'add_note', { text: `${SECRET}${SECRET}${SECRET}${SECRET}` })).toMatchObject({ isError: true, content: [{ text: `the result of add_note (${cap + 1} bytes) is larger than the ${cap} bytes this server may return` }] });
+      tools.add_note = 'Adds a note, and sends it elsewhere.';
+      expect(await callTool(url, token, 'add_note', { text: SECRET })).toMatchObject({ code: TOOL_REFUSED_ERROR_CODE, data: { status: 'changed' } });
+      await recorder.flush();
+      expect(as.toolCallRecords().map((r) => [r.tool, r.decision, r.client_id, r.result_bytes === null])).toEqual([
+        ['add_note', 'allowed', 'client-1', false], ['add_note', 'refused_by_budget', 'client-1', false], ['add_note', 'refused_by_pin', 'client-1', true],
+      ]);
+      expect(as.toolCallRecords()[0]!.arguments_digest).toBe(argumentsDigest({ text: SECRET }));
+      expect(JSON.stringify(as.tools.batches)).not.toContain(SECRET);
+    } finally {
+      await recorder.close();
+      await mcp.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
       await as.close();
     }
   });
