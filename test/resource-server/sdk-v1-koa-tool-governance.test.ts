@@ -18,6 +18,7 @@ import {
 import { koaBearerAuth, koaToolPinGate, type KoaAuthState } from '@portcullis/resource-server/koa';
 import { mcpSdkV1ToolPinGate } from '@portcullis/resource-server/mcp-sdk-v1';
 import { recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
+import { nodeBearerAuth } from '@portcullis/resource-server/node';
 import { INTROSPECTION_CLIENT, RESOURCE, startFakeAs, type FakeAs } from './fake-as.ts';
 import { callTool, HOSTS, listedTools, NOTES_TOOL_SCOPES, startNotesServer, withClient, type NotesServer } from './mcp-v1-hosts.ts';
 
@@ -254,6 +255,25 @@ describe('koa hosting an MCP SDK v2 server (@modelcontextprotocol/server through
       await mcp.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await as.close();
+    }
+  });
+});
+
+describe('nodeBearerAuth with toolScopes and toolCalls', () => {
+  it('records a call refused for a missing scope as insufficient_scope (as koa and the SDK gates do)', async () => {
+    const as = await startFakeAs();
+    const recorder = createToolCallRecorder({ issuer: as.issuer, clientId: INTROSPECTION_CLIENT.clientId, clientSecret: INTROSPECTION_CLIENT.clientSecret, flushIntervalMs: 3_600_000, onError: () => {} });
+    const auth = nodeBearerAuth(createResourceServer({ resource: RESOURCE, issuer: as.issuer }), { toolScopes: NOTES_TOOL_SCOPES, toolCalls: recorder });
+    const http = createServer((req, res) => void auth(req, res, () => res.writeHead(200).end('ran')));
+    try {
+      const answer = await request(http).post('/mcp').set('Authorization', `Bearer ${await as.sign({ scope: 'notes:read' })}`)
+        .send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add_note', arguments: { text: SECRET } } });
+      expect(answer.status).toBe(403);
+      await recorder.flush();
+      expect(as.toolCallRecords()).toEqual([expect.objectContaining({ tool: 'add_note', decision: 'insufficient_scope', client_id: 'client-1', arguments_digest: argumentsDigest({ text: SECRET }) })]);
+    } finally {
+      await recorder.close();
       await as.close();
     }
   });
