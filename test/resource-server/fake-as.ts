@@ -1,5 +1,6 @@
 // A local authorization server for the kit's tests (node:http on port 0): RFC 8414 metadata, a JWKS of
-// real jose keys, an RFC 7662 introspection endpoint, a token signer, and counters for every fetch.
+// real jose keys, an RFC 7662 introspection endpoint, a token signer, and counters for every fetch; and, as
+// Portcullis answers them to a resource's own client, the approved tool catalog and the tool-call records sink.
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
@@ -14,6 +15,8 @@ export async function startFakeAs() {
   /** Opaque token → the introspection answer for it. */
   const introspection = new Map<string, Record<string, unknown>>();
   const state = { metadataStatus: 200, metadataIssuer: undefined as string | undefined, introspectionStatus: 200, lastIntrospectionAuth: '' };
+  /** What `GET /resource/tools` answers (404 while undefined), and every `POST /resource/tool-calls` body received. */
+  const tools = { catalog: undefined as Record<string, unknown> | undefined, batches: [] as { records: Record<string, unknown>[]; dropped: number; resource?: string }[], authorizations: [] as string[] };
 
   const addKey = async (alg = 'ES256') => {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -59,6 +62,21 @@ export async function startFakeAs() {
       });
       return;
     }
+    if (req.url === '/resource/tools' && req.method === 'GET') {
+      tools.authorizations.push(req.headers.authorization ?? '');
+      return tools.catalog ? json(200, tools.catalog) : json(404, { error: 'not_found' });
+    }
+    if (req.url === '/resource/tool-calls' && req.method === 'POST') {
+      tools.authorizations.push(req.headers.authorization ?? '');
+      let body = '';
+      req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      req.on('end', () => {
+        const batch = JSON.parse(body) as (typeof tools.batches)[number];
+        tools.batches.push(batch);
+        json(200, { resource: batch.resource, stored: batch.records.length, dropped: batch.dropped });
+      });
+      return;
+    }
     json(404, { error: 'not_found' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,6 +103,9 @@ export async function startFakeAs() {
     sign,
     now,
     introspection,
+    tools,
+    /** Every tool-call record received so far, in order. */
+    toolCallRecords: () => tools.batches.flatMap((batch) => batch.records),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

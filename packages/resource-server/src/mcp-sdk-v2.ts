@@ -1,12 +1,14 @@
 // Plugs the kit into the MCP TypeScript SDK v2 (`@modelcontextprotocol/server`): a token verifier for its
-// bearer-auth helpers, a DPoP-capable gate in place of them, and per-tool `scopeChallenge` handlers.
+// bearer-auth helpers, a DPoP-capable gate in place of them, per-tool `scopeChallenge` handlers, the pin gate
+// and the tool-call recording wrapper.
 import type { AuthInfo, OAuthError, OAuthTokenVerifier, ScopeChallengeHandler } from '@modelcontextprotocol/server';
 import { ResourceServerError } from './errors.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import { missingScopes, stepUpScopes } from './scopes.ts';
 import { calledTools, type ToolScopes } from './tool-scopes.ts';
-import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
-import { jsonBytes, recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
+import type { ToolPins } from './tool-pins.ts';
+import type { ToolCallRecorder } from './tool-calls.ts';
+import { pinRefusalOf } from './tool-call-gates.ts';
 
 export { TOOL_BUDGET_ERROR_CODE, TOOL_REFUSED_ERROR_CODE } from './tool-pins.ts';
 
@@ -101,39 +103,10 @@ export function mcpServerToolPinGate(pins: ToolPins, options: { toolCalls?: Tool
   return async (request, auth) => {
     if (request.method !== 'POST') return undefined;
     const body: unknown = await request.clone().json().catch(() => undefined);
-    const refusal = await toolPinRefusal(pins, body, auth.clientId, options.toolCalls && ((refused) => recordPinRefusals(options.toolCalls!, auth, body, refused)), toolCallerOf(auth));
+    const refusal = await pinRefusalOf(pins, body, auth, options.toolCalls);
     return refusal === undefined ? undefined : new Response(JSON.stringify(refusal), { status: 200, headers: { 'content-type': 'application/json' } });
   };
 }
 
-/**
- * Wraps a tool's handler for `registerTool(name, config, recordedTool(recorder, name, handler))`: each call
- * that runs is recorded as `allowed` with its duration and the bytes of its JSON result (tool-calls.ts). The
- * record is buffered, never sent on the call's path. Refusals are recorded by the gates (`toolCalls` options).
- * With `pins`, a result larger than the operator's cap (`max_result_bytes`, issue 14 §7) is not returned: the
- * call answers a tool error instead, recorded as `refused_by_budget` with the size it had.
- */
-export function recordedTool<A extends unknown[], R>(recorder: ToolCallRecorder, tool: string, handler: (...params: A) => R | Promise<R>, options: { pins?: ToolPins } = {}): (...params: A) => Promise<R> {
-  return async (...params) => {
-    // registerTool passes (args, ctx) with an inputSchema and (ctx) without; ctx.http.authInfo is the token.
-    const ctx = params.at(-1) as { http?: { authInfo?: AuthInfo } } | undefined;
-    const args = params.length > 1 ? params[0] : undefined;
-    const startedAt = Date.now();
-    const started = performance.now();
-    let result: R | undefined;
-    let decision: 'allowed' | 'refused_by_budget' = 'allowed';
-    let bytes: number | null = null;
-    try {
-      result = await handler(...params);
-      bytes = jsonBytes(result);
-      const cap = options.pins?.maxResultBytes();
-      if (cap !== undefined && bytes > cap) {
-        decision = 'refused_by_budget';
-        return { isError: true, content: [{ type: 'text', text: `the result of ${tool} (${bytes} bytes) is larger than the ${cap} bytes this server may return` }] } as R;
-      }
-      return result;
-    } finally {
-      recorder.record({ tool, arguments: args, auth: ctx?.http?.authInfo, decision, startedAt, durationMs: performance.now() - started, resultBytes: bytes });
-    }
-  };
-}
+/** Wraps an SDK v2 tool handler to record each call that runs (the token is at `ctx.http.authInfo`); see recorded-tool.ts. */
+export { recordedTool } from './recorded-tool.ts';

@@ -3,13 +3,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTokenInfo } from './access-token-info.ts';
 import type { ChallengeResponse } from './challenge.ts';
-import { readJsonBody } from './read-json-body.ts';
+import { ensureJsonBody } from './read-json-body.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
-import { toolCallerOf, toolPinRefusal, type ToolPins } from './tool-pins.ts';
-import { checkToolScopes, recordPinRefusals, type ToolCallRecorder } from './tool-calls.ts';
+import type { ToolPins } from './tool-pins.ts';
+import type { ObservedToolCall, ToolCallRecorder } from './tool-calls.ts';
+import { checkToolScopes, pinRefusalOf } from './tool-call-gates.ts';
 
 /** A node request as the adapters leave it: `auth` once the token is accepted, `body` once read. */
 export type NodeRequest = IncomingMessage & { auth?: AccessTokenInfo; body?: unknown };
+/** A verified token as the pin gate reads it: the kit's `AccessTokenInfo` or the MCP SDK v1's `AuthInfo`. */
+type VerifiedToken = NonNullable<ObservedToolCall['auth']>;
 /** What `nodeBearerAuth` calls when the request may go on (express's `next` fits). */
 export type NodeNext = () => void;
 
@@ -51,15 +54,7 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
     try {
       auth = await server.authenticate({ authorization: req.headers.authorization, url: req.url, body: req.body, method: req.method, dpop: req.headers.dpop }, tokenOptions);
       if (toolScopes && req.method === 'POST') {
-        if (req.body === undefined) {
-          const body = await readJsonBody(req);
-          if (!body.ok) {
-            send(res, { status: body.status, headers: { 'Content-Type': 'application/json' }, body: body.body });
-            return;
-          }
-          req.body = body.value;
-        }
-        // Checked here, not by the core (the body may be read only now); refusals recorded as the core records them.
+        if (!(await ensureJsonBody(req, res))) return;
         checkToolScopes(toolScopes, auth, req.body, options.toolCalls);
       }
     } catch (error) {
@@ -72,16 +67,22 @@ export function nodeBearerAuth(server: ResourceServer, options: ProtectOptions =
 }
 
 /**
- * After `nodeBearerAuth` (with `toolScopes`, so `req.body` is read): answers the `tools/call`s the approved
- * catalog does not cover with JSON-RPC errors and returns true; returns false when the request may go on.
+ * After `nodeBearerAuth` (or anything that put the verified token on `req.auth`, such as `mcpSdkV1BearerAuth`):
+ * answers the `tools/call`s the approved catalog does not cover with JSON-RPC errors (HTTP 200) and returns
+ * true; returns false when the request may go on. It takes the JSON-RPC body from `req.body`, reading it there
+ * itself when no body parser ran, so pass `req.body` on to the transport:
  *
  *   await auth(req, res, async () => { if (!(await pinGate(req, res))) await transport.handleRequest(req, res, req.body); });
+ *
+ * Put it after the bearer gate: without `req.auth` it still refuses what the pins refuse (fail closed), as a caller
+ * with no client, but records nothing (a record names its client).
  */
 export function nodeToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}) {
-  return async (req: NodeRequest, res: ServerResponse): Promise<boolean> => {
-    if (req.method !== 'POST' || !req.auth) return false;
-    const auth = req.auth;
-    const refusal = await toolPinRefusal(pins, req.body, auth.clientId, options.toolCalls && ((refused) => recordPinRefusals(options.toolCalls!, auth, req.body, refused)), toolCallerOf(auth));
+  return async (req: IncomingMessage & { auth?: VerifiedToken; body?: unknown }, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== 'POST') return false;
+    // A body left unread would look like no tools/call at all, and pass.
+    if (!(await ensureJsonBody(req, res))) return true;
+    const refusal = await pinRefusalOf(pins, req.body, req.auth, options.toolCalls);
     if (refusal === undefined) return false;
     send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) });
     return true;

@@ -1,6 +1,6 @@
 // Reads a JSON request body, bounded, for the adapters when per-tool scopes need the JSON-RPC message
 // and no body parser ran; the adapter then hands the parsed body on (as `req.body`), like express.json().
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The MCP SDK's own default request body bound (4 MiB). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -28,4 +28,20 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   } catch {
     return { ok: false, status: 400, body: parseError('Parse error') };
   }
+}
+
+/**
+ * For the node-style adapters: leaves the JSON body on `req.body`, read here unless a body parser (or an earlier
+ * gate) already did; on a body too large or not JSON, answers the JSON-RPC parse error on `res` and returns false.
+ */
+export async function ensureJsonBody(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<boolean> {
+  if (req.body !== undefined) return true;
+  const body = await readJsonBody(req);
+  if (!body.ok) {
+    res.writeHead(body.status, { 'Content-Type': 'application/json' });
+    res.end(body.body);
+    return false;
+  }
+  req.body = body.value;
+  return true;
 }

@@ -13,7 +13,8 @@ import { metadataPaths, metadataResponse, protectedResourceMetadata, type Metada
 import { resolveOptions, type ResourceServerOptions } from './options.ts';
 import { requireScopes } from './scopes.ts';
 import type { ToolScopes } from './tool-scopes.ts';
-import { checkToolScopes, type ToolCallRecorder } from './tool-calls.ts';
+import type { ToolCallRecorder } from './tool-calls.ts';
+import { checkToolScopes } from './tool-call-gates.ts';
 
 /** What one protected route requires beyond a valid token: scopes for every request, scopes per tool. */
 export interface ProtectOptions {

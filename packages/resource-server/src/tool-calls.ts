@@ -2,12 +2,8 @@
 // tool, a digest of the arguments, never their content, the decision, duration, result size) and sends the
 // records to the authorization server in batches, from a bounded buffer, never on the path of the call itself.
 import { createHash } from 'node:crypto';
-import type { AccessTokenInfo } from './access-token-info.ts';
-import { ResourceServerError } from './errors.ts';
-import { missingScopes } from './scopes.ts';
-import { canonicalJson, INVENTORY_CLIENT_ID } from './tool-digest.ts';
+import { canonicalJson } from './tool-digest.ts';
 import type { ToolCallDecision } from './tool-pins.ts';
-import { calledTools, type ToolScopes } from './tool-scopes.ts';
 
 /** What became of a call: run, refused for a missing scope, by its pin, or by a budget or the result-size cap (tool-pins.ts). */
 export type ToolCallOutcome = 'allowed' | 'insufficient_scope' | 'refused_by_pin' | 'refused_by_budget';
@@ -97,28 +93,6 @@ export function recordRefusedCalls(recorder: ToolCallRecorder, auth: ObservedToo
   for (const call of toolCallsIn(body)) {
     if (only && !only.includes(call.tool)) continue;
     recorder.record({ ...call, auth, decision, startedAt, durationMs: 0, resultBytes: null });
-  }
-}
-
-/**
- * The per-call checks of a parsed JSON-RPC body, recording the calls refused as `insufficient_scope` when
- * `recorder` is set: shared by the core's `authenticate` and the node adapter, which checks once it has read
- * the body itself. The authorization server's inventory token (issue 14 §1) may list tools, never call one:
- * refused here whatever the scopes, so a server that checks scopes without the pin gate refuses it too.
- */
-export function checkToolScopes(toolScopes: ToolScopes | undefined, info: AccessTokenInfo, body: unknown, recorder: ToolCallRecorder | undefined): void {
-  try {
-    if (info.clientId === INVENTORY_CLIENT_ID && calledTools(body).length > 0) {
-      throw new ResourceServerError('insufficient_scope', 'the authorization server\'s inventory token may list tools, never call them');
-    }
-    toolScopes?.check(info, body);
-  } catch (error) {
-    if (recorder && error instanceof ResourceServerError && error.code === 'insufficient_scope') {
-      const short = toolScopes ? calledTools(body).filter((tool) => missingScopes(info.scopes, toolScopes.requiredFor(tool)).length > 0) : [];
-      // None short of a scope it holds: a single-use scope already spent, or the inventory token, refused them all.
-      recordRefusedCalls(recorder, info, body, 'insufficient_scope', short.length > 0 ? short : undefined);
-    }
-    throw error;
   }
 }
 
