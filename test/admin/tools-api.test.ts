@@ -203,6 +203,16 @@ describe('budgets and the result-size cap', () => {
     expect(gone.body.error).toBe('tool_not_found');
   });
 
+  it('concurrent PUTs of one budget all answer 200 and leave exactly one row, with one of the values sent', async () => {
+    const sent = Array.from({ length: 8 }, (_, i) => ({ max: 100 + i, per_seconds: 60 }));
+    const answers = await Promise.all(sent.map((body) => app.api().put(at('/budgets/tool/read_file')).send(body)));
+    expect(answers.map((a) => a.status)).toEqual(sent.map(() => 200));
+    const rows = (await budgetRows()).filter((r) => r.tool === 'read_file');
+    expect(rows).toHaveLength(1);
+    expect(sent.map((b) => b.max)).toContain(rows[0]!.max_calls);
+    expect((await app.api().delete(at('/budgets/tool/read_file'))).status).toBe(200);
+  });
+
   it('refuses bad budgets with 400 (range, type, unknown class or field, NUL, absurd sizes) and writes nothing', async () => {
     const before = await governanceState();
     const refused: Array<[string, Record<string, unknown> | string, number]> = [
