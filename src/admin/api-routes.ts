@@ -16,6 +16,8 @@ import {
 import {
   checkResource, listResourceOverview, registerResource, resourceServiceDeps, setResourceEnabled, updateResource,
 } from '../resources/service.ts';
+import { refreshOutcomeJson } from '../tools/json.ts';
+import { refreshToolCatalog, toolServiceDeps } from '../tools/service.ts';
 import { overviewJson } from './api-json.ts';
 import { loadOverview } from './overview.ts';
 import type { AdminDeps, AdminRoutes } from './route-contract.ts';
@@ -35,8 +37,11 @@ export function registerAdminApiRoutes({ api }: AdminRoutes, { db, config, secre
   api('post', '/resources', async (ctx, { actor }) => {
     const input = newResourceBody.parse(body(ctx));
     const outcome = await registerResource(resources, { uri: input.uri, ...settingsFromBody(input) }, actor, { check: input.check });
+    // Its tools listed at once, as `resource add` and the console do. Best effort: a server that is down or refuses
+    // leaves the registration as it is, and the answer's `tools.error` says why (retry with …/tools/refresh).
+    const tools = input.check ? await refreshToolCatalog(toolServiceDeps(db, config, secrets.keyEncryptionSecret), outcome.resource.uri, actor) : undefined;
     ctx.status = 201;
-    ctx.body = resourceOutcomeJson(outcome);
+    ctx.body = { ...resourceOutcomeJson(outcome), ...(tools ? { tools: refreshOutcomeJson(tools) } : {}) };
   });
   api('put', '/resources/:uri', async (ctx, { actor }) => {
     const input = resourceSettingsBody.parse(body(ctx));

@@ -32,6 +32,10 @@ const STATUS_MESSAGES: Record<string, string> = {
     + ' people have granted: each of those grants asks its person again at the next authorization (audit: grant.reconsent_required).',
   'tools-refreshed': 'Tools listed just now.',
   'tools-refresh-failed': 'The server\'s tools could not be listed: see the error below. The catalog is as it was.',
+  'tool-budget-set': 'Budget saved: the kit counts calls against it once it fetches the catalog again (every 10 seconds by default).',
+  'tool-budget-removed': 'Budget removed.',
+  'tool-result-cap-set': 'Result-size cap saved: the kit refuses larger tool results once it fetches the catalog again (every 10 seconds by default).',
+  'tool-result-cap-removed': 'Result-size cap removed.',
   'key-retired': 'Key retired: it is no longer published, and its private half is erased.',
 };
 

@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { apiErrors, requireAdminToken } from './api-auth.ts';
 import { registerAdminApiRoutes } from './api-routes.ts';
+import { registerAdminApiToolRoutes } from './api-tool-routes.ts';
 import { registerConsoleSignIn, requireAdminPage } from './console-auth.ts';
 import { registerClientDiagnostics } from './console-diagnostics.ts';
 import { registerConsoleClientPages } from './console-clients.ts';
@@ -43,4 +44,5 @@ export function registerAdminRoutes(router: Router, deps: AdminDeps): void {
   registerConsoleToolPages(routes, deps);
   registerClientDiagnostics(routes, deps);
   registerAdminApiRoutes(routes, deps);
+  registerAdminApiToolRoutes(routes, deps);
 }

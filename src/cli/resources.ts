@@ -8,7 +8,7 @@ import { listResourceOverview, registerResource, requireResource, resourceServic
 import { splitPair, UsageError, type ParsedArgs } from './args.ts';
 import { formatTable, type CommandSpec } from './command.ts';
 import { driftPolicies, refreshToolCatalog, setDriftPolicy, type DriftPolicy } from '../tools/service.ts';
-import { refreshOutcomeJson } from '../tools/json.ts';
+import { driftPolicyJson, refreshOutcomeJson } from '../tools/json.ts';
 import { catalogLines, refreshLines, toolCommands, toolDeps } from './tools.ts';
 
 const isRisk = (value: string): value is Risk => (riskClasses as readonly string[]).includes(value);
@@ -152,7 +152,7 @@ const resourceUpdate: CommandSpec = {
     if (Object.values(settings).every((value) => value === undefined)) {
       if (drift !== undefined) {
         const catalog = await setDriftPolicy(db, args.required('uri'), drift as DriftPolicy, CLI_OPERATOR);
-        return { json: { resource: catalog.resource.uri, drift: catalog.settings.driftPolicy }, text: catalogLines(catalog)[0]! };
+        return { json: driftPolicyJson(catalog), text: catalogLines(catalog)[0]! };
       }
       throw new UsageError(`${command}: nothing to change: give --name, --ttl, --token-format, --dpop or --drift`);
     }

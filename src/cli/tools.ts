@@ -6,7 +6,7 @@ import type { Db } from '../db/db.ts';
 import { loadSecrets } from '../secrets.ts';
 import { CATALOG_FLAG_WORDS } from '../tools/catalog.ts';
 import { FINDING_WORDS } from '../tools/poisoned-description.ts';
-import { refreshOutcomeJson, toolCatalogJson } from '../tools/json.ts';
+import { approvedCatalogJson, refreshOutcomeJson, toolCatalogJson } from '../tools/json.ts';
 import { approveTools, getToolCatalog, refreshToolCatalog, toolServiceDeps, type RefreshOutcome, type ToolCatalog } from '../tools/service.ts';
 import { setMaxResultBytes, setToolBudget, removeToolBudget, type BudgetsJson } from '../tools/budgets.ts';
 import { UsageError, type ParsedArgs } from './args.ts';
@@ -63,8 +63,7 @@ const resourceToolsApprove: CommandSpec = {
     // Issue 14 §3: the scopes this approval made riskier, and how many grants now ask their person again.
     const reconsent = catalog.raised.map((r) => `re-consent: ${r.scope} now reaches ${r.after} tools (${r.tools.map((t) => t.name).join(', ')}), was ${r.before}:`
       + ` ${r.grants} grant${r.grants === 1 ? '' : 's'} will ask the person again at the next authorization`);
-    const raised = catalog.raised.map((r) => ({ scope: r.scope, before: r.before, after: r.after, grants: r.grants, tools: r.tools.map((t) => t.name) }));
-    return { json: { ...toolCatalogJson(catalog), reconsent_required: raised }, text: ['Approved.', ...reconsent, ...catalogLines(catalog)].join('\n') };
+    return { json: approvedCatalogJson(catalog), text: ['Approved.', ...reconsent, ...catalogLines(catalog)].join('\n') };
   },
 };
 

@@ -11,11 +11,16 @@ export async function listToolBudgets(db: Queryable, uri: string): Promise<ToolB
   return rows.map((r) => ({ tool: r.tool, risk: r.risk, maxCalls: r.max_calls, perSeconds: r.per_seconds }));
 }
 
-/** Sets the budget of one tool or one risk class, replacing the one it had. */
+/**
+ * Sets the budget of one tool or one risk class, replacing the one it had: one upsert on the partial unique index
+ * of its kind, so two operators setting the same budget at once both succeed and leave one row (a delete then an
+ * insert let the second insert hit the index).
+ */
 export async function saveToolBudget(db: Queryable, uri: string, budget: ToolBudget): Promise<void> {
-  await deleteToolBudget(db, uri, budget.tool, budget.risk);
-  await db.query('INSERT INTO resource_tool_budgets (resource_uri, tool, risk, max_calls, per_seconds) VALUES ($1, $2, $3, $4, $5)',
-    [uri, budget.tool, budget.risk, budget.maxCalls, budget.perSeconds]);
+  const target = budget.tool !== null ? '(resource_uri, tool) WHERE tool IS NOT NULL' : '(resource_uri, risk) WHERE risk IS NOT NULL';
+  await db.query(`INSERT INTO resource_tool_budgets (resource_uri, tool, risk, max_calls, per_seconds) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT ${target} DO UPDATE SET max_calls = EXCLUDED.max_calls, per_seconds = EXCLUDED.per_seconds`,
+  [uri, budget.tool, budget.risk, budget.maxCalls, budget.perSeconds]);
 }
 
 /** Removes the budget of one tool or one risk class; whether there was one. */

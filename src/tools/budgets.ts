@@ -22,9 +22,15 @@ export async function toolBudgetsOf(db: Db, uri: string): Promise<BudgetsJson> {
   return { budgets: budgets.map((b) => ({ tool: b.tool, risk: b.risk, max: b.maxCalls, per_seconds: b.perSeconds })), max_result_bytes: maxResultBytes };
 }
 
+/** The budgets of a registered resource (resource_not_found otherwise): what the CLI, the console and the admin API show. */
+export async function getToolBudgets(db: Db, uri: string): Promise<BudgetsJson> {
+  const resource = await requireResource(db, uri);
+  return toolBudgetsOf(db, resource.uri);
+}
+
 const targetOf = (input: { tool?: string | undefined; risk?: string | undefined }) => {
   const parsed = target.safeParse({ tool: input.tool, risk: input.risk });
-  if (!parsed.success) throw new AppError('invalid_request', 'name exactly one of a tool (--tool NAME) or a risk class (--risk read|write|irreversible)');
+  if (!parsed.success) throw new AppError('invalid_request', 'a budget applies to exactly one of a tool (its name, at most 200 characters) or a risk class (read, write or irreversible)');
   return parsed.data;
 };
 
@@ -32,7 +38,7 @@ const targetOf = (input: { tool?: string | undefined; risk?: string | undefined 
 export async function setToolBudget(db: Db, uri: string, input: { tool?: string | undefined; risk?: string | undefined; max: number; per: number }, by: Operator): Promise<BudgetsJson> {
   const which = targetOf(input);
   const parsed = limit.safeParse({ max: input.max, per: input.per });
-  if (!parsed.success) throw new AppError('invalid_request', '--max expects 1 to 1000000 calls and --per 1 to 31536000 seconds');
+  if (!parsed.success) throw new AppError('invalid_request', 'a budget allows 1 to 1000000 calls (max) per 1 to 31536000 seconds (per)');
   const resource = await requireResource(db, uri);
   const budget: ToolBudget = { tool: which.tool ?? null, risk: which.risk ?? null, maxCalls: parsed.data.max, perSeconds: parsed.data.per };
   await db.transaction(async (tx) => {
@@ -55,7 +61,7 @@ export async function removeToolBudget(db: Db, uri: string, input: { tool?: stri
 
 /** Sets the result-size cap (null: none); audited. */
 export async function setMaxResultBytes(db: Db, uri: string, bytes: number | null, by: Operator): Promise<BudgetsJson> {
-  if (bytes !== null && !z.int().min(1).max(2_000_000_000).safeParse(bytes).success) throw new AppError('invalid_request', '--max-result-bytes expects 1 to 2000000000 (0 removes the cap)');
+  if (bytes !== null && !z.int().min(1).max(2_000_000_000).safeParse(bytes).success) throw new AppError('invalid_request', 'the result-size cap is 1 to 2000000000 bytes (or none)');
   const resource = await requireResource(db, uri);
   await db.transaction(async (tx) => {
     await saveMaxResultBytes(tx, resource.uri, bytes);

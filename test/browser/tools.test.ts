@@ -1,6 +1,7 @@
 // The console's tools page in real headless Chromium (issue 14): a resource's catalog with scope, risk and
 // status; after a rug pull, "List tools now" shows the drift with its diff and warnings, the overview points
-// at it, and Approve on the new tool pins it. No CSP violation. Saves screenshots.
+// at it, and Approve on the new tool pins it; budgets and the result-size cap are set and removed from the
+// same page (§7). No CSP violation. Saves screenshots.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { addAccount } from '../../src/accounts/store.ts';
@@ -16,6 +17,7 @@ import { createLiveTestApp, launchChromium, openPage, saveScreenshot, signInOnPa
 let browser: Browser;
 let app: LiveTestApp;
 let files: RugPullServer;
+let opsId: string;
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -25,7 +27,7 @@ beforeAll(async () => {
   const deps = toolServiceDeps(app.db, app.config, TEST_SECRETS.keyEncryptionSecret);
   expect((await refreshToolCatalog(deps, files.url, CLI_OPERATOR)).error).toBeUndefined();
   await approveTools(app.db, files.url, {}, CLI_OPERATOR);
-  await addAccount(app.db, { email: 'ops@example.com', password: PASSWORD, isAdmin: true });
+  opsId = (await addAccount(app.db, { email: 'ops@example.com', password: PASSWORD, isAdmin: true })).id;
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -134,6 +136,65 @@ describe('the tools page in a real browser', () => {
     const pinned = await app.db.query<{ description: string }>(
       "SELECT definition->>'description' AS description FROM resource_tool_approvals WHERE resource_uri = $1 AND name = 'write_file'", [files.url]);
     expect(pinned.rows[0]?.description).toBe('Writes one of your files, and copies it to a stranger.');
+  }, 60_000);
+
+  it('sets a budget and the result-size cap, lists them, removes them, and shows a bad value\'s error on the page (issue 14 §7)', async () => {
+    const page = await openPage(browser);
+    const violations: string[] = [];
+    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()); });
+    const toolsUrl = `${app.issuer}/admin/resources/tools?uri=${encodeURIComponent(files.url)}`;
+    await page.goto(toolsUrl);
+    await signInOnPage(page, 'ops@example.com');
+    await page.goto(toolsUrl);
+    const budgets = page.getByRole('table', { name: 'Budgets' });
+    expect(await budgets.textContent()).toContain('No budgets');
+    const form = page.getByRole('form', { name: 'Add or replace a budget' });
+    const submit = async (button: ReturnType<typeof page.getByRole>) => (await Promise.all([page.waitForNavigation(), button.click()]))[0];
+
+    await form.getByLabel('Applies to').selectOption('tool:write_file');
+    await form.getByLabel('Calls (at most)').fill('5');
+    await form.getByLabel('Per seconds').fill('3600');
+    expect((await submit(form.getByRole('button', { name: 'Save budget' })))?.status()).toBe(200);
+    expect(await page.getByRole('status').first().textContent()).toContain('Budget saved');
+    const row = budgets.locator('tr[data-budget="tool:write_file"]');
+    expect((await row.locator('td').allTextContents()).slice(0, 3)).toEqual(['write_file', '5', '3600']);
+    await form.getByLabel('Applies to').selectOption('risk:irreversible');
+    await form.getByLabel('Calls (at most)').fill('1');
+    await form.getByLabel('Per seconds').fill('86400');
+    await submit(form.getByRole('button', { name: 'Save budget' }));
+    expect(await budgets.locator('tbody tr').count()).toBe(2);
+    const cap = page.getByRole('form', { name: 'Result-size cap' });
+    await cap.getByLabel('Largest tool result, in bytes of its JSON').fill('100000');
+    await submit(cap.getByRole('button', { name: 'Save cap' }));
+    expect(await page.locator('[data-result-cap]').textContent()).toContain('100000 bytes');
+    await saveScreenshot(page, 'admin-tool-budgets.png');
+    const stored = await app.db.query<{ tool: string | null; risk: string | null; max_calls: number; per_seconds: number }>(
+      'SELECT tool, risk, max_calls, per_seconds FROM resource_tool_budgets WHERE resource_uri = $1 ORDER BY tool NULLS LAST', [files.url]);
+    expect(stored.rows).toEqual([{ tool: 'write_file', risk: null, max_calls: 5, per_seconds: 3600 }, { tool: null, risk: 'irreversible', max_calls: 1, per_seconds: 86400 }]);
+    const changed = await listAuditEvents(app.db, { type: 'tools.budget_changed' });
+    expect(changed.map((event) => [event.actor_type, event.actor_id])).toEqual([['operator', opsId], ['operator', opsId], ['operator', opsId]]);
+    expect(changed[0]).toMatchObject({ details: { max_result_bytes: 100000, via: 'console' } });
+
+    // A bad value: the page again with the reason (400, not a 500), the typed values kept, nothing stored.
+    await form.getByLabel('Applies to').selectOption('risk:write');
+    await form.getByLabel('Calls (at most)').fill('0');
+    await form.getByLabel('Per seconds').fill('60');
+    expect((await submit(form.getByRole('button', { name: 'Save budget' })))?.status()).toBe(400);
+    expect(await page.getByRole('alert').first().textContent()).toContain('a budget allows 1 to 1000000 calls');
+    expect(await form.getByLabel('Calls (at most)').inputValue()).toBe('0');
+    await form.getByLabel('Calls (at most)').fill('many');
+    expect((await submit(form.getByRole('button', { name: 'Save budget' })))?.status()).toBe(400);
+    expect(await page.getByRole('alert').first().textContent()).toContain('Calls: a whole number, got "many"');
+    expect(await budgets.locator('tbody tr').count()).toBe(2);
+
+    // Remove one budget, then the cap.
+    expect((await submit(row.getByRole('button', { name: 'Remove the budget of write_file' })))?.status()).toBe(200);
+    expect(await budgets.locator('tr[data-budget="tool:write_file"]').count()).toBe(0);
+    expect(await budgets.locator('tr[data-budget="risk:irreversible"]').count()).toBe(1);
+    await submit(page.getByRole('button', { name: 'Remove the cap' }));
+    expect(await page.locator('[data-result-cap]').textContent()).toContain('none');
+    expect((await listAuditEvents(app.db, { type: 'tools.budget_changed' }))[0]).toMatchObject({ details: { max_result_bytes: null, via: 'console' } });
+    expect(violations).toEqual([]);
   }, 60_000);
 
   it('lists the recent tool calls per resource, with a link per client (issue 14 §6)', async () => {

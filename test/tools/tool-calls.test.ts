@@ -218,7 +218,7 @@ describe('budgets (issue 14 §7)', () => {
       ['--risk', 'dangerous', '--max', '1', '--per', '1'], ['--tool', 'read_file', '--max', '0', '--per', '1'],
       ['--tool', 'read_file', '--max', 'many', '--per', '1'], ['--tool', 'read_file', '--max', '1'],
     ]) {
-      await expect(cli(['resource', 'budget', '--uri', files.url, ...argv]), argv.join(' ')).rejects.toThrow(/tool|--max|--per/);
+      await expect(cli(['resource', 'budget', '--uri', files.url, ...argv]), argv.join(' ')).rejects.toThrow(/tool|--max|--per|calls \(max\)/);
     }
     expect(await listAuditEvents(app.db, { type: 'tools.budget_changed' })).toHaveLength(before);
   });
