@@ -131,8 +131,12 @@ export function registerTokenExchangeGrant(provider: Provider, deps: GrantDeps):
     grant.addResourceScope(to.uri, scope);
     const grantId = await grant.save();
     await fileGrantUnder(deps.db, grantId, usable[0]!);
+    // Measured again in the same synchronous turn as the token's save takes its clock (its iat): the queries
+    // since the first measure may have crossed a second, and the token must not outlive the subject token by
+    // it. At least 1 s: a subject token that expired during this request's few milliseconds is past refusing.
+    const tokenExpiresIn = Math.max(1, Math.min(expiresIn, remainingSeconds(subject)));
     const token = new provider.AccessToken({
-      accountId: subject.accountId, client, grantId, gty: TOKEN_EXCHANGE_GRANT, scope, resourceServer, expiresIn,
+      accountId: subject.accountId, client, grantId, gty: TOKEN_EXCHANGE_GRANT, scope, resourceServer, expiresIn: tokenExpiresIn,
     } as never);
     // RFC 8693 §4.1: the MCP server is the actor; an actor before it (a token already exchanged) nests inside.
     (token as { extra?: Record<string, unknown> }).extra = { act: { sub: client.clientId, ...(subject.act ? { act: subject.act } : {}) } };
@@ -141,9 +145,9 @@ export function registerTokenExchangeGrant(provider: Provider, deps: GrantDeps):
     await recordAuditEvent(deps.db, {
       type: 'token.exchanged', actor: { type: 'client', id: client.clientId }, accountId: subject.accountId,
       clientId: client.clientId, resource: to.uri, scopes: scope,
-      details: { from: from.uri, to: to.uri, subject_client_id: subject.clientId, grant_id: grantId, parent_grant_id: usable[0]!, expires_in: expiresIn },
+      details: { from: from.uri, to: to.uri, subject_client_id: subject.clientId, grant_id: grantId, parent_grant_id: usable[0]!, expires_in: tokenExpiresIn },
     });
-    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: token.tokenType, expires_in: expiresIn, scope };
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: token.tokenType, expires_in: tokenExpiresIn, scope };
   }
 
   provider.registerGrantType(TOKEN_EXCHANGE_GRANT, handler as never, [
