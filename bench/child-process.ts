@@ -14,13 +14,20 @@ export interface Child<Ready> {
   stop(): Promise<void>;
 }
 
+export interface ChildOptions {
+  /** Extra Node flags (e.g. --expose-gc for a process whose memory is measured). */
+  nodeFlags?: string[];
+  /** Where the child's stdout goes (a file descriptor, e.g. a log file); the bench's own by default. */
+  stdout?: number;
+}
+
 /** Forks bench/<script> under tsx with extra environment variables. */
-export function startChild<Ready>(name: string, script: string, env: Record<string, string> = {}): Child<Ready> {
+export function startChild<Ready>(name: string, script: string, env: Record<string, string> = {}, options: ChildOptions = {}): Child<Ready> {
   const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
     // The kit is loaded from its TypeScript sources, as `npm run bench` does (see package.json).
-    execArgv: ['--import', import.meta.resolve('tsx'), '--conditions=portcullis-source'],
+    execArgv: ['--import', import.meta.resolve('tsx'), '--conditions=portcullis-source', ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
   });
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;

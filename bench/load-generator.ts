@@ -100,7 +100,7 @@ serveCommands({ pid: process.pid }, {
   },
 
   /** One full flow (fresh browser, password login) per chain: the heads of the refresh chains. */
-  async prepareRefresh({ target, chains }: { target: PortcullisTarget; chains: number }) {
+  async prepareRefresh({ target, chains, name = 'portcullis' }: { target: PortcullisTarget; chains: number; name?: string }) {
     const users = connections(target.port, 8);
     const tokens = await onEachConnection(chains, users, async (connection) => {
       const { tokens } = await fullFlowWithLogin(connection, target);
@@ -108,7 +108,7 @@ serveCommands({ pid: process.pid }, {
       return tokens.refresh_token;
     });
     closeAll(users);
-    refreshSets.set('portcullis', { port: target.port, clientId: target.clientId, tokens });
+    refreshSets.set(name, { port: target.port, clientId: target.clientId, tokens });
     return { chains: tokens.length };
   },
 
@@ -118,12 +118,16 @@ serveCommands({ pid: process.pid }, {
     return { chains: chains.tokens.length };
   },
 
-  /** Each user presents its chain's current refresh token once and keeps the successor. */
-  async refresh({ timing, chains = 'portcullis' }: { timing: Timing; chains?: string }) {
+  /**
+   * Each user presents its chain's current refresh token once and keeps the successor. With `ports`
+   * (server processes of one deployment), users are spread over them in turn, one connection each.
+   */
+  async refresh({ timing, chains = 'portcullis', ports }: { timing: Timing; chains?: string; ports?: number[] }) {
     const set = refreshSets.get(chains);
     if (!set) throw new Error(`no refresh chains named ${chains}: prepareRefresh or setChains first`);
+    const spread = ports ?? [set.port];
     const users = set.tokens.slice(0, timing.concurrency).map((token, index) =>
-      ({ index, token, connection: new HttpConnection(HOST, set.port) }));
+      ({ index, token, connection: new HttpConnection(HOST, spread[index % spread.length]!) }));
     // A failed refresh may have consumed the token: that chain stops rather than replaying it.
     const result = await timedRound(users, timing.durationMs, async (user) => {
       const tokens = await refreshGrant(user.connection, set.clientId, user.token);
@@ -133,6 +137,26 @@ serveCommands({ pid: process.pid }, {
     for (const user of users) set.tokens[user.index] = user.token;
     closeAll(users.map((user) => user.connection));
     return { ...result, chainsAlive: users.length - result.errors };
+  },
+
+  /** Every token in `tokens` presented once (one refresh per grant, e.g. random ones of many), `concurrency` at a time. */
+  async refreshEach({ port, clientId, tokens, concurrency }: { port: number; clientId: string; tokens: string[]; concurrency: number }) {
+    const pool = connections(port, concurrency);
+    const recorder = new RoundRecorder();
+    const started = performance.now();
+    await onEachConnection(tokens.length, pool, async (connection) => {
+      const token = tokens.shift()!;
+      const t0 = performance.now();
+      try {
+        const answer = await refreshGrant(connection, clientId, token);
+        if (!answer.refresh_token) throw new Error('refresh without a successor');
+        recorder.record(performance.now() - t0);
+      } catch (error) {
+        recorder.fail(error);
+      }
+    });
+    closeAll(pool);
+    return recorder.summary(performance.now() - started);
   },
 
   /** One browser per user, signed in once (its first flow), for the flows with an existing session. */

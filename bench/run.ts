@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import pg from 'pg';
 import { createPgDb } from '../src/db/pg-db.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { startChild, type Child } from './child-process.ts';
+import { startChild, type Child, type ChildOptions } from './child-process.ts';
 import { machineShare, sampleMachine } from './machine-cpu.ts';
 import { HttpConnection } from './http-connection.ts';
 import { registerPublicClient } from './oauth-browser.ts';
@@ -16,17 +16,26 @@ import type { FixedRequest, PortcullisTarget, Timing } from './load-generator.ts
 import type { RoundResult } from './stats.ts';
 import { costDifference, costLine, int, ms, pairedRatio, roundLine, roundTripRow, summarise, table, type Row } from './report.ts';
 import { printKitSummary, runKitBench } from './kit-bench.ts';
+import type { BenchSeries } from './server-bench-deps.ts';
+import { isServerExtra, runServerExtras, SERVER_EXTRAS, type ServerExtra } from './server-extras.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = 3;
 const ROUND_MS = Number(process.env.BENCH_ROUND_SECONDS ?? 5) * 1000;
 const WARMUP_MS = 1500;
 const CONCURRENCY = 32;
-const HARD_LIMIT_MS = 8 * 60 * 1000;
+// The whole bench takes about 8 minutes here (the server extras about 3 of them).
+const HARD_LIMIT_MS = 12 * 60 * 1000;
 // `npm run bench -- --only kit` (or BENCH_ONLY=kit): just the resource-server kit's figures, no database.
+// `--only server-extras`: the log level, memory per live grants and one-to-two processes figures
+// (server-extras.ts); `--only log-level`, `grant-memory` or `scaling`: one of them.
 const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg === -1 ? process.env.BENCH_ONLY : process.argv[onlyArg + 1];
-if (ONLY !== undefined && ONLY !== 'kit') throw new Error(`--only accepts kit, got ${JSON.stringify(ONLY)}`);
+const EXTRAS: ServerExtra[] | undefined = ONLY === 'server-extras' ? Object.keys(SERVER_EXTRAS) as ServerExtra[]
+  : ONLY !== undefined && isServerExtra(ONLY) ? [ONLY] : undefined;
+if (ONLY !== undefined && ONLY !== 'kit' && !EXTRAS) {
+  throw new Error(`--only accepts kit, server-extras, ${Object.keys(SERVER_EXTRAS).join(', ')}; got ${JSON.stringify(ONLY)}`);
+}
 
 const children: Child<unknown>[] = [];
 const schemas: string[] = [];
@@ -52,8 +61,8 @@ async function cleanUp(): Promise<void> {
   await dropSchemas();
 }
 
-function start<Ready>(name: string, script: string, env: Record<string, string> = {}) {
-  const child = startChild<Ready>(name, script, env);
+function start<Ready>(name: string, script: string, env: Record<string, string> = {}, options: ChildOptions = {}) {
+  const child = startChild<Ready>(name, script, env, options);
   children.push(child as Child<unknown>);
   return child;
 }
@@ -70,11 +79,7 @@ async function measure(server: Child<unknown>, run: () => Promise<RoundResult>):
   return { ...result, serverCpuMsPerS: (cpuMs * 1000) / result.elapsedMs, ...machine };
 }
 
-interface Series {
-  label: string; unit: string; server: Child<unknown>; run: (durationMs: number) => Promise<RoundResult>;
-  /** Before the warm-up and each round, outside the measured time (e.g. fresh refresh chains). */
-  prepare?: () => Promise<unknown>;
-}
+type Series = BenchSeries;
 
 /** Yardstick, subject, yardstick, subject …: ROUNDS rounds of every series in order, after a warm-up. */
 async function alternate(title: string, series: Series[]): Promise<RoundResult[][]> {
@@ -132,6 +137,17 @@ async function kitOnly(): Promise<void> {
   const load = start<unknown>('load generator', 'load-generator.ts');
   await load.ready;
   printKitSummary(await runKitBench({ start, alternate, load, concurrency: CONCURRENCY }), ROUNDS);
+  console.log(`\nFinished in ${Math.round((Date.now() - began) / 1000)} s.`);
+}
+
+async function extrasOnly(which: ServerExtra[]): Promise<void> {
+  const began = Date.now();
+  console.log(`Portcullis bench, ${which.join(', ')}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ` +
+    `${ROUNDS} rounds × ${ROUND_MS / 1000} s, concurrency ${CONCURRENCY}, loopback; PostgreSQL ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+  const load = start<unknown>('load generator', 'load-generator.ts');
+  await load.ready;
+  const rows = await runServerExtras({ start, alternate, load, concurrency: CONCURRENCY, databaseUrl: DATABASE_URL, newSchema }, which);
+  console.log(`\nSummary (medians of ${ROUNDS} rounds; ratios are medians of per-round ratios):\n${table(rows)}`);
   console.log(`\nFinished in ${Math.round((Date.now() - began) / 1000)} s.`);
 }
 
@@ -214,6 +230,9 @@ async function main(): Promise<void> {
   ]);
   const rows = await server.call<{ model: string; n: number }[]>('tableSizes');
   const kitRows = await runKitBench({ start, alternate, load, concurrency: CONCURRENCY });
+  // The main servers are done: stopped first, so the extras have the machine to themselves.
+  await Promise.all([bare, sign, server, memory, hasher].map((child) => child.stop()));
+  const extraRows = await runServerExtras({ start, alternate, load, concurrency: CONCURRENCY, databaseUrl: DATABASE_URL, newSchema });
 
   const s = { bareA: summarise(bareA!), sign: summarise(signA!), memory: summarise(memoryA!), refresh: summarise(refreshA!), bareB: summarise(bareB!),
     session: summarise(flowsSession!), argon: summarise(argon!), login: summarise(flowsLogin!),
@@ -265,6 +284,7 @@ async function main(): Promise<void> {
     },
     roundTripRow('round trips, one code exchange', trips.codeExchange, ROUND_TRIP_BUDGETS.codeExchange),
     roundTripRow('round trips, one refresh', trips.refresh, ROUND_TRIP_BUDGETS.refresh),
+    ...extraRows,
     ...kitRows,
   ];
   console.log('\nCPU per operation (medians over rounds):');
@@ -287,7 +307,7 @@ watchdog.unref();
 process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
 
 try {
-  await (ONLY === 'kit' ? kitOnly() : main());
+  await (ONLY === 'kit' ? kitOnly() : EXTRAS ? extrasOnly(EXTRAS) : main());
 } catch (error) {
   console.error('bench failed:', error);
   process.exitCode = 1;
