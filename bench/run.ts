@@ -163,6 +163,7 @@ async function main(): Promise<void> {
     for (const line of describeStatements(snapshot, 110)) console.log(`    ${line}`);
   }
   for (const [name, flow] of [['one flow in a signed-in browser (prompt=consent)', trips.sessionFlow],
+    ['one flow in a signed-in browser, consent already given', trips.consentGivenFlow],
     ['one flow in a fresh browser with a password sign-in', trips.loginFlow]] as const) {
     const flowTotal = flow.reduce((sum, step) => sum + step.snapshot.total, 0);
     console.log(`  ${name}, request by request: ${flowTotal} round trips`);

@@ -41,6 +41,17 @@ export async function listAuditEvents(db: Queryable, filter: { type?: AuditEvent
 }
 
 const COLUMNS = 12;
+const COLUMN_LIST = `event_type, outcome, actor_type, actor_id, account_id, client_id, resource, scopes, ip,
+       user_agent, request_id, details`;
+
+function rowValues(event: AuditEvent): unknown[] {
+  const actor = actorOf(event);
+  return [
+    event.type, event.outcome ?? 'success', actor.type, actor.id ?? null, event.accountId ?? null,
+    event.clientId ?? null, event.resource ?? null, event.scopes ?? null, event.ip ?? null,
+    event.userAgent?.slice(0, 512) ?? null, event.requestId ?? null, JSON.stringify(event.details ?? {}),
+  ];
+}
 
 /** Appends several events in one statement (one round trip, one commit). */
 export async function recordAuditEvents(db: Queryable, events: readonly AuditEvent[]): Promise<void> {
@@ -49,18 +60,23 @@ export async function recordAuditEvents(db: Queryable, events: readonly AuditEve
   announceAuditEvents(db, events);
   const placeholders = events.map((_, row) =>
     `(${Array.from({ length: COLUMNS }, (_, column) => `$${row * COLUMNS + column + 1}`).join(', ')})`);
-  const values = events.flatMap((event) => {
-    const actor = actorOf(event);
-    return [
-      event.type, event.outcome ?? 'success', actor.type, actor.id ?? null, event.accountId ?? null,
-      event.clientId ?? null, event.resource ?? null, event.scopes ?? null, event.ip ?? null,
-      event.userAgent?.slice(0, 512) ?? null, event.requestId ?? null, JSON.stringify(event.details ?? {}),
-    ];
-  });
-  await db.query(
-    `INSERT INTO audit_events (event_type, outcome, actor_type, actor_id, account_id, client_id, resource, scopes, ip,
-       user_agent, request_id, details)
-     VALUES ${placeholders.join(', ')}`,
-    values,
-  );
+  await db.query(`INSERT INTO audit_events (${COLUMN_LIST}) VALUES ${placeholders.join(', ')}`, events.flatMap(rowValues));
 }
+
+/**
+ * An INSERT of `events` for another write's statement to carry (a data-modifying CTE), its parameters
+ * numbered from `first`, its rows kept only where `condition` (SQL over that statement's CTEs) holds:
+ * the audit row then exists exactly when the write it describes does. Nothing is announced: the caller
+ * calls announceAuditEvents once the statement says the rows were written.
+ */
+export function auditEventsInsert(events: readonly AuditEvent[], first: number, condition = 'true'): { sql: string; values: unknown[] } {
+  // Typed parameters: inside a SELECT, PostgreSQL cannot infer them from the target columns.
+  const rows = events.map((_, row) => `(${Array.from({ length: COLUMNS }, (_, column) =>
+    `$${first + row * COLUMNS + column}::${column === COLUMNS - 1 ? 'jsonb' : 'text'}`).join(', ')})`);
+  return {
+    sql: `INSERT INTO audit_events (${COLUMN_LIST}) SELECT * FROM (VALUES ${rows.join(', ')}) AS event WHERE ${condition}`,
+    values: events.flatMap(rowValues),
+  };
+}
+
+export { announceAuditEvents } from './observers.ts';

@@ -1,10 +1,13 @@
 // Writes the storage adapter deferred to the end of a request (src/oidc/adapter.ts): a dropped session
-// id is deleted even when the request failed, and a refresh token's deferred consume that lost a race
-// turns the response into invalid_grant before it leaves (src/oidc/refresh-rotation-policy.ts).
+// id is deleted even when the request failed; a token request's refresh token is written with its audit
+// row (token-issue-write.ts); and a rotation or deferred consume that lost a race turns the response into
+// invalid_grant before it leaves (src/oidc/refresh-rotation-policy.ts).
 import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
 import { AppError, respondWithOAuthError } from '../errors.ts';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { settlePendingConsume, settlePendingDestroy } from './adapter.ts';
+import { settleTokenWrite } from './token-issue-write.ts';
 
 export function settleAdapterWrites(db: Db, refreshGraceSeconds: number): Koa.Middleware {
   return async (ctx, next) => {
@@ -13,6 +16,14 @@ export function settleAdapterWrites(db: Db, refreshGraceSeconds: number): Koa.Mi
     } finally {
       // An old session id must not outlive the request that replaced it, even one that failed.
       await settlePendingDestroy(db, ctx);
+    }
+    try {
+      await settleTokenWrite(db, ctx as unknown as KoaContextWithOIDC, refreshGraceSeconds);
+    } catch (error) {
+      // A rotation that lost its token to a racing request: the grant is revoked, the tokens never leave.
+      if (!(error instanceof errors.InvalidGrant)) throw error;
+      respondWithOAuthError(ctx, new AppError('invalid_grant', 'refresh token already used'));
+      return;
     }
     if (!(await settlePendingConsume(db, ctx, refreshGraceSeconds))) {
       respondWithOAuthError(ctx, new AppError('invalid_grant', 'refresh token already used'));

@@ -1,6 +1,6 @@
 // oidc-provider's storage adapter over our Db: every model in the one `oidc_models` table.
 // Owns atomic consumption of codes and the round-trip savings: reads loaded together (prefetch), writes
-// that ride along with the next one. Refresh-token rotation rules: refresh-rotation-policy.ts.
+// that ride along with the next one (a token request's refresh token with its audit row: token-issue-write.ts). Refresh-token rotation rules: refresh-rotation-policy.ts.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { requestCache } from '../request/adapter-cache.ts';
@@ -9,6 +9,7 @@ import { consumeRefreshToken, graceSecondsFor, rotateRefreshToken } from './refr
 import { prefetchForTokenRequest } from './token-prefetch.ts';
 import { prefetchForAuthorization, prefetchForInteraction } from './authorization-prefetch.ts';
 import { currentRequestContext } from '../request/scope.ts';
+import { deferRefreshTokenSave } from './token-issue-write.ts';
 
 /** Checks run on a stored payload before it is consumed; throwing leaves it unconsumed. */
 export type ConsumeGuard = (payload: AdapterPayload) => void | Promise<void>;
@@ -57,6 +58,10 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
         );
         return;
       }
+      // A token request's refresh token waits for its audit row, to be written with it (and with the
+      // consume of the token it replaces) when the request ends: token-issue-write.ts.
+      const successor = { values, grantId: payload.grantId, expiresAt };
+      if (this.model === 'RefreshToken' && deferRefreshTokenSave(successor, pending?.id)) return;
       if (!pending) {
         await db.query(`INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) ${upsertValues} ${upsertConflict}`, values);
         return;
@@ -64,7 +69,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // A rotated refresh token and its successor are written in one statement: the successor exists
       // only if the old token was consumed by this very request (see consume below).
       await rotateRefreshToken(db, Provider.ctx as KoaContextWithOIDC | undefined, pending.id,
-        { values, grantId: payload.grantId, expiresAt }, options.refreshGraceSeconds);
+        successor, options.refreshGraceSeconds);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {

@@ -4,6 +4,8 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { AuditWriter } from '../audit/writer.ts';
+import type { AuditEvent } from '../audit/store.ts';
+import { attachAuditEvent } from './token-issue-write.ts';
 
 const writers = new Set<AuditWriter>();
 
@@ -25,6 +27,9 @@ export function subscribeAuditEvents(provider: Provider, db: Db): void {
   const writer = new AuditWriter(db);
   writers.add(writer);
   const record = writer.enqueue.bind(writer);
+  const recordIssued = (ctx: KoaContextWithOIDC, event: AuditEvent) => {
+    if (!attachAuditEvent(ctx, event)) record(event);
+  };
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const machine = ctx.oidc.entities.ClientCredentials;
@@ -39,7 +44,9 @@ export function subscribeAuditEvents(provider: Provider, db: Db): void {
       return;
     }
     const token = ctx.oidc.entities.AccessToken;
-    record({
+    // With the refresh token issued beside the access token, the row is written in the same statement
+    // (token-issue-write.ts): it exists exactly when the refresh token does, and before the response leaves.
+    recordIssued(ctx, {
       type: 'token.issued',
       ...requestFacts(ctx),
       accountId: token?.accountId,

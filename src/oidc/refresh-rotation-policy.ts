@@ -56,10 +56,14 @@ const consumeCtes = `predecessor AS (
   )`;
 
 // The successor row: $5 model, $6 id, $7 payload, $8 grant, $9 uid, $10 user code, $11 expiry. Its id
-// is new (oidc-provider draws it at random), so a plain insert.
-const rotateSql = `WITH ${consumeCtes}
-  INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, rotated_from)
-  SELECT $5, $6, $7::jsonb, $8, $9, $10, $11::timestamptz, $1 WHERE EXISTS (SELECT 1 FROM won)`;
+// is new (oidc-provider draws it at random), so a plain insert. What rides along (the token.issued audit
+// row, token-issue-write.ts) is kept only where the successor was written; its parameters follow from $12.
+const rotateSql = (rider?: RiderSql) => `WITH ${consumeCtes}, successor AS (
+    INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, rotated_from)
+    SELECT $5, $6, $7::jsonb, $8, $9, $10, $11::timestamptz, $1 WHERE EXISTS (SELECT 1 FROM won)
+    RETURNING 1
+  )${rider ? `, rider AS (${rider.sql})` : ''}
+  SELECT 1 FROM successor`;
 
 const consumeOnlySql = `WITH ${consumeCtes} SELECT 1 FROM won`;
 
@@ -70,14 +74,20 @@ export interface SuccessorRow {
   expiresAt: Date | null;
 }
 
+/** A write that rides along with the rotation: SQL whose parameters start at `first`, kept only where `won` holds. */
+export type RideAlong = (first: number, won: string) => RiderSql;
+interface RiderSql { sql: string; values: readonly unknown[] }
+
 /**
- * Consumes `predecessorId` and saves its successor, atomically: the successor exists only if this very
- * statement won the token. Throws invalid_grant (after revoking the grant) when it lost.
+ * Consumes `predecessorId` and saves its successor, atomically: the successor (and what rides along)
+ * exists only if this very statement won the token. Throws invalid_grant (after revoking the grant)
+ * when it lost.
  */
 export async function rotateRefreshToken(db: Queryable, ctx: KoaContextWithOIDC | undefined, predecessorId: string,
-  successor: SuccessorRow, refreshGraceSeconds: number): Promise<void> {
-  const { rowCount } = await db.query(rotateSql,
-    [predecessorId, refreshGraceSeconds, successor.values[1], successor.expiresAt, ...successor.values]);
+  successor: SuccessorRow, refreshGraceSeconds: number, rideAlong?: RideAlong): Promise<void> {
+  const rider = rideAlong?.(12, 'EXISTS (SELECT 1 FROM successor)');
+  const { rowCount } = await db.query(rotateSql(rider),
+    [predecessorId, refreshGraceSeconds, successor.values[1], successor.expiresAt, ...successor.values, ...(rider?.values ?? [])]);
   if (rowCount === 0) await refuseLostRace(ctx, successor.grantId);
 }
 

@@ -33,6 +33,9 @@ export interface RequestState {
   providerSpan?: Span | undefined;
   /** A refresh token whose consumption waits to be written with its successor (src/oidc/adapter.ts). */
   pendingConsume?: DeferredWrite | undefined;
+  /** A token request's refresh-token save and its audit rows, held to the end of the request to be written in
+   * one statement (typed and used by src/oidc/token-issue-write.ts). */
+  pendingTokenWrite?: unknown;
   /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be deleted
    * with the save of its successor (src/oidc/adapter.ts). */
   pendingDestroy?: DeferredWrite | undefined;
