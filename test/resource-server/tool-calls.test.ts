@@ -120,6 +120,33 @@ describe('tool-call recorder', () => {
     await recorder.close();
   });
 
+  it('under load sends full batches only; a part batch waits for a flush, which sends what was buffered when it was called', async () => {
+    // Each POST takes a while, as over a network: records keep arriving while one is in flight.
+    let release: () => void = () => {};
+    const as = authorizationServer(() => new Promise<Response>((resolve) => { release = () => resolve(ok()); }));
+    const recorder = recorderWith(as.fetch, { batchSize: 10 });
+    for (let i = 0; i < 10; i += 1) recorder.record(call(`t${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the full batch goes on the next turn
+    for (let i = 10; i < 13; i += 1) recorder.record(call(`t${i}`)); // arrive during that POST
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Before the fix the drain sent the 3 at once, one small POST per round trip under load.
+    expect(as.sent.map((b) => b.records.length)).toEqual([10]);
+    expect(recorder.buffered).toBe(3);
+    const flushed = recorder.flush();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    recorder.record(call('late')); // arrives while the flush's POST is in flight: not chased by it
+    release();
+    await flushed;
+    expect(as.sent.map((b) => b.records.length)).toEqual([10, 3]);
+    expect(recorder.buffered).toBe(1);
+    const closing = recorder.close();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await closing;
+    expect(as.sent.map((b) => b.records.map((r) => r.tool))).toEqual([[...Array.from({ length: 10 }, (_, i) => `t${i}`)], ['t10', 't11', 't12'], ['late']]);
+  });
+
   it('gates record refused calls of a batch, only the ones refused, with no result', async () => {
     const as = authorizationServer(ok);
     const recorder = recorderWith(as.fetch);
