@@ -9,7 +9,7 @@ import { median, type RoundResult } from './stats.ts';
 
 export interface KitBenchDeps {
   start<Ready>(name: string, script: string, env?: Record<string, string>): Child<Ready>;
-  alternate(title: string, series: { label: string; unit: string; server: Child<unknown>; run: (durationMs: number) => Promise<RoundResult> }[]): Promise<RoundResult[][]>;
+  alternate(title: string, series: { label: string; unit: string; server: Child<unknown>; run: (durationMs: number) => Promise<RoundResult> }[], options?: { rounds?: number; warmupMs?: number }): Promise<RoundResult[][]>;
   /** The load generator process (load-generator.ts), already running. */
   load: Child<unknown>;
   concurrency: number;
@@ -19,6 +19,9 @@ export interface KitBenchDeps {
 // measuring a queue.
 const VERIFY_CONCURRENCY = 4;
 const TARGET_COST = 0.10;
+// Recording costs a few per cent, less than one round's noise on a shared 2-core machine: five rounds, each
+// server warmed for 5 s (its recorder's first flushes and the JIT of its paths outside the measured time).
+const RECORDING_ROUNDS = { rounds: 5, warmupMs: 5000 };
 
 const toolsCall = (port: number, token: string | undefined): FixedRequest => ({
   port, method: 'POST', path: '/mcp',
@@ -86,7 +89,7 @@ export async function runKitBench({ start, alternate, load, concurrency }: KitBe
   const [recordOff, recordOn] = await alternate(`MCP tools/call with tool-call recording off and on, concurrency ${concurrency}:`, [
     { label: 'tools/call, recording off', unit: 'req/s', server: silent, run: fixed(recordRequests.off) },
     { label: 'tools/call, recording on', unit: 'req/s', server: recording, run: fixed(recordRequests.on) },
-  ]);
+  ], RECORDING_ROUNDS);
   await recording.call('flush', {});
   const delivered = await issuer.call<{ records: number; dropped: number }>('delivered', {});
   await Promise.all([recording.stop(), silent.stop()]);
@@ -167,5 +170,5 @@ export async function runKitBench({ start, alternate, load, concurrency }: KitBe
 
 /** The kit figures alone (`npm run bench -- --only kit`): no database, about a minute. */
 export function printKitSummary(rows: Row[], rounds: number): void {
-  console.log(`\nSummary (medians of ${rounds} rounds; ratios are medians of per-round ratios):\n${table(rows)}`);
+  console.log(`\nSummary (medians of ${rounds} rounds, the recording pair of ${RECORDING_ROUNDS.rounds}; ratios are medians of per-round ratios):\n${table(rows)}`);
 }

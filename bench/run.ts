@@ -80,16 +80,21 @@ async function measure(server: Child<unknown>, run: () => Promise<RoundResult>):
 }
 
 type Series = BenchSeries;
+/** A pair whose difference is small beside a round's noise gets more rounds and a longer warm-up. */
+interface AlternateOptions { rounds?: number; warmupMs?: number }
 
-/** Yardstick, subject, yardstick, subject …: ROUNDS rounds of every series in order, after a warm-up. */
-async function alternate(title: string, series: Series[]): Promise<RoundResult[][]> {
+/**
+ * Yardstick, subject, yardstick, subject …: ROUNDS rounds (or `options.rounds`) of every series in order, after a
+ * warm-up of WARMUP_MS (or `options.warmupMs`) each.
+ */
+async function alternate(title: string, series: Series[], options: AlternateOptions = {}): Promise<RoundResult[][]> {
   console.log(`\n${title}`);
   for (const s of series) {
     await s.prepare?.();
-    await s.run(WARMUP_MS);
+    await s.run(options.warmupMs ?? WARMUP_MS);
   }
   const results: RoundResult[][] = series.map(() => []);
-  for (let round = 1; round <= ROUNDS; round += 1) {
+  for (let round = 1; round <= (options.rounds ?? ROUNDS); round += 1) {
     for (const [i, s] of series.entries()) {
       await s.prepare?.();
       const result = await measure(s.server, () => s.run(ROUND_MS));

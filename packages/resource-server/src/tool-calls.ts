@@ -1,7 +1,7 @@
 // Every tool call, end to end (issue 14 §6): the kit records each tools/call it admits or refuses (who, which
 // tool, a digest of the arguments, never their content, the decision, duration, result size) and sends the
 // records to the authorization server in batches, from a bounded buffer, never on the path of the call itself.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './tool-digest.ts';
 import type { ToolCallDecision } from './tool-pins.ts';
 
@@ -74,7 +74,7 @@ export interface ToolCallRecorder {
 
 /** `sha256:` and the base64url SHA-256 of the arguments' canonical JSON: equal arguments, equal digest. */
 export const argumentsDigest = (args: unknown): string =>
-  `sha256:${createHash('sha256').update(canonicalJson(args ?? {})).digest('base64url')}`;
+  `sha256:${hash('sha256', canonicalJson(args ?? {}), 'base64url')}`;
 
 /** The bytes of `value` as JSON (UTF-8): what the result weighs on the wire (counted, not encoded: half the CPU). */
 export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value ?? null) ?? 'null', 'utf8');
