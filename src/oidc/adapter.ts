@@ -10,6 +10,7 @@ import { prefetchForTokenRequest } from './token-prefetch.ts';
 import { prefetchForAuthorization, prefetchForInteraction } from './authorization-prefetch.ts';
 import { currentRequestContext } from '../request/scope.ts';
 import { deferRefreshTokenSave } from './token-issue-write.ts';
+import { MODEL_UPSERT_SQL } from './model-upsert.ts';
 
 /** Checks run on a stored payload before it is consumed; throwing leaves it unconsumed. */
 export type ConsumeGuard = (payload: AdapterPayload) => void | Promise<void>;
@@ -23,9 +24,6 @@ export interface AdapterOptions {
 // Conditional: of two concurrent redemptions of a code exactly one changes the row.
 const consumeCodeSql = `UPDATE oidc_models SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`;
 
-const upsertValues = `VALUES ($1, $2, $3, $4, $5, $6, $7)`;
-const upsertConflict = `ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
-  uid = EXCLUDED.uid, user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at`;
 
 const alreadyUsed = (model: string) =>
   new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
@@ -53,7 +51,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
         requestCache.forget(replaced.model, replaced.id);
         await db.query(
           `WITH replaced AS (DELETE FROM oidc_models WHERE model = $8 AND id = $9)
-           INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) ${upsertValues} ${upsertConflict}`,
+           ${MODEL_UPSERT_SQL}`,
           [...values, replaced.model, replaced.id],
         );
         return;
@@ -63,7 +61,7 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       const successor = { values, grantId: payload.grantId, expiresAt };
       if (this.model === 'RefreshToken' && deferRefreshTokenSave(successor, pending?.id)) return;
       if (!pending) {
-        await db.query(`INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) ${upsertValues} ${upsertConflict}`, values);
+        await db.query(MODEL_UPSERT_SQL, values);
         return;
       }
       // A rotated refresh token and its successor are written in one statement: the successor exists

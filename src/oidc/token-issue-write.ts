@@ -11,6 +11,7 @@ import Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { announceAuditEvents, auditEventsInsert, type AuditEvent } from '../audit/store.ts';
 import { requestState } from '../request/state.ts';
+import { MODEL_UPSERT_SQL } from './model-upsert.ts';
 import { rotateRefreshToken, type SuccessorRow } from './refresh-rotation-policy.ts';
 
 interface PendingTokenWrite {
@@ -19,10 +20,6 @@ interface PendingTokenWrite {
   predecessorId: string | undefined;
   audit: AuditEvent[];
 }
-
-const upsertSql = `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload,
-  grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid, user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at`;
 
 const pendingOf = (ctx: object) => requestState(ctx).pendingTokenWrite as PendingTokenWrite | undefined;
 
@@ -61,9 +58,9 @@ export async function settleTokenWrite(db: Db, ctx: KoaContextWithOIDC, refreshG
       audit.length ? (first, won) => auditEventsInsert(audit, first, won) : undefined);
   } else if (audit.length) {
     const rider = auditEventsInsert(audit, successor.values.length + 1);
-    await db.query(`WITH saved AS (${upsertSql}) ${rider.sql}`, [...successor.values, ...rider.values]);
+    await db.query(`WITH saved AS (${MODEL_UPSERT_SQL}) ${rider.sql}`, [...successor.values, ...rider.values]);
   } else {
-    await db.query(upsertSql, successor.values);
+    await db.query(MODEL_UPSERT_SQL, successor.values);
   }
   if (audit.length) announceAuditEvents(db, audit);
 }

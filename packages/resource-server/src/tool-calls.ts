@@ -3,7 +3,7 @@
 // records to the authorization server in batches, from a bounded buffer, never on the path of the call itself.
 import { hash } from 'node:crypto';
 import { canonicalJson } from './tool-digest.ts';
-import type { ToolCallDecision } from './tool-pins.ts';
+import { toolCallerOf, type ToolCallDecision } from './tool-pins.ts';
 
 /** What became of a call: run, refused for a missing scope, by its pin, or by a budget or the result-size cap (tool-pins.ts). */
 export type ToolCallOutcome = 'allowed' | 'insufficient_scope' | 'refused_by_pin' | 'refused_by_budget';
@@ -107,12 +107,10 @@ export function recordPinRefusals(recorder: ToolCallRecorder, auth: ObservedTool
 
 /** The wire record of one observed call: the subject and any `grant_id` read from the token, the arguments digested. */
 export function toolCallRecord(call: ObservedToolCall): ToolCallRecord {
-  const extra = call.auth?.extra ?? {};
-  const claims = (typeof extra.claims === 'object' && extra.claims !== null ? extra.claims : {}) as Record<string, unknown>;
-  const subject = typeof extra.subject === 'string' ? extra.subject : typeof claims.sub === 'string' ? claims.sub : null;
+  const { subject, grantId } = toolCallerOf(call.auth);
   return {
-    at: new Date(call.startedAt).toISOString(), sub: subject, client_id: call.auth?.clientId ?? '',
-    grant_id: typeof claims.grant_id === 'string' ? claims.grant_id : null,
+    at: new Date(call.startedAt).toISOString(), sub: subject ?? null, client_id: call.auth?.clientId ?? '',
+    grant_id: grantId ?? null,
     tool: call.tool, arguments_digest: argumentsDigest(call.arguments), decision: call.decision,
     duration_ms: Math.max(0, Math.round(call.durationMs)), result_bytes: call.resultBytes,
   };
