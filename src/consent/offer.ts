@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { tryCanonicalResourceUri } from '../resources/canonical-uri.ts';
 import { riskClasses, type Resource, type ResourceScope, type Risk } from '../resources/schema.ts';
-import { findResourceByUri } from '../resources/store.ts';
+import { findResourceForRequest } from '../resources/request-resource.ts';
 import { describeClientIdentity } from '../clients/identity.ts';
 import { findAccountById } from '../accounts/store.ts';
 import { asksForIdentityClaims, offeredClaims, recordIdentityAnswer, type OfferedClaim } from '../accounts/identity-claims.ts';
@@ -49,7 +49,7 @@ export async function buildConsentOffer(db: Db, provider: Provider, details: Int
   const indicator = Object.keys(prompt.missingResourceScopes ?? {})[0]
     ?? (typeof details.params.resource === 'string' ? details.params.resource : undefined);
   const canonical = indicator ? tryCanonicalResourceUri(indicator) : undefined;
-  const resource = canonical ? await findResourceByUri(db, canonical) : undefined;
+  const resource = canonical ? await findResourceForRequest(db, canonical) : undefined;
   const grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
   const granted = new Set(indicator && grant ? splitScopes(grant.getResourceScope(indicator)) : []);
   const requested = new Set(splitScopes(details.params.scope));

@@ -5,7 +5,8 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 import type { Db, Queryable } from '../db/db.ts';
-import { recordAuditEvent } from '../audit/store.ts';
+import { recordAuditEvent, type AuditEvent } from '../audit/store.ts';
+import { holdAuditEvent } from '../oidc/held-model-writes.ts';
 import { AppError } from '../errors.ts';
 import { ClaimNotOfferedError } from '../accounts/identity-claims.ts';
 import { clearAnsweredFlags } from '../grants/tool-reconsent.ts';
@@ -44,7 +45,7 @@ export async function answerConsent(
   const reconsentDetails = offer.reconsent.length > 0 ? { reconsent: offer.reconsent.map((f) => f.scope) } : {};
   // Unchecking every new scope approves nothing: that is a deny, not an empty grant.
   if (decision === 'deny' || (chosen.length === 0 && offer.offered.length > 0)) {
-    await recordAuditEvent(db, {
+    await recordAnswer(db, {
       type: 'consent.denied', outcome: 'failure', actor, accountId, clientId, resource,
       scopes: offer.offered.map((s) => s.scope).join(' ') || undefined, ...facts,
       // Issue 14 §3: a denial leaves the grant as it was and its flags in place, so the next authorization asks again.
@@ -56,12 +57,13 @@ export async function answerConsent(
     };
   }
   const granted = await grantOrRefuse(provider, details, offer, chosen, chosenClaims);
+  const grantedDetails = {
+    grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
+    ...reconsentDetails,
+  };
   const record = (tx: Queryable) => recordAuditEvent(tx, {
     type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
-    ...facts, details: {
-      grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
-      ...reconsentDetails,
-    },
+    ...facts, details: grantedDetails,
   });
   // The person saw why they were asked again and approved: the flags shown are cleared with the answer's record.
   if (offer.reconsent.length > 0) {
@@ -70,9 +72,20 @@ export async function answerConsent(
       await record(tx);
     });
   } else {
-    await record(db);
+    await recordAnswer(db, {
+      type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
+      ...facts, details: grantedDetails,
+    });
   }
   return { result: { consent: { grantId: granted.grantId } }, mergeWithLastSubmission: true };
+}
+
+/**
+ * The answer's audit row: in the consent step's one statement with the grant it describes, when the page's
+ * route holds its writes (src/oidc/held-model-writes.ts); else written now.
+ */
+async function recordAnswer(db: Db, event: AuditEvent): Promise<void> {
+  if (!holdAuditEvent(db, event)) await recordAuditEvent(db, event);
 }
 
 /** grantConsent, with a permission the page did not offer refused as the person's bad request. */

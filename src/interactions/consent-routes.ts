@@ -11,6 +11,7 @@ import { answerConsent } from '../consent/service.ts';
 import { downstreamServicesOf } from '../exchange/downstream.ts';
 import { requestFacts } from '../http/request-facts.ts';
 import { approvedToolsByScope } from '../tools/consent-tools.ts';
+import { holdingModelWrites } from '../oidc/held-model-writes.ts';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -28,10 +29,16 @@ export async function renderConsentPage(ctx: Koa.Context, { provider, db }: Cons
 
 export function registerConsentRoutes(router: Router, deps: ConsentDeps): void {
   const { provider } = deps;
+  // The grant, the interaction's result and the answer's audit row are written in one statement
+  // (held-model-writes.ts) before the redirect back to the authorization leaves.
   router.post('/interaction/:uid/confirm', async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid) throw new AppError('invalid_request', 'this consent step is not expected now');
-    const outcome = await answerConsent(deps, details, ctx.request.body, requestFacts(ctx));
-    await provider.interactionFinished(ctx.req, ctx.res, outcome.result, { mergeWithLastSubmission: outcome.mergeWithLastSubmission });
+    const returnTo = await holdingModelWrites(deps.db, ctx, async () => {
+      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      if (details.uid !== ctx.params.uid) throw new AppError('invalid_request', 'this consent step is not expected now');
+      const outcome = await answerConsent(deps, details, ctx.request.body, requestFacts(ctx));
+      return provider.interactionResult(ctx.req, ctx.res, outcome.result, { mergeWithLastSubmission: outcome.mergeWithLastSubmission });
+    });
+    ctx.redirect(returnTo);
+    ctx.status = 303;
   });
 }

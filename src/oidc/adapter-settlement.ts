@@ -1,4 +1,5 @@
-// Writes the storage adapter deferred to the end of a request (src/oidc/adapter.ts): a dropped session
+// Writes the storage adapter deferred to the end of a request (src/oidc/adapter.ts): an authorization
+// step's saves and deletions in one statement (held-model-writes.ts); a dropped session
 // id is deleted even when the request failed; a token request's refresh token is written with its audit
 // row (token-issue-write.ts); and a rotation or deferred consume that lost a race turns the response into
 // invalid_grant before it leaves (src/oidc/refresh-rotation-policy.ts).
@@ -8,12 +9,15 @@ import { AppError, respondWithOAuthError } from '../errors.ts';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { settlePendingConsume, settlePendingDestroy } from './adapter.ts';
 import { settleTokenWrite } from './token-issue-write.ts';
+import { flushHeldModelWrites } from './held-model-writes.ts';
 
 export function settleAdapterWrites(db: Db, refreshGraceSeconds: number): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } finally {
+      // An authorization step's writes, before its redirect leaves; also when it failed.
+      await flushHeldModelWrites(db, ctx);
       // An old session id must not outlive the request that replaced it, even one that failed.
       await settlePendingDestroy(db, ctx);
     }

@@ -1,6 +1,7 @@
 // oidc-provider's storage adapter over our Db: every model in the one `oidc_models` table.
 // Owns atomic consumption of codes and the round-trip savings: reads loaded together (prefetch), writes
-// that ride along with the next one (a token request's refresh token with its audit row: token-issue-write.ts). Refresh-token rotation rules: refresh-rotation-policy.ts.
+// that ride along with the next one (a token request's refresh token with its audit row: token-issue-write.ts;
+// an authorization step's saves and deletions, sent together when it ends: held-model-writes.ts). Refresh-token rotation rules: refresh-rotation-policy.ts.
 import Provider, { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/db.ts';
 import { requestCache } from '../request/adapter-cache.ts';
@@ -11,6 +12,7 @@ import { prefetchForAuthorization, prefetchForInteraction } from './authorizatio
 import { currentRequestContext } from '../request/scope.ts';
 import { deferRefreshTokenSave } from './token-issue-write.ts';
 import { MODEL_UPSERT_SQL } from './model-upsert.ts';
+import { holdModelWrite } from './held-model-writes.ts';
 
 /** Checks run on a stored payload before it is consumed; throwing leaves it unconsumed. */
 export type ConsumeGuard = (payload: AdapterPayload) => void | Promise<void>;
@@ -42,6 +44,13 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const values = [this.model, id, JSON.stringify(payload), payload.grantId ?? null, payload.uid ?? null,
         payload.userCode ?? null, expiresAt];
+      // An authorization step's saves are written together when it ends (held-model-writes.ts); until
+      // then this request reads what it saved.
+      if (holdModelWrite({ kind: 'upsert', model: this.model, id, values })) {
+        requestCache.forget(this.model, id);
+        requestCache.set(this.model, id, payload);
+        return;
+      }
       // Only a refresh token's successor carries its predecessor's deferred consumption.
       const pending = this.model === 'RefreshToken' ? requestCache.takePendingConsume() : undefined;
       requestCache.forget(this.model, id);
@@ -109,6 +118,11 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // oidc-provider renews the session id whenever an authorization resumes: it drops the old id and
       // saves the session under the new one. Inside its routes the drop waits for that save, and the
       // request's end settles it if no save came (settlePendingDestroy, app.ts).
+      if (holdModelWrite({ kind: 'delete', model: this.model, id })) {
+        requestCache.forget(this.model, id);
+        requestCache.set(this.model, id, null);
+        return;
+      }
       const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
       if (this.model === 'Session' && ctx?.oidc && requestCache.deferDestroy(this.model, id, ctx)) {
         requestCache.forget(this.model, id);

@@ -7,6 +7,8 @@ import { isMetadataDocumentClientId } from '../cimd/resolver.ts';
 import { requestCache } from '../request/adapter-cache.ts';
 import { grantFlagsJsonSql } from '../grants/tool-reconsent-store.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
+import { policyFactsSql } from '../policies/store.ts';
+import { resourceFromJson, resourceJsonSql } from '../resources/store.ts';
 
 type Payload = StoredPayloadRow['payload'];
 type PrefetchRow = {
@@ -19,6 +21,10 @@ type PrefetchRow = {
   grant: Payload | null;
   grant_tool_reconsents: unknown;
   account: { id: string; email: string; is_admin: boolean; disabled_at: string | null } | null;
+  resource_uri: string | null;
+  resource: unknown;
+  policies: unknown;
+  identities: unknown;
 };
 
 const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
@@ -31,6 +37,9 @@ const stored = (alias: string) =>
 // itself, or the session's authorization of that client (the order oidc-provider looks in); the account
 // from the interaction's login result, the interaction's session, or the session. With the grant, its
 // re-consent flags (issue 14 §3: src/tools/reconsent.ts), which the consent prompt's check and the page read.
+// $4 the resource the request names, else the interaction's: the registered resource (the consent page
+// shows it) and the organisation's policies for it with the account's identity claims (src/policies/: each
+// authorization step and consent page decides by them), read with the rest as they would be read apart.
 const prefetchSql = `
   WITH i AS (
     SELECT * FROM oidc_models t WHERE t.model = 'Interaction' AND t.id = $2 AND ${live('t')}
@@ -46,6 +55,12 @@ const prefetchSql = `
       (SELECT payload->'result'->'consent'->>'grantId' FROM i),
       (SELECT payload->>'grantId' FROM i),
       (SELECT s.payload->'authorizations'->(SELECT client_id FROM c)->>'grantId' FROM s LIMIT 1)) AS grant_id
+  ), acct AS (
+    SELECT COALESCE((SELECT payload->'result'->'login'->>'accountId' FROM i),
+                    (SELECT payload->'session'->>'accountId' FROM i),
+                    (SELECT payload->>'accountId' FROM s LIMIT 1)) AS id
+  ), res AS (
+    SELECT COALESCE($4::text, (SELECT payload->'params'->>'resource' FROM i)) AS uri
   )
   SELECT
     (SELECT ${stored('s')} FROM s LIMIT 1) AS session,
@@ -57,14 +72,16 @@ const prefetchSql = `
     (SELECT gr.payload FROM oidc_models gr WHERE gr.model = 'Grant' AND gr.id = (SELECT grant_id FROM g) AND ${live('gr')}) AS grant,
     ${grantFlagsJsonSql('(SELECT grant_id FROM g)')} AS grant_tool_reconsents,
     (SELECT json_build_object('id', a.id, 'email', a.email, 'is_admin', a.is_admin, 'disabled_at', a.disabled_at)
-       FROM accounts a WHERE a.id = COALESCE((SELECT payload->'result'->'login'->>'accountId' FROM i),
-                                             (SELECT payload->'session'->>'accountId' FROM i),
-                                             (SELECT payload->>'accountId' FROM s LIMIT 1))) AS account`;
+       FROM accounts a WHERE a.id = (SELECT id FROM acct)) AS account,
+    (SELECT uri FROM res) AS resource_uri,
+    ${resourceJsonSql('(SELECT uri FROM res)')},
+    ${policyFactsSql('(SELECT uri FROM res)', '(SELECT id FROM acct)')}`;
 
 export interface PrefetchKeys {
   sessionId?: string | undefined;
   interactionId?: string | undefined;
   clientId?: string | undefined;
+  resource?: string | undefined;
 }
 
 const usable = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 512;
@@ -72,7 +89,7 @@ const usable = (value: unknown): value is string => typeof value === 'string' &&
 /** Loads everything `keys` leads to into the request cache, in one round trip. */
 async function prefetch(db: Db, keys: PrefetchKeys): Promise<void> {
   const { rows } = await db.query<PrefetchRow>(prefetchSql,
-    [keys.sessionId ?? null, keys.interactionId ?? null, keys.clientId ?? null]);
+    [keys.sessionId ?? null, keys.interactionId ?? null, keys.clientId ?? null, keys.resource ?? null]);
   const row = rows[0];
   if (!row) return;
   if (keys.sessionId) requestCache.set('Session', keys.sessionId, row.session ? payloadFromRow(row.session) : null);
@@ -89,6 +106,13 @@ async function prefetch(db: Db, keys: PrefetchKeys): Promise<void> {
     requestCache.setToolReconsents(row.grant_id, row.grant_tool_reconsents);
   }
   if (row.account) requestCache.setAccount(row.account);
+  // Found by the URI as the request spelled it: a spelling that is not the canonical one finds nothing here
+  // and is looked up canonically later, as without the prefetch.
+  const resource = resourceFromJson(row.resource);
+  if (resource) requestCache.setResource(resource.uri, resource);
+  if (row.account && typeof row.resource_uri === 'string') {
+    requestCache.setPolicyFacts({ resourceUri: row.resource_uri, accountId: row.account.id, policies: row.policies, identities: row.identities });
+  }
 }
 
 /**
@@ -106,8 +130,8 @@ export async function prefetchForAuthorization(db: Db, ctx: KoaContextWithOIDC |
     return true;
   }
   if (route === 'authorization' && ctx!.method === 'GET') {
-    const clientId = ctx!.query.client_id;
-    await prefetch(db, { sessionId, clientId: usable(clientId) ? clientId : undefined });
+    const { client_id: clientId, resource } = ctx!.query;
+    await prefetch(db, { sessionId, clientId: usable(clientId) ? clientId : undefined, resource: usable(resource) ? resource : undefined });
     return true;
   }
   return false;

@@ -76,7 +76,7 @@ export function createOrganisationPolicy(db: Db, resources: ResourceDirectory) {
     if (!token || !grant || typeof indicator !== 'string' || !token.accountId) return;
     const resource = await resources.find(indicator);
     if (!resource) return;
-    const decision = await decidePolicyFor(db, token.accountId, resource.uri, ctx);
+    const decision = await decidePolicyFor(db, token.accountId, resource.uri);
     const facts = { accountId: token.accountId, clientId: token.clientId, resource: resource.uri, at: 'refresh' as const, ...requestFactsOf(ctx) };
     if (decision.kind === 'refused') {
       await recordPolicyWithheld(db, decision, { ...facts, scopes: scopeList(token.scope) });

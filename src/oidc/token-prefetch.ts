@@ -7,7 +7,6 @@ import type { Db } from '../db/db.ts';
 import { requestCache } from '../request/adapter-cache.ts';
 import { payloadFromRow, storedPayloadColumns, type StoredPayloadRow } from './stored-payload.ts';
 import { graceSecondsFor } from './refresh-rotation-policy.ts';
-import { requestState } from '../request/state.ts';
 import { policyFactsSql } from '../policies/store.ts';
 
 const TOKEN_MODEL_BY_GRANT: Record<string, string> = {
@@ -60,7 +59,7 @@ export async function prefetchForTokenRequest(db: Db, ctx: KoaContextWithOIDC | 
   if (typeof grantId === 'string') requestCache.set('Grant', grantId, row?.grant ?? null);
   if (row?.account) requestCache.setAccount(row.account);
   if (row?.account && typeof row.resource === 'string') {
-    requestState(ctx).prefetchedPolicyFacts = { resourceUri: row.resource, accountId: row.account.id, policies: row.policies, identities: row.identities };
+    requestCache.setPolicyFacts({ resourceUri: row.resource, accountId: row.account.id, policies: row.policies, identities: row.identities });
   }
   return true;
 }

@@ -13,7 +13,6 @@ import { addPolicyInput, policyId } from './schema.ts';
 import {
   deletePolicy, findPolicy, findPolicySubject, insertPolicy, listPolicies, listPoliciesForResource, policyFactsFromJson, type Policy,
 } from './store.ts';
-import { requestState } from '../request/state.ts';
 import { requestCache } from '../request/adapter-cache.ts';
 
 export type { PolicyDecision };
@@ -61,10 +60,11 @@ export const listAllPolicies = (db: Queryable) => listPolicies(db);
 
 /**
  * What this person may approve on this resource, read from the database now (no cache: issue 12). A token
- * request read the same facts with its token (src/oidc/token-prefetch.ts): `ctx` lets them be used.
+ * request read the same facts with its token (src/oidc/token-prefetch.ts), an authorization request or a
+ * consent page with its session (authorization-prefetch.ts): in this same request, so they are used.
  */
-export async function decidePolicyFor(db: Queryable, accountId: string, resourceUri: string, ctx?: object): Promise<PolicyDecision> {
-  const prefetched = ctx ? requestState(ctx).prefetchedPolicyFacts : undefined;
+export async function decidePolicyFor(db: Queryable, accountId: string, resourceUri: string): Promise<PolicyDecision> {
+  const prefetched = requestCache.getPolicyFacts();
   const account = requestCache.getAccount(accountId);
   if (prefetched && prefetched.resourceUri === resourceUri && prefetched.accountId === accountId && account) {
     const facts = policyFactsFromJson(prefetched.policies, prefetched.identities);

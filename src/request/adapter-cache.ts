@@ -3,7 +3,7 @@
 // the request's state (state.ts).
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import { currentRequestContext } from './scope.ts';
-import { requestState, type DeferredWrite, type PrefetchedAccount, type RequestState } from './state.ts';
+import { requestState, type DeferredWrite, type PrefetchedAccount, type PrefetchedPolicyFacts, type RequestState } from './state.ts';
 
 function state(ctx: object | undefined = Provider.ctx ?? currentRequestContext()): RequestState | undefined {
   // The koa context of the request being served: oidc-provider's (Provider.ctx) inside its routes,
@@ -57,6 +57,21 @@ export const requestCache = {
   },
   getToolReconsents(grantId: string): unknown {
     return state()?.toolReconsents.get(grantId);
+  },
+  /** The policy facts the request's prefetch read (one resource, one account); undefined outside a request. */
+  setPolicyFacts(facts: PrefetchedPolicyFacts): void {
+    const current = state();
+    if (current) current.prefetchedPolicyFacts = facts;
+  },
+  getPolicyFacts(): PrefetchedPolicyFacts | undefined {
+    return state()?.prefetchedPolicyFacts;
+  },
+  /** A registered resource the prefetch read (json, typed by src/resources/request-resource.ts), by its URI. */
+  setResource(uri: string, resource: unknown): void {
+    state()?.prefetchedResources.set(uri, resource);
+  },
+  getResource(uri: string): unknown {
+    return state()?.prefetchedResources.get(uri);
   },
   /** Defers a consume to the next write in this request; false outside a request (consume now). */
   deferConsume(model: string, id: string): boolean {

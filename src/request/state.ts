@@ -16,6 +16,9 @@ export interface DeferredWrite { model: string; id: string }
 /** An authorization error oidc-provider answered with (its `authorization.error` event). */
 export interface AuthorizationFailure { error: string; description?: string | undefined }
 
+/** A resource's policies and an account's identity claims, as the prefetch's JSON columns hold them. */
+export interface PrefetchedPolicyFacts { resourceUri: string; accountId: string; policies: unknown; identities: unknown }
+
 export interface RequestState {
   /** The adapter's reads by model and id; null: read and absent (adapter-cache.ts). */
   readonly payloads: Map<string, AdapterPayload | null>;
@@ -36,6 +39,9 @@ export interface RequestState {
   /** A token request's refresh-token save and its audit rows, held to the end of the request to be written in
    * one statement (typed and used by src/oidc/token-issue-write.ts). */
   pendingTokenWrite?: unknown;
+  /** An authorization step's storage writes and audit rows, held to be sent in one statement when the
+   * request ends (typed and used by src/oidc/held-model-writes.ts). */
+  heldModelWrites?: unknown;
   /** A session id oidc-provider dropped (it renews the id at every resumed authorization), to be deleted
    * with the save of its successor (src/oidc/adapter.ts). */
   pendingDestroy?: DeferredWrite | undefined;
@@ -57,9 +63,12 @@ export interface RequestState {
   /** A grant's re-consent flags read with the authorization prefetch, by grant id (json, typed and used by
    * src/grants/tool-reconsent.ts and src/oidc/tool-reconsent.ts). */
   readonly toolReconsents: Map<string, unknown>;
-  /** The policies of a token request's resource and its account's identity claims, read with the token
-   * (src/oidc/token-prefetch.ts; typed and used by src/policies/service.ts). */
-  prefetchedPolicyFacts?: { resourceUri: string; accountId: string; policies: unknown; identities: unknown } | undefined;
+  /** The policies of the request's resource and its account's identity claims, read with the request's
+   * prefetch (src/oidc/token-prefetch.ts, authorization-prefetch.ts; typed and used by src/policies/service.ts). */
+  prefetchedPolicyFacts?: PrefetchedPolicyFacts | undefined;
+  /** Registered resources read with the authorization prefetch, by canonical URI (typed and used by
+   * src/resources/request-resource.ts; request/ sits below resources/). */
+  readonly prefetchedResources: Map<string, unknown>;
 }
 
 const states = new WeakMap<object, RequestState>();
@@ -68,7 +77,7 @@ const states = new WeakMap<object, RequestState>();
 export function requestState(ctx: object): RequestState {
   let state = states.get(ctx);
   if (!state) {
-    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), resolvedResources: new Map(), metadataDocumentFailures: new Map(), toolReconsents: new Map() };
+    state = { payloads: new Map(), byUid: new Map(), accounts: new Map(), resolvedResources: new Map(), metadataDocumentFailures: new Map(), toolReconsents: new Map(), prefetchedResources: new Map() };
     states.set(ctx, state);
   }
   return state;

@@ -58,6 +58,14 @@ export async function addResource(db: Db, input: NewResource, defaultTtlSeconds:
   };
 }
 
+/** The resource at `uriExpr` (SQL) as one JSON column `resource` of a larger query (src/oidc/authorization-prefetch.ts). */
+export const resourceJsonSql = (uriExpr: string) =>
+  `(SELECT row_to_json(found) FROM (${selectResources} WHERE r.uri = ${uriExpr}) AS found) AS resource`;
+
+/** A resource from resourceJsonSql's column; undefined when it found none. */
+export const resourceFromJson = (json: unknown): Resource | undefined =>
+  json && typeof json === 'object' ? toResource(json as ResourceRow) : undefined;
+
 /** Looks a resource up by its canonical URI. */
 export async function findResourceByUri(db: Queryable, canonicalUri: string): Promise<Resource | undefined> {
   const { rows } = await db.query<ResourceRow>(`${selectResources} WHERE r.uri = $1`, [canonicalUri]);
