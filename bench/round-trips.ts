@@ -15,10 +15,11 @@ import { BENCH_EMAIL, BENCH_PASSWORD, BENCH_RESOURCE, BENCH_SCOPE } from './fixt
 
 /**
  * Budgets per grant type (reads, consumes, writes); a measurement above one is a regression. Issue 17's
- * targets: a code exchange in ≤ 3 round trips, a refresh in ≤ 2.
+ * targets: a code exchange in ≤ 3 round trips, a refresh in ≤ 2 (both 2 now: what is redeemed is consumed in
+ * the statement that saves what it issues, src/oidc/token-issue-write.ts).
  */
 export const ROUND_TRIP_BUDGETS = {
-  codeExchange: { read: 1, consume: 1, write: 1 },
+  codeExchange: { read: 1, consume: 0, write: 1 },
   refresh: { read: 1, consume: 0, write: 1 },
 } as const;
 

@@ -1,14 +1,14 @@
 // Writes the storage adapter deferred to the end of a request (src/oidc/adapter.ts): an authorization
 // step's saves and deletions in one statement (held-model-writes.ts); a dropped session
 // id is deleted even when the request failed; a token request's refresh token is written with its audit
-// row (token-issue-write.ts); and a rotation or deferred consume that lost a race turns the response into
-// invalid_grant before it leaves (src/oidc/refresh-rotation-policy.ts).
+// row and the consume of the code or refresh token it redeems (token-issue-write.ts); and a redemption that
+// lost a race turns the response into invalid_grant before it leaves (src/oidc/refresh-rotation-policy.ts).
 import type Koa from 'koa';
 import type { Db } from '../db/db.ts';
 import { AppError, respondWithOAuthError } from '../errors.ts';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { settlePendingConsume, settlePendingDestroy } from './adapter.ts';
-import { settleTokenWrite } from './token-issue-write.ts';
+import { CodeAlreadyUsedError, settleTokenWrite } from './token-issue-write.ts';
 import { flushHeldModelWrites } from './held-model-writes.ts';
 
 export function settleAdapterWrites(db: Db, refreshGraceSeconds: number): Koa.Middleware {
@@ -24,6 +24,11 @@ export function settleAdapterWrites(db: Db, refreshGraceSeconds: number): Koa.Mi
     try {
       await settleTokenWrite(db, ctx as unknown as KoaContextWithOIDC, refreshGraceSeconds);
     } catch (error) {
+      // A code exchange that lost its code to a racing request: nothing it issued was written or leaves.
+      if (error instanceof CodeAlreadyUsedError) {
+        respondWithOAuthError(ctx, new AppError('invalid_grant', 'authorization code already used'));
+        return;
+      }
       // A rotation that lost its token to a racing request: the grant is revoked, the tokens never leave.
       if (!(error instanceof errors.InvalidGrant)) throw error;
       respondWithOAuthError(ctx, new AppError('invalid_grant', 'refresh token already used'));

@@ -10,7 +10,7 @@ import { consumeRefreshToken, graceSecondsFor, rotateRefreshToken } from './refr
 import { prefetchForTokenRequest } from './token-prefetch.ts';
 import { prefetchForAuthorization, prefetchForInteraction } from './authorization-prefetch.ts';
 import { currentRequestContext } from '../request/scope.ts';
-import { deferRefreshTokenSave } from './token-issue-write.ts';
+import { deferCodeConsume, deferRefreshTokenSave, deferSaveWithCode } from './token-issue-write.ts';
 import { MODEL_UPSERT_SQL } from './model-upsert.ts';
 import { holdModelWrite } from './held-model-writes.ts';
 
@@ -69,6 +69,8 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // consume of the token it replaces) when the request ends: token-issue-write.ts.
       const successor = { values, grantId: payload.grantId, expiresAt };
       if (this.model === 'RefreshToken' && deferRefreshTokenSave(successor, pending?.id)) return;
+      // An opaque access token a code exchange issues exists only if that request wins the code.
+      if (this.model === 'AccessToken' && deferSaveWithCode(values)) return;
       if (!pending) {
         await db.query(MODEL_UPSERT_SQL, values);
         return;
@@ -110,6 +112,8 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
       // During a refresh, oidc-provider consumes the old token and then saves its successor; the
       // consume rides along with that save (one round trip, atomically). Anything else consumes now.
       if (this.model === 'RefreshToken' && isTokenRequest() && requestCache.deferConsume(this.model, id)) return;
+      // A code exchange's code is consumed in the statement that saves what it issues (token-issue-write.ts).
+      if (this.model === 'AuthorizationCode' && deferCodeConsume(id)) return;
       // oidc-provider does not look at consume's result, so the loser of a race must fail here.
       if (!(await consumeNow(db, this.model, id, options.refreshGraceSeconds))) throw alreadyUsed(this.model);
     }

@@ -122,7 +122,19 @@ describe('authorization codes are single-use', () => {
     const { clientId, code, verifier } = await freshCode();
     const results = await Promise.all([1, 2, 3].map(() => exchangeCode(app, { client_id: clientId, code: code!, code_verifier: verifier })));
     expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400]);
-    for (const loser of results.filter((r) => r.status !== 200)) expect(loser.body.error).toBe('invalid_grant');
+    for (const loser of results.filter((r) => r.status !== 200)) {
+      expect(loser.body.error).toBe('invalid_grant');
+      expect(loser.body.access_token).toBeUndefined();
+    }
+    // What is live afterwards: the winner's refresh token alone, and one token.issued row (the losers'
+    // rows were never written: the code's consume and the rows it issues are one statement).
+    const winner = results.find((r) => r.status === 200)!;
+    await flushAuditWrites();
+    const { rows: [live] } = await app.db.query<{ tokens: number; issued: number }>(
+      `SELECT (SELECT count(*)::int FROM oidc_models WHERE model = 'RefreshToken' AND payload->>'clientId' = $1) AS tokens,
+              (SELECT count(*)::int FROM audit_events WHERE event_type = 'token.issued' AND client_id = $1) AS issued`, [clientId]);
+    expect(live).toEqual({ tokens: 1, issued: 1 });
+    expect(await refreshTokenState(app, winner.body.refresh_token)).toMatchObject({ active: true });
   });
 
   it('an expired code is refused', async () => {
