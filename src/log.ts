@@ -17,6 +17,12 @@ const REDACT_PATHS = [
   'params.code', 'body.code', 'query.code', 'authorization_code',
 ];
 
+// stdout is written asynchronously (sonic-boom, flushed at exit by pino): on a file or a pipe Node writes
+// process.stdout synchronously, one system call per line on the request path (issue 17: the access log's
+// cost); asynchronously, lines that arrive while a write is under way go out together in the next one.
+// Errors stay synchronous on stderr: the last words of a failing process must not wait.
+let stdout: DestinationStream | undefined;
+
 // A process that never configures logging (tests, the CLI, whose stdout scripts parse) logs warnings
 // and errors only; the server sets LOG_LEVEL at start (main.ts).
 let level: LogLevel = 'warn';
@@ -24,8 +30,9 @@ let destination: DestinationStream | undefined;
 let logger: Logger = build();
 
 function build(): Logger {
+  stdout ??= pino.destination({ dest: 1, sync: false });
   const stream = destination ?? pino.multistream(
-    [{ level: 'debug', stream: process.stdout }, { level: 'error', stream: process.stderr }],
+    [{ level: 'debug', stream: stdout }, { level: 'error', stream: process.stderr }],
     { dedupe: true },
   );
   return pino({
