@@ -32,8 +32,10 @@ if (!shared) {
     await admin.end();
   }
 }
-// The pool size main.ts uses (createPgDb's default).
-const db = createPgDb(databaseUrl, { searchPath: schema });
+// The pool size main.ts uses (createPgDb's default). Its connections stay open while a series waits for
+// another's round (pg closes idle ones after 10 s): reconnecting would land in the next round, and the
+// closed backends' CPU would vanish from the round's PostgreSQL reading.
+const db = createPgDb({ connectionString: databaseUrl, idleTimeoutMillis: 0 }, { searchPath: schema });
 if (!shared) await migrate(db);
 
 // Listen first: the issuer names the port, and oidc-provider builds URLs from the request's Host.

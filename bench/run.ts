@@ -87,6 +87,26 @@ interface AlternateOptions { rounds?: number; warmupMs?: number }
  * Yardstick, subject, yardstick, subject …: ROUNDS rounds (or `options.rounds`) of every series in order, after a
  * warm-up of WARMUP_MS (or `options.warmupMs`) each.
  */
+/**
+ * Vacuums and analyses the bench schemas' tables, outside the measured time. Otherwise PostgreSQL's
+ * autovacuum starts on its own once a series has changed enough rows, and runs (a core's worth of CPU)
+ * inside whichever round comes next, and a table's first statistics change its plans mid-run: an A/A run of
+ * two identical servers measured 0.93x that way.
+ */
+async function settleDatabase(): Promise<void> {
+  if (schemas.length === 0) return;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ name: string }>(
+      `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
+       WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE'`, [schemas]);
+    for (const { name } of rows) await admin.query(`VACUUM (ANALYZE) ${name}`);
+  } finally {
+    await admin.end();
+  }
+}
+
 async function alternate(title: string, series: Series[], options: AlternateOptions = {}): Promise<RoundResult[][]> {
   console.log(`\n${title}`);
   for (const s of series) {
@@ -95,7 +115,12 @@ async function alternate(title: string, series: Series[], options: AlternateOpti
   }
   const results: RoundResult[][] = series.map(() => []);
   for (let round = 1; round <= (options.rounds ?? ROUNDS); round += 1) {
-    for (const [i, s] of series.entries()) {
+    // Every other round in reverse order (A B, B A, A B, ...): whatever one series leaves behind in the
+    // machine (PostgreSQL's autovacuum and checkpoints, a collection) falls on each series alike.
+    const order = [...series.entries()];
+    if (round % 2 === 0) order.reverse();
+    await settleDatabase();
+    for (const [i, s] of order) {
       await s.prepare?.();
       const result = await measure(s.server, () => s.run(ROUND_MS));
       results[i]!.push(result);

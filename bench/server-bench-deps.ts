@@ -14,7 +14,7 @@ export interface BenchSeries {
 
 export interface ServerBenchDeps {
   start<Ready>(name: string, script: string, env?: Record<string, string>, options?: ChildOptions): Child<Ready>;
-  alternate(title: string, series: BenchSeries[]): Promise<RoundResult[][]>;
+  alternate(title: string, series: BenchSeries[], options?: { rounds?: number; warmupMs?: number }): Promise<RoundResult[][]>;
   /** The load generator process (load-generator.ts), already running. */
   load: Child<unknown>;
   concurrency: number;

@@ -22,7 +22,7 @@ export function accessLog(metrics: Metrics): Koa.Middleware {
       const route = routeOf(ctx);
       metrics.observeRequest(ctx.method, route, ctx.status, seconds);
       if (log.enabled('info')) {
-        log.info('request', {
+        log.request({
           method: ctx.method, path: loggedPath(ctx.path), route, status: ctx.status,
           duration_ms: Math.round(seconds * 10_000) / 10, request_id: ctx.state.requestId, ip: ctx.ip,
         });
