@@ -171,9 +171,10 @@ serveCommands({ pid: process.pid }, {
   /**
    * Whole flows: authorize → consent → code → token. With `login`, every flow is a fresh browser
    * that signs in with the password; without, each user's signed-in browser is reused and
-   * prompt=consent makes every flow show and answer the consent page.
+   * prompt=consent makes every flow show and answer the consent page, unless `consentGiven`: then the
+   * authorization answers with the code at once (the grant from the session's first flow stands).
    */
-  async flows({ timing, login, name = 'portcullis' }: { timing: Timing; login: boolean; name?: string }) {
+  async flows({ timing, login, consentGiven = false, name = 'portcullis' }: { timing: Timing; login: boolean; consentGiven?: boolean; name?: string }) {
     const sessions = sessionSets.get(name);
     if (!sessions) throw new Error(`prepareSessions ${name} first`);
     const { target } = sessions;
@@ -185,7 +186,7 @@ serveCommands({ pid: process.pid }, {
         return;
       }
       const { code, verifier } = await obtainCode({ connection: user.connection, jar: user.jar }, {
-        clientId: target.clientId, resource: target.resource, scope: target.scope, extra: { prompt: 'consent' },
+        clientId: target.clientId, resource: target.resource, scope: target.scope, ...(consentGiven ? {} : { extra: { prompt: 'consent' } }),
       });
       await exchangeCode(user.connection, target.clientId, code, verifier);
     });
