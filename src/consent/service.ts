@@ -4,7 +4,7 @@
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
-import type { Db, Queryable } from '../db/db.ts';
+import type { Db } from '../db/db.ts';
 import { recordAuditEvent, type AuditEvent } from '../audit/store.ts';
 import { holdAuditEvent } from '../oidc/held-model-writes.ts';
 import { AppError } from '../errors.ts';
@@ -57,25 +57,21 @@ export async function answerConsent(
     };
   }
   const granted = await grantOrRefuse(provider, details, offer, chosen, chosenClaims);
-  const grantedDetails = {
-    grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
-    ...reconsentDetails,
-  };
-  const record = (tx: Queryable) => recordAuditEvent(tx, {
+  const grantedEvent: AuditEvent = {
     type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
-    ...facts, details: grantedDetails,
-  });
+    ...facts, details: {
+      grant_id: granted.grantId, declined: granted.declined, kept: granted.kept, claims: granted.claims, declined_claims: granted.declinedClaims,
+      ...reconsentDetails,
+    },
+  };
   // The person saw why they were asked again and approved: the flags shown are cleared with the answer's record.
   if (offer.reconsent.length > 0) {
     await db.transaction(async (tx) => {
       await clearAnsweredFlags(tx, granted.grantId, offer.reconsent);
-      await record(tx);
+      await recordAuditEvent(tx, grantedEvent);
     });
   } else {
-    await recordAnswer(db, {
-      type: 'consent.granted', actor, accountId, clientId, resource: granted.resource, scopes: granted.scopes.join(' '),
-      ...facts, details: grantedDetails,
-    });
+    await recordAnswer(db, grantedEvent);
   }
   return { result: { consent: { grantId: granted.grantId } }, mergeWithLastSubmission: true };
 }

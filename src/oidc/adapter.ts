@@ -121,7 +121,8 @@ export function createAdapterClass(db: Db, options: AdapterOptions) {
     async destroy(id: string): Promise<void> {
       // oidc-provider renews the session id whenever an authorization resumes: it drops the old id and
       // saves the session under the new one. Inside its routes the drop waits for that save, and the
-      // request's end settles it if no save came (settlePendingDestroy, app.ts).
+      // request's end settles it if no save came (settlePendingDestroy, app.ts). In an authorization step
+      // every deletion is held with the step's other writes instead (held-model-writes.ts).
       if (holdModelWrite({ kind: 'delete', model: this.model, id })) {
         requestCache.forget(this.model, id);
         requestCache.set(this.model, id, null);
