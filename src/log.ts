@@ -72,6 +72,18 @@ export const log = {
   info: (msg: string, fields: Record<string, unknown> = {}) => logger.info(fields, msg),
   warn: (msg: string, fields: Record<string, unknown> = {}) => logger.warn(fields, msg),
   error: (msg: string, fields: Record<string, unknown> = {}) => logger.error(fields, msg),
+  /**
+   * Writes the batched stdout lines now: for a line someone waits on (the server's "ready", which process
+   * managers and tests read before they send requests), not for the request path.
+   */
+  flush: () => {
+    if (destination) return;
+    try {
+      (stdout as { flushSync?: () => void } | undefined)?.flushSync?.();
+    } catch {
+      // A write already under way, or stdout closed: the batch goes out with the next write.
+    }
+  },
   /** One request's access-log line, at info. */
   request: (fields: AccessLogFields) => accessLogger.info(fields, 'request'),
   /** Whether a level is on: skip building fields nobody will read (the access log is per request). */

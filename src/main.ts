@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}`,
       traces: config.tracing ? `OTLP to ${new URL(config.tracing.endpoint).host}` : 'off',
     });
+    log.flush();
   });
 
   let stopping = false;
