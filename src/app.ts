@@ -152,7 +152,10 @@ export async function createApp({ config, db: givenDb, secrets }: AppDeps): Prom
     step('page forms', onlyWhen(onOurPages, compose([requestScope(), bodyParser({ enableTypes: ['form'], formLimit: '16kb' })]) as Koa.Middleware)),
     // After the form parser: refuses cross-site and token-less POSTs to our pages.
     step('csrf check', csrfProtection({ mountPath, keys: secrets.cookieKeys, issuerOrigin: new URL(config.issuer).origin, secure, protects: onOurPages })),
-    step('our routes', (ctx, next) => providers.forRequest(ctx).routes(ctx, next)),
+    // Our router only for a request that reaches one of its routes (under any method, for its 405s):
+    // oidc-provider's endpoints skip matching its whole table.
+    step('our routes', (ctx, next) => (routes.resolve(ctx)?.routes.some((route) => route.owner === 'app')
+      ? providers.forRequest(ctx).routes(ctx, next) : next())),
     step('adapter settlement', settleAdapterWrites(db, config.refreshGraceSeconds)),
     // Client registration (RFC 7591/7592): rate limit, no updates, a deleted client's grants ended.
     step('registration gate', registrationGate({ db, rateLimit: config.registration, attempts: rateLimits.registrationAttempts, routes })),

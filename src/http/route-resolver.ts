@@ -29,6 +29,8 @@ export interface RouteResolver {
 }
 
 type Candidate = Omit<MatchedRoute, 'canonicalPath'>;
+const RECENT_ROUTES = 1024;
+const RECENT_PATH_MAX = 256;
 const ALIAS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // ASCII case folding, as both routers do for their literal segments.
 const fold = (value: string) => value.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
@@ -54,26 +56,43 @@ export function createRouteResolver({ mountPath, aliases, tablesFor }: RouteReso
     return found;
   }
 
+  // The answer depends on the method and the path alone (every generation has the same routes), so the
+  // latest answers are kept: the token endpoint's path is asked thousands of times a second. Bounded, and
+  // oldest-first out, so unique paths (interaction uids, a scan) cannot grow it, and long paths are not kept.
+  const recent = new Map<string, ResolvedRoute | null>();
+
   function resolve(ctx: Koa.Context): ResolvedRoute | undefined {
-    const known = requestState(ctx).route;
-    if (known !== undefined) return known ?? undefined;
-    const tables = tablesFor(ctx);
-    const path = ctx.path;
+    const state = requestState(ctx);
+    if (state.route !== undefined) return state.route ?? undefined;
+    const key = `${ctx.method} ${ctx.path}`;
+    let route = recent.get(key);
+    if (route === undefined) {
+      route = resolveUncached(tablesFor(ctx), ctx.method, ctx.path);
+      if (ctx.path.length <= RECENT_PATH_MAX) {
+        if (recent.size >= RECENT_ROUTES) recent.delete(recent.keys().next().value!);
+        recent.set(key, route);
+      }
+    }
+    state.route = route;
+    return route ?? undefined;
+  }
+
+  function resolveUncached(tables: RouteTables, method: string, path: string): ResolvedRoute | null {
     // The routes this spelling reaches as it is, then those of its collapsed form: a spelling no router
     // takes as it is (`//reg`, `/re%67`) still names a route, and gets the same answer as any other.
     const collapsed = collapsedPath(path);
     const found = [
-      ...candidatesFor(tables, ctx.method, path).map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, path) })),
-      ...(collapsed === path ? [] : candidatesFor(tables, ctx.method, collapsed))
+      ...candidatesFor(tables, method, path).map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, path) })),
+      ...(collapsed === path ? [] : candidatesFor(tables, method, collapsed))
         .map((route) => ({ ...route, canonicalPath: canonicalPathOn(route.template, collapsed) })),
     ];
-    const route = found.length === 0 ? undefined : {
-      routes: found,
+    if (found.length === 0) return null;
+    // Shared by every request with this method and path: frozen, so no step can change another's answer.
+    return Object.freeze({
+      routes: Object.freeze(found.map((candidate) => Object.freeze(candidate))) as MatchedRoute[],
       canonicalPath: found.find((candidate) => candidate.canonicalPath !== undefined)?.canonicalPath,
       spelledCanonically: found.every((candidate) => candidate.canonicalPath === path),
-    };
-    requestState(ctx).route = route ?? null;
-    return route;
+    });
   }
 
   return {

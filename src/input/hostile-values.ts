@@ -1,5 +1,6 @@
 // What the database or a recursive parser cannot take, as plain predicates: the HTTP input boundary,
 // the metadata-document check and the CLI's argument parser all ask these same questions.
+import { isUtf8 } from 'node:buffer';
 
 /** Deeper JSON than this is refused before any parser or walker recurses into it (metadata is ≤ 3 deep). */
 export const MAX_JSON_DEPTH = 32;
@@ -39,12 +40,7 @@ export function hostileValueReason(value: unknown): string | undefined {
 
 /** Bytes that are not well-formed UTF-8 (overlong forms such as C0 AF, FF, encoded surrogates). */
 export function isInvalidUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return false;
-  } catch {
-    return true;
-  }
+  return !isUtf8(bytes);
 }
 
 /**
@@ -91,6 +87,8 @@ export function hostileJsonTextReason(text: string): string | undefined {
  * that is not UTF-8 (`%C0%AF`, `%FF`) or that decodes to NUL. Raw text is checked by hostileStringReason.
  */
 export function hostileUrlEncodedReason(encoded: string): string | undefined {
+  // Without a percent-encoding, decoding only turns '+' into spaces: the raw text is the whole question.
+  if (!encoded.includes('%')) return hostileStringReason(encoded);
   for (const part of encoded.split(/[&=]/)) {
     let decoded: string;
     try {

@@ -39,12 +39,16 @@ interface Leaving { kind: 'error' | 'logout'; href?: string; form?: { action: st
  * follows a consent page that showed the destination. Logout redirects always.
  */
 function leavingFor(ctx: Koa.Context, oidc: OidcContext): Leaving | undefined {
+  // Only these routes redirect a browser: every other answer (a token, a discovery document) passes
+  // untouched, without building the client's metadata or parsing URLs on each request.
+  const logout = oidc.route === LOGOUT_ROUTE;
+  if (!logout && !AUTHORIZATION_ROUTES.has(oidc.route)) return undefined;
   const client = oidc.client;
   if (!client || !isUnvetted(client)) return undefined;
   const location = ctx.status === 303 ? URL.parse(ctx.response.get('Location')) : null;
   const external = location && location.origin !== new URL(oidc.provider.issuer).origin ? location : null;
-  if (oidc.route === LOGOUT_ROUTE) return external ? { kind: 'logout', href: external.href } : undefined;
-  if (!AUTHORIZATION_ROUTES.has(oidc.route) || oidc.session?.grantIdFor(client.clientId)) return undefined;
+  if (logout) return external ? { kind: 'logout', href: external.href } : undefined;
+  if (oidc.session?.grantIdFor(client.clientId)) return undefined;
   const failure = requestState(ctx).authorizationFailure;
   if (!failure) return undefined;
   if (external) return { kind: 'error', href: external.href };
