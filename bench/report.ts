@@ -83,6 +83,36 @@ export function costLine(label: string, results: RoundResult[]): string {
   return `  ${label.padEnd(24)} server ${server.toFixed(2)} ms${pg}`;
 }
 
+/**
+ * The most this machine could give `subject` if our server process cost no more per operation than the
+ * yardstick's (oidc-provider in memory): its cores, divided by that CPU plus what PostgreSQL and the load
+ * generator spent per operation of `subject`. A target above this ratio cannot be met here by any change
+ * to our own code; only less database work per operation, or more cores, would move it.
+ */
+export function machineCeiling(subject: RoundResult[], yardstick: RoundResult[]) {
+  const own = costPerOperation(subject);
+  const generatorMs = median(subject.map((r) => (r.generatorCpuMsPerS ?? Number.NaN) / r.rate));
+  const yardstickServerMs = costPerOperation(yardstick).server;
+  const cores = median(subject.map((r) => (r.capacityPct ?? Number.NaN) / 100));
+  const perOperationMs = yardstickServerMs + own.postgres + generatorMs;
+  const rate = (cores * 1000) / perOperationMs;
+  return { rate, ratio: rate / median(yardstick.map((r) => r.rate)), cores, yardstickServerMs, postgresMs: own.postgres, generatorMs };
+}
+
+/** The summary row for machineCeiling: whether `target` (a ratio to the yardstick) is within it. */
+export function ceilingRow(figure: string, subject: RoundResult[], yardstick: RoundResult[], target: number, unit: string): Row {
+  const c = machineCeiling(subject, yardstick);
+  if (!Number.isFinite(c.rate)) return { figure, measured: 'no CPU readings (not Linux)', yardstick: '', ratio: '', target: '', verdict: '' };
+  return {
+    figure,
+    measured: `${int(c.rate)} ${unit} at most: ${c.cores} cores ÷ (server ${c.yardstickServerMs.toFixed(2)} + PostgreSQL ${c.postgresMs.toFixed(2)} + load generator ${c.generatorMs.toFixed(2)} ms)`,
+    yardstick: 'our server costing what the yardstick does',
+    ratio: `${c.ratio.toFixed(2)}×`,
+    target: `issue 17: ≥ ${target}×`,
+    verdict: c.ratio >= target ? 'REACHABLE' : 'NOT HERE',
+  };
+}
+
 /** What `subject` costs per operation beyond `baseline`, server process and PostgreSQL apart. */
 export function costDifference(label: string, subject: RoundResult[], baseline: RoundResult[]): string {
   const a = costPerOperation(subject);
