@@ -43,14 +43,15 @@ function leavingFor(ctx: Koa.Context, oidc: OidcContext): Leaving | undefined {
   // untouched, without building the client's metadata or parsing URLs on each request.
   const logout = oidc.route === LOGOUT_ROUTE;
   if (!logout && !AUTHORIZATION_ROUTES.has(oidc.route)) return undefined;
+  // An authorization that did not fail redirects with its code: nothing to stop.
+  const failure = requestState(ctx).authorizationFailure;
+  if (!logout && !failure) return undefined;
   const client = oidc.client;
   if (!client || !isUnvetted(client)) return undefined;
   const location = ctx.status === 303 ? URL.parse(ctx.response.get('Location')) : null;
   const external = location && location.origin !== new URL(oidc.provider.issuer).origin ? location : null;
   if (logout) return external ? { kind: 'logout', href: external.href } : undefined;
-  if (oidc.session?.grantIdFor(client.clientId)) return undefined;
-  const failure = requestState(ctx).authorizationFailure;
-  if (!failure) return undefined;
+  if (!failure || oidc.session?.grantIdFor(client.clientId)) return undefined;
   if (external) return { kind: 'error', href: external.href };
   // form_post (OAuth 2.0 Form Post Response Mode §2): the same fields, posted only when the person clicks.
   const redirectUri = oidc.params?.redirect_uri;
