@@ -3,6 +3,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The Node flags the server runs with in package.json's start scripts and the image (a young generation
+ * of up to 32 MiB a semi-space: fewer scavenges under load). Every process of the bench gets them, the
+ * yardsticks and the load generator alike, so a ratio compares code, not flags;
+ * test/bench/server-node-flags.test.ts keeps the three places equal.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
+
 type Message = { type: 'ready'; value: unknown } | { type: 'reply'; id: number; ok: boolean; value?: unknown; error?: string };
 
 export interface Child<Ready> {
@@ -25,7 +33,7 @@ export interface ChildOptions {
 export function startChild<Ready>(name: string, script: string, env: Record<string, string> = {}, options: ChildOptions = {}): Child<Ready> {
   const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
     // The kit is loaded from its TypeScript sources, as `npm run bench` does (see package.json).
-    execArgv: ['--import', import.meta.resolve('tsx'), '--conditions=portcullis-source', ...(options.nodeFlags ?? [])],
+    execArgv: ['--import', import.meta.resolve('tsx'), '--conditions=portcullis-source', ...SERVER_NODE_FLAGS, ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
   });
