@@ -17,12 +17,12 @@ const REDACT_PATHS = [
   'params.code', 'body.code', 'query.code', 'authorization_code',
 ];
 
-// stdout is written asynchronously and in 12 KiB batches (sonic-boom, which writes at most 16 KiB at once; pino writes what is left when the
-// process exits): on a file or a pipe Node writes process.stdout synchronously, one system call per line on
-// the request path, and system calls are what costs most on small virtual machines (issue 17: the access log
-// measured at 0.70-0.83x of LOG_LEVEL=warn). A quiet server's lines wait at most a second (periodicFlush);
-// a process killed outright (SIGKILL) can lose that second. Errors stay synchronous on stderr: the last
-// words of a failing process must not wait.
+// stdout is written asynchronously and in 12 KiB batches (sonic-boom, which writes at most 16 KiB at once;
+// pino writes what is left when the process exits): on a file or a pipe Node writes process.stdout
+// synchronously, one system call per line on the request path, and system calls are what costs most on
+// small virtual machines (issue 17: the access log measured at 0.70-0.83x of LOG_LEVEL=warn). A quiet
+// server's lines wait at most a second (periodicFlush); a process killed outright (SIGKILL) can lose that
+// second. Errors stay synchronous on stderr: the last words of a failing process must not wait.
 let stdout: DestinationStream | undefined;
 
 // A process that never configures logging (tests, the CLI, whose stdout scripts parse) logs warnings

@@ -104,6 +104,8 @@ function readBounded(ctx: Koa.Context, limit: BodyLimit): Promise<Buffer> {
   if (ctx.request.length !== undefined && ctx.request.length > limit.bytes) return Promise.reject(tooLarge());
   const stream = ctx.req;
   if (stream.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  // Already torn down (the client went away): no 'end' or 'close' would come to settle the read.
+  if (stream.destroyed) return Promise.reject(new Error('the request closed before its body ended'));
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
