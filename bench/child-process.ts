@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * The Node flags the server runs with in package.json's start scripts and the image (a young generation
  * of up to 32 MiB a semi-space: fewer scavenges under load). Every process of the bench gets them, the
  * yardsticks and the load generator alike, so a ratio compares code, not flags;
- * test/bench/server-node-flags.test.ts keeps the three places equal.
+ * test/bench/server-node-flags.test.ts keeps the start scripts, the image and this equal.
  */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
 
