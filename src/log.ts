@@ -1,21 +1,10 @@
 // Structured JSON logs through pino: one line per event on stdout (errors on stderr), filtered by
-// LOG_LEVEL. Callers pass facts, never a token, code, password or secret; redaction is the safety net.
+// LOG_LEVEL. Callers pass facts, never a token, code, password or secret; redaction (log-redaction.ts) is the
+// safety net.
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactSecrets } from './log-redaction.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-
-// Field names that hold credentials wherever they appear (top level or one object down, e.g. a
-// request's params or headers). Our code never logs them on purpose: this catches the mistake.
-const SECRET_FIELDS = [
-  'password', 'code_verifier', 'access_token', 'refresh_token', 'id_token', 'token', 'client_secret',
-  'registration_access_token', 'cookie', 'cookies', 'authorization', 'secret', 'csrf', 'set-cookie',
-];
-const REDACT_PATHS = [
-  ...SECRET_FIELDS.flatMap((field) => [`["${field}"]`, `*["${field}"]`]),
-  // `code` alone is too common a field name (error codes) to hide everywhere; the authorization code
-  // travels in request parameters.
-  'params.code', 'body.code', 'query.code', 'authorization_code',
-];
 
 // stdout is written asynchronously and in 12 KiB batches (sonic-boom, which writes at most 16 KiB at once;
 // pino writes what is left when the process exits): on a file or a pipe Node writes process.stdout
@@ -48,9 +37,8 @@ function build({ redact = true } = {}): Logger {
     level,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
     // The access log's line (one per request) skips the redaction pass: its fields are fixed (AccessLogFields).
-    ...(redact ? { redact: { paths: REDACT_PATHS, censor: '[Redacted]' } } : {}),
+    formatters: { level: (label) => ({ level: label }), ...(redact ? { log: redactSecrets } : {}) },
   }, stream);
 }
 
