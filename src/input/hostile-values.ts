@@ -89,17 +89,17 @@ export function hostileJsonTextReason(text: string): string | undefined {
 export function hostileUrlEncodedReason(encoded: string): string | undefined {
   // Without a percent-encoding, decoding only turns '+' into spaces: the raw text is the whole question.
   if (!encoded.includes('%')) return hostileStringReason(encoded);
-  for (const part of encoded.split(/[&=]/)) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(part.replace(/\+/g, ' '));
-    } catch {
-      return 'contains a percent-encoding that is not UTF-8';
-    }
-    const reason = hostileStringReason(decoded);
-    if (reason) return reason;
+  // Decoded whole rather than name by value: a percent-encoding never spans '&' or '=' (each byte is %XX,
+  // and a UTF-8 sequence cut by one fails to decode either way), so the same texts are refused, in one pass
+  // (test/input/hostile-value-predicates.test.ts holds it to a pair-by-pair decode). '+' is left as it is:
+  // it decodes to a space, and neither is hostile.
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(encoded);
+  } catch {
+    return 'contains a percent-encoding that is not UTF-8';
   }
-  return undefined;
+  return hostileStringReason(decoded);
 }
 
 /** A date PostgreSQL's timestamptz and ISO 8601's four-digit years both take (years 1–9999). */

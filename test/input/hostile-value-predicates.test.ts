@@ -58,6 +58,23 @@ describe('hostileUrlEncodedReason', () => {
     if (expected) expect(reason).toMatch(expected);
     else expect(reason).toBeUndefined();
   });
+
+  it('refuses exactly the texts a name-by-value decode of each pair refuses (WHATWG URL §5.1)', () => {
+    // What a form parser decodes: each name and value apart, '+' as a space.
+    const refusedPairByPair = (encoded: string) => encoded.split(/[&=]/).some((part) => {
+      try {
+        return hostileStringReason(decodeURIComponent(part.replace(/\+/g, ' '))) !== undefined;
+      } catch {
+        return true;
+      }
+    });
+    const byte = fc.integer({ min: 0, max: 255 }).map((b) => `%${b.toString(16).padStart(2, '0')}`);
+    const piece = fc.oneof(byte, fc.constantFrom('&', '=', '+', '%', '%2', 'a', 'é', '%zz', '%E2%82', '%C3%A9', '%F0%9F%98%80', '%ED%A0%80', '\u0000'));
+    const encoded = fc.array(piece, { maxLength: 12 }).map((pieces) => pieces.join(''));
+    fc.assert(fc.property(encoded, (text) => {
+      expect(hostileUrlEncodedReason(text) !== undefined).toBe(refusedPairByPair(text));
+    }), { seed: SEED, numRuns: 5000 });
+  });
 });
 
 it('isStorableDate takes years 1 to 9999 only', () => {
