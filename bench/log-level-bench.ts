@@ -4,7 +4,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { costLine, int, ms, pairedRatio, summarise, type Row } from './report.ts';
+import { costLine, int, ms, pairedCostRatio, pairedRatio, summarise, type Row } from './report.ts';
 import { startPortcullis, type ServerBenchDeps } from './server-bench-deps.ts';
 import type { RoundResult } from './stats.ts';
 
@@ -53,11 +53,16 @@ export async function runLogLevelBench(deps: ServerBenchDeps): Promise<Row[]> {
     console.log(`  a line: ${sample.slice(0, 300)}`);
 
     const ratio = pairedRatio(loud!, quiet!);
+    const costRatio = pairedCostRatio(loud!, quiet!);
     const s = { quiet: summarise(quiet!), loud: summarise(loud!) };
     return [{
       figure: 'refresh grants/s, default log level (info)', measured: `${int(s.loud.rate)}/s, p99 ${ms(s.loud.p99Ms)}`,
       yardstick: `LOG_LEVEL=warn ${int(s.quiet.rate)}/s`, ratio: `${ratio.toFixed(2)}×`, target: `≥ ${TARGET}×`,
       verdict: ratio >= TARGET && s.loud.errors === 0 ? 'PASS' : 'BELOW',
+    }, {
+      // The same pair by server CPU per refresh, round by round: what the log lines cost the process itself.
+      figure: 'server CPU per refresh, LOG_LEVEL=warn ÷ default level', measured: 'per-round ratios, median',
+      yardstick: 'LOG_LEVEL=warn', ratio: `${costRatio.toFixed(2)}×`, target: '', verdict: '',
     }];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -35,6 +35,16 @@ export function pairedRatio(subject: RoundResult[], yardstick: RoundResult[], sc
   return median(subject.map((s, i) => s.rate / ((yardstick[i]?.rate ?? Number.NaN) * scale)));
 }
 
+/**
+ * Median over rounds of the yardstick's server CPU per operation ÷ the subject's in the same round: how much
+ * of the yardstick's throughput the subject's own cost would allow if the server process were the only limit
+ * (steadier than rates on a machine whose other processes take what they take).
+ */
+export function pairedCostRatio(subject: RoundResult[], yardstick: RoundResult[]): number {
+  const perOperation = (r: RoundResult | undefined) => (r?.serverCpuMsPerS ?? Number.NaN) / (r?.rate ?? Number.NaN);
+  return median(subject.map((s, i) => perOperation(yardstick[i]) / perOperation(s)));
+}
+
 export interface Row {
   figure: string;
   measured: string;
