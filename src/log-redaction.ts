@@ -46,9 +46,9 @@ function isSecretField(key: string, parent: string | undefined): boolean {
   return known === 'secret' || (known === 'code' && parent !== undefined && CODE_PARENTS.has(normalised(parent)));
 }
 
-function isPlainObject(value: object): value is Record<string, unknown> {
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+/** A value JSON writes by its own rule (a date, a buffer: toJSON) or as raw bytes (typed arrays): not walked. */
+function serialisesItself(value: object): boolean {
+  return typeof (value as { toJSON?: unknown }).toJSON === 'function' || ArrayBuffer.isView(value);
 }
 
 function redactValue(value: unknown, key: string | undefined, depth: number): unknown {
@@ -63,14 +63,17 @@ function redactValue(value: unknown, key: string | undefined, depth: number): un
     }
     return copy ?? value;
   }
-  // Errors, dates and buffers keep their own serialisation; our lines carry errors as strings (describeThrown).
-  if (!isPlainObject(value)) return value;
+  if (serialisesItself(value)) return value;
   if (depth >= MAX_DEPTH) return REDACTED;
+  // Any other object (plain, a class instance, an Error) is written as its own enumerable fields, so it is
+  // walked by them; one holding a credential is copied into a plain object, which JSON writes the same way
+  // (an Error's message and stack are not enumerable: our lines carry errors as strings, describeThrown).
+  const fields = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
-  for (const field of Object.keys(value)) {
-    const original = value[field];
+  for (const field of Object.keys(fields)) {
+    const original = fields[field];
     const next = original !== undefined && isSecretField(field, key) ? REDACTED : redactValue(original, field, depth + 1);
-    if (next !== original) (copy ??= { ...value })[field] = next;
+    if (next !== original) (copy ??= { ...fields })[field] = next;
   }
   return copy ?? value;
 }

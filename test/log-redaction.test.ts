@@ -33,6 +33,21 @@ describe('redactSecrets', () => {
     expect(out).toEqual({ grants: [{ id: 'g1', token: REDACTED }, { id: 'g2' }], cookies: REDACTED, token: REDACTED });
   });
 
+  it('walks class instances and errors by their enumerable fields, as JSON writes them, and leaves dates and buffers be', () => {
+    class Upstream { constructor(public status: number, public headers: Record<string, string>) {} }
+    const failure = Object.assign(new Error('upstream refused'), { token: 'err-token-1', status: 401 });
+    const when = new Date('2026-01-01T00:00:00Z');
+    const bytes = Buffer.from('abc');
+    const out = redactSecrets({ upstream: new Upstream(502, { authorization: 'Bearer u-1' }), failure, when, bytes });
+    expect(JSON.parse(JSON.stringify(out))).toEqual({
+      upstream: { status: 502, headers: { authorization: REDACTED } },
+      failure: { token: REDACTED, status: 401 },
+      when: '2026-01-01T00:00:00.000Z',
+      bytes: { type: 'Buffer', data: [97, 98, 99] },
+    });
+    expect(failure.token).toBe('err-token-1');
+  });
+
   it('returns the same object when nothing is secret, and never changes the caller\'s object', () => {
     const clean = { audit: { type: 'login.failed', details: { reason: 'wrong password', attempts: [1, 2] } }, request_id: 'r' };
     expect(redactSecrets(clean)).toBe(clean);
