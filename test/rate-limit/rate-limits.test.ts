@@ -98,7 +98,22 @@ describe.each(backends)('token endpoint rate limits (%s)', (backend, environment
     const second = () => request(secondApp.callback()).post('/token').set('Host', new URL(ISSUER).host).type('form')
       .send({ grant_type: 'refresh_token', refresh_token: 'x', client_id: 'nobody' });
     for (let i = 0; i < 6; i += 1) expect((await tokenRequest(first.http())).status).toBe(401);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the first app's last report lands
+    // The first app reports each hit off the request path: wait until the shared store holds all six (a
+    // fixed pause was too short on a loaded machine), so the second app's count starts from them.
+    const storedHits = async () => {
+      if (env.REDIS_KEY_PREFIX) {
+        const keys = await redis!.keys(`${env.REDIS_KEY_PREFIX}*`);
+        const values = keys.length ? await redis!.mget(...keys) : [];
+        return values.reduce((sum, value) => sum + Number(value ?? 0), 0);
+      }
+      const { rows } = await first.db.query<{ hits: number }>('SELECT COALESCE(sum(hits), 0)::int AS hits FROM rate_limit_counters');
+      return rows[0]!.hits;
+    };
+    for (let waited = 0; (await storedHits()) < 6; waited += 10) {
+      expect(waited, 'the first app\'s six hits reach the shared store').toBeLessThan(5000);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await storedHits()).toBe(6);
     let refusedAt = 0;
     for (let i = 1; i <= 10 && refusedAt === 0; i += 1) if ((await second()).status === 429) refusedAt = i;
     // Alone, the second app would allow 10; with the first app's 6 counted it stops at its 5th (its
