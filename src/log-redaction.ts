@@ -57,7 +57,7 @@ function redactValue(value: unknown, key: string | undefined, depth: number): un
     if (depth >= MAX_DEPTH) return REDACTED;
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i += 1) {
-      // An array's items answer to the array's own name: params: { code: [...] } is still a code.
+      // An array's items answer to the array's own name: params: [{ code }] is still an authorization code.
       const item = redactValue(value[i], key, depth + 1);
       if (item !== value[i]) (copy ??= value.slice())[i] = item;
     }

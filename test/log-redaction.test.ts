@@ -24,8 +24,8 @@ describe('redactSecrets', () => {
   });
 
   it('hides a code only where an authorization code travels (request parameters), not an error code', () => {
-    const out = redactSecrets({ code: 'ECONNRESET', params: { code: 'ac-1' }, body: { Code: 'ac-2' }, query: { code: ['ac-3'] }, error: { code: '23505' } });
-    expect(out).toEqual({ code: 'ECONNRESET', params: { code: REDACTED }, body: { Code: REDACTED }, query: { code: REDACTED }, error: { code: '23505' } });
+    const out = redactSecrets({ code: 'ECONNRESET', params: { code: 'ac-1' }, body: { Code: 'ac-2' }, query: { code: ['ac-3'] }, error: { code: '23505' }, batch: { params: [{ code: 'ac-4' }] } });
+    expect(out).toEqual({ code: 'ECONNRESET', params: { code: REDACTED }, body: { Code: REDACTED }, query: { code: REDACTED }, error: { code: '23505' }, batch: { params: [{ code: REDACTED }] } });
   });
 
   it('walks arrays, and hides a whole value that holds a credential (an array of cookies, an object token)', () => {
