@@ -1,5 +1,6 @@
 // The kit's tool-call recorder on its own (issue 14 §6): the authorization server's answers are the only thing
 // played (outbound HTTP). No delay (the call returns before any delivery), the bound, the drop count, retries.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { argumentsDigest, createToolCallRecorder, recordRefusedCalls, type ObservedToolCall } from '@portcullis/resource-server';
 import { recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
@@ -70,6 +71,13 @@ describe('tool-call recorder', () => {
     expect(argumentsDigest({ a: 1, b: 2 })).toBe(argumentsDigest({ b: 2, a: 1 }));
     expect(argumentsDigest({ a: 1 })).not.toBe(argumentsDigest({ a: 2 }));
     expect(argumentsDigest({ a: 1 })).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('calls without arguments share the digest of {} (kept once, not hashed per call), the same as hashing it', () => {
+    const ofEmptyObject = `sha256:${createHash('sha256').update('{}').digest('base64url')}`;
+    for (const none of [undefined, null, {}, { absent: undefined }]) expect(argumentsDigest(none)).toBe(ofEmptyObject);
+    expect(argumentsDigest([])).not.toBe(ofEmptyObject);
+    expect(argumentsDigest({ a: null })).not.toBe(ofEmptyObject);
   });
 
   it('keeps at most maxBuffered records, counts the rest, retries while the server is down, then reports the drops', async () => {
