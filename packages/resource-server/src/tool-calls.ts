@@ -2,6 +2,7 @@
 // tool, a digest of the arguments, never their content, the decision, duration, result size) and sends the
 // records to the authorization server in batches, from a bounded buffer, never on the path of the call itself.
 import { hash } from 'node:crypto';
+import { postJson, type PostJsonOptions } from './post-json.ts';
 import { canonicalJson } from './tool-digest.ts';
 import { toolCallerOf, type ToolCallDecision } from './tool-pins.ts';
 
@@ -53,6 +54,7 @@ export interface ToolCallRecorderOptions {
   /** How often the buffer is sent, in ms (default 5000). */
   flushIntervalMs?: number;
   httpTimeoutMs?: number;
+  /** Sends the batches with this instead of node:http(s) (a proxy-aware fetch, a test's stand-in). */
   fetch?: typeof fetch;
   /** A delivery that failed (Portcullis down, a refused batch). Default console.warn. */
   onError?: (message: string) => void;
@@ -124,6 +126,19 @@ export function toolCallRecord(call: ObservedToolCall): ToolCallRecord {
   };
 }
 
+/** The batch's POST: node:http(s) (post-json.ts, the cheaper under load), or the `fetch` the caller gave. */
+function deliveryPost(endpoint: string, fetchGiven: typeof fetch | undefined): (request: PostJsonOptions) => Promise<number> {
+  if (!fetchGiven) {
+    const url = new URL(endpoint);
+    return (request) => postJson(url, request);
+  }
+  return async ({ headers, body, timeoutMs }) => {
+    const response = await fetchGiven(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return response.status;
+  };
+}
+
 /**
  * A recorder that delivers to `POST {issuer}/resource/tool-calls` every `flushIntervalMs` and whenever a batch is
  * full, never on a call's path. Portcullis down: records stay buffered (at most `maxBuffered`, then dropped and
@@ -133,7 +148,7 @@ export function createToolCallRecorder(options: ToolCallRecorderOptions): ToolCa
   const endpoint = options.endpoint ?? `${options.issuer.replace(/\/+$/, '')}/resource/tool-calls`;
   const maxBuffered = options.maxBuffered ?? 1000;
   const batchSize = Math.min(options.batchSize ?? 100, 150);
-  const doFetch = options.fetch ?? fetch;
+  const post = deliveryPost(endpoint, options.fetch);
   const onError = options.onError ?? ((message) => console.warn(message));
   const authorization = `Basic ${btoa(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`)}`;
   let buffer: ToolCallRecord[] = [];
@@ -147,14 +162,11 @@ export function createToolCallRecorder(options: ToolCallRecorderOptions): ToolCa
     const reported = dropped;
     let status: number;
     try {
-      const response = await doFetch(endpoint, {
-        method: 'POST',
+      status = await post({
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization },
         body: JSON.stringify({ ...(options.resource ? { resource: options.resource } : {}), records: batch, dropped: reported }),
-        signal: AbortSignal.timeout(options.httpTimeoutMs ?? 5000),
+        timeoutMs: options.httpTimeoutMs ?? 5000,
       });
-      status = response.status;
-      await response.body?.cancel();
     } catch (error) {
       onError(`portcullis: tool-call records not delivered (${(error as Error).message}); ${buffer.length} kept for retry`);
       return false;
