@@ -1,18 +1,19 @@
 // A kit-protected MCP server (MCP SDK v2) with one read tool, for the price of tool-call auditing (issue 14 §6):
 // BENCH_RECORD=on wraps the tool with the kit's recordedTool and gives the gate the recorder, which batches the
 // records to the stand-in issuer's /resource/tool-calls; =off is the same server without recording. Both check
-// the tool's scope, so the two differ by the recording alone. The issuer (BENCH_ISSUER) runs in a process of its
+// the tool's scope, so the two differ by the recording alone. =none is the same server with no kit at all (no
+// token checked, nothing recorded): issue 17's yardstick for the kit with auditing on. The issuer (BENCH_ISSUER) runs in a process of its
 // own (fake-issuer-process.ts), as Portcullis would: taking the records is not the kit's cost.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { createResourceServer, createToolCallRecorder, createToolScopes } from '@portcullis/resource-server';
-import { mcpServerAuthGate, recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
+import { protectMcpHandler, recordedTool } from '@portcullis/resource-server/mcp-sdk-v2';
 import { serveCommands } from './child-process.ts';
 
 const mode = process.env.BENCH_RECORD;
-if (mode !== 'on' && mode !== 'off') throw new Error(`BENCH_RECORD must be on or off, got ${mode}`);
+if (mode !== 'on' && mode !== 'off' && mode !== 'none') throw new Error(`BENCH_RECORD must be on, off or none, got ${mode}`);
 
 const issuer = { issuer: process.env.BENCH_ISSUER ?? '' };
 if (!issuer.issuer) throw new Error('BENCH_ISSUER must name the stand-in issuer (fake-issuer-process.ts)');
@@ -32,13 +33,9 @@ const mcp = createMcpHandler(() => {
   return server;
 });
 const kit = createResourceServer({ resource, issuer: issuer.issuer });
-const gate = mcpServerAuthGate(kit, { toolScopes: createToolScopes({ list_notes: ['notes:read'] }), ...(recorder ? { toolCalls: recorder } : {}) });
-http.on('request', toNodeHandler({
-  fetch: async (request: Request) => {
-    const auth = await gate(request);
-    return auth instanceof Response ? auth : mcp.fetch(request, { authInfo: auth });
-  },
-}));
+// The kit as its README shows it for SDK v2: the gate, the scopes and the SDK handler in one fetch.
+const protectedMcp = protectMcpHandler(kit, mcp, { toolScopes: createToolScopes({ list_notes: ['notes:read'] }), ...(recorder ? { toolCalls: recorder } : {}) });
+http.on('request', toNodeHandler({ fetch: mode === 'none' ? (request: Request) => mcp.fetch(request) : protectedMcp }));
 
 serveCommands({ port, resource }, {
   cpu: () => process.cpuUsage(),

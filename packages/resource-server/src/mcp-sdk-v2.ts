@@ -9,6 +9,12 @@ import { calledTools, type ToolScopes } from './tool-scopes.ts';
 import type { ToolPins } from './tool-pins.ts';
 import type { ToolCallRecorder } from './tool-calls.ts';
 import { pinRefusalOf } from './tool-call-gates.ts';
+import { challengeResponse } from './mcp-sdk-v2-handler.ts';
+import { readRequestText } from './read-request-json.ts';
+import { BODY_TOO_LARGE } from './read-json-body.ts';
+
+export { protectMcpHandler } from './mcp-sdk-v2-handler.ts';
+export type { McpFetchHandler, ProtectedMcpHandlerOptions } from './mcp-sdk-v2-handler.ts';
 
 export { TOOL_BUDGET_ERROR_CODE, TOOL_REFUSED_ERROR_CODE } from './tool-pins.ts';
 
@@ -54,22 +60,39 @@ export function mcpServerTokenVerifier(server: ResourceServer, sdk: McpServerSdk
  *   if (auth instanceof Response) return auth;
  *   return handler.fetch(request, { authInfo: auth });
  *
- * With `toolScopes`, the JSON-RPC body is read from a clone, so the request stays readable for the handler.
+ * With `toolScopes`, the JSON-RPC body is read from a clone, so the request stays readable for the handler; a body
+ * over 4 MiB is answered 413 as it streams in. `protectMcpHandler` does all this and the SDK's call in one, reading
+ * the body once: the cheaper way.
  */
 export function mcpServerAuthGate(server: ResourceServer, options: ProtectOptions = {}): (request: Request) => Promise<AuthInfo | Response> {
   return async (request) => {
     const url = new URL(request.url);
+    const body = options.toolScopes ? await jsonOfClone(request) : undefined;
+    if (body === TOO_LARGE) return tooLarge();
     try {
-      const body = options.toolScopes && request.method === 'POST' ? await request.clone().json().catch(() => undefined) : undefined;
       return await server.authenticate({
         authorization: request.headers.get('authorization') ?? undefined, dpop: request.headers.get('dpop') ?? undefined,
         method: request.method, url: `${url.pathname}${url.search}`, body,
       }, options);
     } catch (error) {
-      const answer = server.challenge(error, options);
-      return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
+      return challengeResponse(server, error, options);
     }
   };
+}
+
+const TOO_LARGE = Symbol('too large');
+const tooLarge = () => new Response(BODY_TOO_LARGE, { status: 413, headers: { 'content-type': 'application/json' } });
+
+/** A POST's JSON body read from a clone, bounded (undefined when there is none or it is not JSON). */
+async function jsonOfClone(request: Request): Promise<unknown> {
+  if (request.method !== 'POST') return undefined;
+  const read = await readRequestText(request.clone());
+  if (read === 'too large') return TOO_LARGE;
+  try {
+    return read.text.length > 0 ? JSON.parse(read.text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -102,7 +125,8 @@ export function toolScopeChallenge(toolScopes: ToolScopes, tool: string): ScopeC
 export function mcpServerToolPinGate(pins: ToolPins, options: { toolCalls?: ToolCallRecorder } = {}): (request: Request, auth: AuthInfo) => Promise<Response | undefined> {
   return async (request, auth) => {
     if (request.method !== 'POST') return undefined;
-    const body: unknown = await request.clone().json().catch(() => undefined);
+    const body = await jsonOfClone(request);
+    if (body === TOO_LARGE) return tooLarge();
     const refusal = await pinRefusalOf(pins, body, auth, options.toolCalls);
     return refusal === undefined ? undefined : new Response(JSON.stringify(refusal), { status: 200, headers: { 'content-type': 'application/json' } });
   };

@@ -11,15 +11,18 @@ export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400
 const parseError = (message: string) =>
   JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message } });
 
+/** The answer (with HTTP 413) to a body over the bound, for every adapter. */
+export const BODY_TOO_LARGE = parseError('request body too large');
+
 export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<BodyResult> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return { ok: false, status: 413, body: parseError('request body too large') };
+  if (Number.isFinite(declared) && declared > limit) return { ok: false, status: 413, body: BODY_TOO_LARGE };
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += buffer.length;
-    if (size > limit) return { ok: false, status: 413, body: parseError('request body too large') };
+    if (size > limit) return { ok: false, status: 413, body: BODY_TOO_LARGE };
     chunks.push(buffer);
   }
   if (size === 0) return { ok: true, value: undefined };
