@@ -182,5 +182,5 @@ export async function runKitBench({ start, alternate, load, concurrency }: KitBe
 
 /** The kit figures alone (`npm run bench -- --only kit`): no database, about a minute. */
 export function printKitSummary(rows: Row[], rounds: number): void {
-  console.log(`\nSummary (medians of ${rounds} rounds, the recording pair of ${RECORDING_ROUNDS.rounds}; ratios are medians of per-round ratios):\n${table(rows)}`);
+  console.log(`\nSummary (medians of ${rounds} rounds, the recording trio of ${RECORDING_ROUNDS.rounds}; ratios are medians of per-round ratios):\n${table(rows)}`);
 }

@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   }
   console.log(costDifference('refresh grant − in memory', refreshA!, memoryA!));
   console.log(`\noidc_models rows at the end: ${rows.map((r) => `${r.model} ${int(r.n)}`).join(', ')}`);
-  console.log(`\nSummary (medians of ${ROUNDS} rounds, five for the log level and the tool-call recording; ratios are medians of per-round ratios):\n${table(summary)}`);
+  console.log(`\nSummary (medians of ${ROUNDS} rounds, five for the log level, seven for the tool-call recording; ratios are medians of per-round ratios):\n${table(summary)}`);
   console.log(`\nFinished in ${Math.round((Date.now() - began) / 1000)} s.`);
 }
 
