@@ -22,8 +22,7 @@ export interface ProtectedMcpHandlerOptions extends ProtectOptions {
   maxBodyBytes?: number;
 }
 
-const json = (status: number, body: string, headers: Record<string, string> = {}) =>
-  new Response(body, { status, headers: { 'content-type': 'application/json', ...headers } });
+const json = (status: number, body: string) => new Response(body, { status, headers: { 'content-type': 'application/json' } });
 
 /** The kit's challenge for an `authenticate` failure, as a web Response (shared with `mcpServerAuthGate`). */
 export function challengeResponse(server: ResourceServer, error: unknown, options: ProtectOptions): Response {
