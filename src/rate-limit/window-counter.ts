@@ -111,7 +111,12 @@ export class WindowCounter {
         entry.inFlight = 0;
         log.warn('rate limit store unreachable; counting in this process only', { limit: this.options.name, error: String(error) });
       })
-      .finally(() => { entry.syncing = undefined; });
+      .finally(() => {
+        entry.syncing = undefined;
+        // Hits that came while this report was in flight wait for it; without this follow-up they stayed in
+        // this process until the bucket's next hit, so a burst's last hits could never reach the other processes.
+        if (entry.pending >= this.options.syncEvery) void this.sync(bucket, entry);
+      });
     return entry.syncing;
   }
 }
