@@ -3,8 +3,7 @@
 // clone of the request and the SDK reads another: in the recording bench (issue 17) those copies were most of
 // what the kit cost a tools/call.
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { BODY_TOO_LARGE } from './read-json-body.ts';
-import { readRequestText } from './read-request-json.ts';
+import { bodyTooLargeResponse, readRequestJson } from './read-request-json.ts';
 import type { ProtectOptions, ResourceServer } from './resource-server.ts';
 import type { ToolPins } from './tool-pins.ts';
 import { pinRefusalOf } from './tool-call-gates.ts';
@@ -21,8 +20,6 @@ export interface ProtectedMcpHandlerOptions extends ProtectOptions {
   /** The largest body read, in bytes (default the SDK's own 4 MiB); a larger one is answered 413. */
   maxBodyBytes?: number;
 }
-
-const json = (status: number, body: string) => new Response(body, { status, headers: { 'content-type': 'application/json' } });
 
 /** The kit's challenge for an `authenticate` failure, as a web Response (shared with `mcpServerAuthGate`). */
 export function challengeResponse(server: ResourceServer, error: unknown, options: ProtectOptions): Response {
@@ -47,14 +44,9 @@ export function protectMcpHandler(server: ResourceServer, handler: McpFetchHandl
     let text: string | undefined;
     let parsedBody: unknown;
     if (request.method === 'POST') {
-      const read = await readRequestText(request, options.maxBodyBytes);
-      if (read === 'too large') return json(413, BODY_TOO_LARGE);
-      text = read.text;
-      try {
-        parsedBody = text.length > 0 ? JSON.parse(text) : undefined;
-      } catch {
-        parsedBody = undefined;
-      }
+      const read = await readRequestJson(request, options.maxBodyBytes);
+      if (read === 'too large') return bodyTooLargeResponse();
+      ({ text, json: parsedBody } = read);
     }
     const url = new URL(request.url);
     let auth: AuthInfo;
@@ -68,7 +60,7 @@ export function protectMcpHandler(server: ResourceServer, handler: McpFetchHandl
     }
     if (options.pins && request.method === 'POST') {
       const refusal = await pinRefusalOf(options.pins, parsedBody, auth, options.toolCalls);
-      if (refusal !== undefined) return json(200, JSON.stringify(refusal));
+      if (refusal !== undefined) return Response.json(refusal);
     }
     if (parsedBody !== undefined) return handler.fetch(request, { authInfo: auth, parsedBody });
     // No JSON read (not a POST, an empty body, not JSON): the SDK reads the request itself; a POST's text was

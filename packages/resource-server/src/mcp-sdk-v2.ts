@@ -10,8 +10,7 @@ import type { ToolPins } from './tool-pins.ts';
 import type { ToolCallRecorder } from './tool-calls.ts';
 import { pinRefusalOf } from './tool-call-gates.ts';
 import { challengeResponse } from './mcp-sdk-v2-handler.ts';
-import { readRequestText } from './read-request-json.ts';
-import { BODY_TOO_LARGE } from './read-json-body.ts';
+import { bodyTooLargeResponse, readRequestJson } from './read-request-json.ts';
 
 export { protectMcpHandler } from './mcp-sdk-v2-handler.ts';
 export type { McpFetchHandler, ProtectedMcpHandlerOptions } from './mcp-sdk-v2-handler.ts';
@@ -68,7 +67,7 @@ export function mcpServerAuthGate(server: ResourceServer, options: ProtectOption
   return async (request) => {
     const url = new URL(request.url);
     const body = options.toolScopes ? await jsonOfClone(request) : undefined;
-    if (body === TOO_LARGE) return tooLarge();
+    if (body === TOO_LARGE) return bodyTooLargeResponse();
     try {
       return await server.authenticate({
         authorization: request.headers.get('authorization') ?? undefined, dpop: request.headers.get('dpop') ?? undefined,
@@ -81,18 +80,12 @@ export function mcpServerAuthGate(server: ResourceServer, options: ProtectOption
 }
 
 const TOO_LARGE = Symbol('too large');
-const tooLarge = () => new Response(BODY_TOO_LARGE, { status: 413, headers: { 'content-type': 'application/json' } });
 
 /** A POST's JSON body read from a clone, bounded (undefined when there is none or it is not JSON). */
 async function jsonOfClone(request: Request): Promise<unknown> {
   if (request.method !== 'POST') return undefined;
-  const read = await readRequestText(request.clone());
-  if (read === 'too large') return TOO_LARGE;
-  try {
-    return read.text.length > 0 ? JSON.parse(read.text) : undefined;
-  } catch {
-    return undefined;
-  }
+  const read = await readRequestJson(request.clone());
+  return read === 'too large' ? TOO_LARGE : read.json;
 }
 
 /**
@@ -126,7 +119,7 @@ export function mcpServerToolPinGate(pins: ToolPins, options: { toolCalls?: Tool
   return async (request, auth) => {
     if (request.method !== 'POST') return undefined;
     const body = await jsonOfClone(request);
-    if (body === TOO_LARGE) return tooLarge();
+    if (body === TOO_LARGE) return bodyTooLargeResponse();
     const refusal = await pinRefusalOf(pins, body, auth, options.toolCalls);
     return refusal === undefined ? undefined : new Response(JSON.stringify(refusal), { status: 200, headers: { 'content-type': 'application/json' } });
   };
